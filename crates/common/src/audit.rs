@@ -1,0 +1,166 @@
+//! The audit event every API call produces, in CloudTrail record format.
+//!
+//! Services fill one [`CloudTrailRecord`] per call; the audit trail stores it, writes it
+//! to CloudTrail log files and serves it to `LookupEvents`, and Guard can read it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One CloudTrail record (`eventVersion` 1.08), the fields Portcullis can know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudTrailRecord {
+    /// Record format version.
+    pub event_version: String,
+    /// Who made the call.
+    pub user_identity: UserIdentity,
+    /// When the call arrived, RFC 3339 UTC with second precision (`2026-11-29T19:13:03Z`).
+    pub event_time: String,
+    /// The service, e.g. `iam.amazonaws.com`.
+    pub event_source: String,
+    /// The operation, e.g. `CreateUser`.
+    pub event_name: String,
+    /// The region of the request's SigV4 scope.
+    pub aws_region: String,
+    /// The client's address.
+    #[serde(rename = "sourceIPAddress")]
+    pub source_ip_address: String,
+    /// The client's `User-Agent`.
+    pub user_agent: String,
+    /// The error code when the call failed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_code: Option<String>,
+    /// The error message when the call failed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_message: Option<String>,
+    /// Request parameters with secrets removed.
+    pub request_parameters: Value,
+    /// Response elements with secrets removed (null for reads and failures).
+    pub response_elements: Value,
+    /// The request id returned to the client.
+    #[serde(rename = "requestID")]
+    pub request_id: String,
+    /// A unique id for this record.
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    /// Whether the operation only reads.
+    pub read_only: bool,
+    /// `AwsApiCall` for API calls.
+    pub event_type: String,
+    /// Whether the call came from a console session rather than an API client.
+    pub management_event: bool,
+    /// The account the call acted in.
+    pub recipient_account_id: String,
+    /// Always `Management` for the control-plane calls recorded here.
+    pub event_category: String,
+    /// TLS details of the connection.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tls_details: Option<TlsDetails>,
+}
+
+/// TLS parameters of the connection the call came over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsDetails {
+    /// e.g. `TLSv1.3`.
+    pub tls_version: String,
+    /// e.g. `TLS_AES_128_GCM_SHA256`.
+    pub cipher_suite: String,
+    /// The `Host` the client asked for.
+    pub client_provided_host_header: String,
+}
+
+/// The `userIdentity` block of a CloudTrail record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity {
+    /// `IAMUser`, `AssumedRole`, `Root`, or `Unknown` when the caller was not authenticated.
+    #[serde(rename = "type")]
+    pub identity_type: String,
+    /// Unique id of the principal (`AIDA...`, `AROA...:session`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub principal_id: Option<String>,
+    /// ARN of the principal.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub arn: Option<String>,
+    /// Account of the principal.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub account_id: Option<String>,
+    /// The access key the request was signed with.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub access_key_id: Option<String>,
+    /// The user name, for IAM users.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user_name: Option<String>,
+    /// For assumed roles: the role that was assumed and the session's attributes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub session_context: Option<Value>,
+}
+
+/// Removes values of keys that carry secrets (at any depth) from a JSON document
+/// before it is recorded: secret access keys, session tokens, passwords, plaintexts.
+pub fn redact(mut v: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, val) in map.iter_mut() {
+                    if is_secret_key(k) {
+                        *val = Value::String("HIDDEN_DUE_TO_SECURITY_REASONS".into());
+                    } else {
+                        walk(val);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
+
+fn is_secret_key(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    [
+        "secretaccesskey",
+        "sessiontoken",
+        "password",
+        "plaintext",
+        "privatekey",
+        "sharedsecret",
+        "keymaterial",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_secrets_at_depth() {
+        let v = serde_json::json!({"accessKey": {"accessKeyId": "AKIA", "secretAccessKey": "s3cr3t"},
+            "credentials": [{"sessionToken": "tok"}], "userName": "alice"});
+        let r = redact(v).to_string();
+        assert!(!r.contains("s3cr3t"));
+        assert!(!r.contains("tok\""));
+        assert!(r.contains("AKIA"));
+        assert!(r.contains("alice"));
+    }
+}
+
+/// Where services hand their audit records. Implementations must not block: the audit
+/// trail queues records and stores them in the background.
+pub trait AuditSink: Send + Sync + 'static {
+    /// Records one API call.
+    fn record(&self, record: CloudTrailRecord);
+}
+
+/// A sink that drops everything; for tests and tools that run no audit trail.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullAuditSink;
+
+impl AuditSink for NullAuditSink {
+    fn record(&self, _record: CloudTrailRecord) {}
+}

@@ -1,0 +1,17 @@
+//! Portcullis configuration: `portcullis.toml`.
+//!
+//! Parsing happens in two steps, as in ripgrep's flags: [`RawConfig`] is exactly what the
+//! file says (serde, unknown fields refused), and [`RawConfig::resolve`] turns it plus the
+//! command-line overrides into a [`Config`] whose every value is checked, reporting every
+//! problem at once rather than the first.
+
+mod raw;
+mod resolve;
+
+pub use raw::{RawApi, RawAudit, RawConfig, RawStore, RawTls};
+pub use resolve::{ApiConfig, AuditConfig, Config, ConfigErrors, Overrides, Problem};
+
+/// The data directory used when neither the file nor `--data-dir` names one.
+pub const DEFAULT_DATA_DIR: &str = "./portcullis-data";
+/// The API listener address used when neither the file nor `--api-listen` names one.
+pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:7443";

@@ -1,0 +1,75 @@
+//! The configuration file as written: every field optional, documented, unknown fields refused.
+//!
+//! The doc comment on each field is the user's documentation for it; `docs/config.md`
+//! repeats them with examples.
+
+use serde::Deserialize;
+
+/// The whole `portcullis.toml`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Directory for the CA, credentials, the SQLite store and audit log files.
+    /// Default `./portcullis-data`.
+    pub data_dir: Option<String>,
+    /// The twelve-digit id of the account created on first start. Default `000000000000`.
+    pub account_id: Option<String>,
+    /// The region reported in ARNs and accepted in SigV4 scopes. Default `us-east-1`.
+    pub region: Option<String>,
+    /// The HTTPS listener that serves every AWS-compatible API, `/health` and `/metrics`.
+    #[serde(default)]
+    pub api: RawApi,
+    /// Where state is kept.
+    #[serde(default)]
+    pub store: RawStore,
+    /// Certificates for the API listener.
+    #[serde(default)]
+    pub tls: RawTls,
+    /// The audit trail of API calls.
+    #[serde(default)]
+    pub audit: RawAudit,
+}
+
+/// `[api]`: the AWS-compatible HTTPS listener.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    /// Address and port to listen on, e.g. `127.0.0.1:7443` or `[::1]:7443`. Default `127.0.0.1:7443`.
+    pub listen: Option<String>,
+    /// Largest request body accepted, in bytes; larger requests get HTTP 413. Default 1048576 (1 MiB).
+    pub max_body_bytes: Option<u64>,
+    /// Largest allowed difference between a request's signing time and the server's clock,
+    /// in seconds. Default 900 (15 minutes, as AWS).
+    pub max_clock_skew_secs: Option<u64>,
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT before closing. Default 10.
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+/// `[store]`: the storage backend.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`. Default: SQLite at
+    /// `<data_dir>/portcullis.db`.
+    pub url: Option<String>,
+}
+
+/// `[tls]`: the API listener's certificates, issued by the built-in CA.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// DNS names and IP addresses the server certificate is issued for on first start.
+    /// Default `["localhost", "127.0.0.1", "::1"]`.
+    pub server_names: Option<Vec<String>>,
+}
+
+/// `[audit]`: the CloudTrail-format audit trail.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAudit {
+    /// Whether CloudTrail log files (`{"Records":[...]}`, gzip) are written under
+    /// `<data_dir>/audit/AWSLogs/`. Records are always kept in the store. Default true.
+    pub write_files: Option<bool>,
+    /// Seconds between log files; records gathered in that time go in one file. Default 60.
+    pub file_interval_secs: Option<u64>,
+}

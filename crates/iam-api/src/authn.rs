@@ -1,0 +1,280 @@
+//! The listener's [`Authenticator`]: access keys and STS sessions from the store.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use portcullis_common::Secret;
+use portcullis_http::{Authenticator, AwsError, Caller, CredentialSource, Credentials};
+use portcullis_iam::policy::{Principal, PrincipalKind};
+use time::OffsetDateTime;
+
+use crate::error::IamError;
+use crate::model::{KeyStatus, LastUsed, Role, SessionSubject, User, collections};
+use crate::repo::Repo;
+use crate::sealing::RootKey;
+
+/// How often a key's last-used record is rewritten at most.
+const LAST_USED_RESOLUTION: time::Duration = time::Duration::minutes(1);
+
+/// Authenticates requests against IAM access keys and STS sessions.
+#[derive(Debug, Clone)]
+pub struct IamAuthenticator {
+    repo: Repo,
+    root: Arc<RootKey>,
+    last_used_written: Arc<Mutex<HashMap<String, OffsetDateTime>>>,
+}
+
+impl IamAuthenticator {
+    /// An authenticator over `repo`, opening secrets with `root`.
+    pub fn new(repo: Repo, root: Arc<RootKey>) -> Self {
+        Self {
+            repo,
+            root,
+            last_used_written: Arc::default(),
+        }
+    }
+
+    fn open(&self, context: &str, sealed: &str) -> Result<Secret<String>, AwsError> {
+        let bytes = self
+            .root
+            .open(context, sealed)
+            .map_err(|e| AwsError::from(IamError::Internal(e.to_string())))?;
+        let s = String::from_utf8(bytes.to_vec()).map_err(|_| AwsError::internal())?;
+        Ok(Secret::new(s))
+    }
+}
+
+/// The principal an IAM user stands for.
+pub fn user_principal(u: &User) -> Principal {
+    Principal {
+        arn: u.arn(),
+        account: u.account.clone(),
+        kind: PrincipalKind::User,
+        role_arn: None,
+        user_id: u.user_id.clone(),
+        user_name: Some(u.user_name.clone()),
+        tags: u
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect(),
+    }
+}
+
+/// The principal of a session of `role` named `session_name`.
+pub fn role_session_principal(
+    role: &Role,
+    session_name: &str,
+    session_tags: &[(String, String)],
+) -> Principal {
+    let mut tags: BTreeMap<String, String> = role
+        .tags
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect();
+    tags.extend(session_tags.iter().cloned());
+    Principal {
+        arn: format!(
+            "arn:aws:sts::{}:assumed-role/{}/{}",
+            role.account, role.role_name, session_name
+        ),
+        account: role.account.clone(),
+        kind: PrincipalKind::AssumedRole,
+        role_arn: Some(role.arn()),
+        user_id: format!("{}:{}", role.role_id, session_name),
+        user_name: None,
+        tags,
+    }
+}
+
+fn session_context(role: &Role, issued: OffsetDateTime) -> serde_json::Value {
+    serde_json::json!({
+        "sessionIssuer": {"type": "Role", "principalId": role.role_id, "arn": role.arn(),
+            "accountId": role.account, "userName": role.role_name},
+        "attributes": {"creationDate": issued.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "mfaAuthenticated": "false"}
+    })
+}
+
+#[async_trait::async_trait]
+impl Authenticator for IamAuthenticator {
+    async fn credentials(&self, access_key_id: &str) -> Result<Option<Credentials>, AwsError> {
+        if access_key_id.starts_with("ASIA") {
+            let Some(s) = self
+                .repo
+                .session(access_key_id)
+                .await
+                .map_err(AwsError::from)?
+            else {
+                return Ok(None);
+            };
+            let caller = match &s.subject {
+                SessionSubject::Role {
+                    role_name,
+                    session_name,
+                    ..
+                } => {
+                    // The role must still exist: deleting a role ends its sessions.
+                    let Some(role) = self
+                        .repo
+                        .role(&s.account, role_name)
+                        .await
+                        .map_err(AwsError::from)?
+                    else {
+                        return Ok(None);
+                    };
+                    let tags: Vec<(String, String)> = s
+                        .tags
+                        .iter()
+                        .map(|t| (t.key.clone(), t.value.clone()))
+                        .collect();
+                    Caller {
+                        principal: role_session_principal(&role.value, session_name, &tags),
+                        access_key_id: Some(access_key_id.to_owned()),
+                        source: CredentialSource::SessionToken,
+                        session_context: Some(session_context(&role.value, s.issued)),
+                    }
+                }
+                SessionSubject::User { user_name } => {
+                    let Some(u) = self
+                        .repo
+                        .user(&s.account, user_name)
+                        .await
+                        .map_err(AwsError::from)?
+                    else {
+                        return Ok(None);
+                    };
+                    Caller {
+                        principal: user_principal(&u.value),
+                        access_key_id: Some(access_key_id.to_owned()),
+                        source: CredentialSource::SessionToken,
+                        session_context: None,
+                    }
+                }
+            };
+            return Ok(Some(Credentials {
+                secret: self.open(access_key_id, &s.sealed_secret)?,
+                session_token: Some(self.open(&format!("{access_key_id}/token"), &s.sealed_token)?),
+                expires_at: Some(s.expiration),
+                active: true,
+                caller,
+            }));
+        }
+        let Some(key) = self
+            .repo
+            .access_key(access_key_id)
+            .await
+            .map_err(AwsError::from)?
+        else {
+            return Ok(None);
+        };
+        let key = key.value;
+        let Some(user) = self
+            .repo
+            .user(&key.account, &key.user_name)
+            .await
+            .map_err(AwsError::from)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Credentials {
+            secret: self.open(access_key_id, &key.sealed_secret)?,
+            session_token: None,
+            expires_at: None,
+            active: key.status == KeyStatus::Active,
+            caller: Caller {
+                principal: user_principal(&user.value),
+                access_key_id: Some(access_key_id.to_owned()),
+                source: CredentialSource::AccessKey,
+                session_context: None,
+            },
+        }))
+    }
+
+    async fn caller_for_principal(&self, arn: &str) -> Result<Option<Caller>, AwsError> {
+        let Some(rest) = arn.strip_prefix("arn:aws:iam::") else {
+            return Ok(None);
+        };
+        let Some((account, resource)) = rest.split_once(':') else {
+            return Ok(None);
+        };
+        let name = resource.rsplit('/').next().unwrap_or("");
+        if resource.starts_with("user/") {
+            let Some(u) = self
+                .repo
+                .user(account, name)
+                .await
+                .map_err(AwsError::from)?
+            else {
+                return Ok(None);
+            };
+            if u.value.arn() != arn {
+                return Ok(None);
+            }
+            return Ok(Some(Caller {
+                principal: user_principal(&u.value),
+                access_key_id: None,
+                source: CredentialSource::ClientCertificate,
+                session_context: None,
+            }));
+        }
+        if resource.starts_with("role/") {
+            let Some(r) = self
+                .repo
+                .role(account, name)
+                .await
+                .map_err(AwsError::from)?
+            else {
+                return Ok(None);
+            };
+            if r.value.arn() != arn {
+                return Ok(None);
+            }
+            return Ok(Some(Caller {
+                principal: role_session_principal(&r.value, "client-certificate", &[]),
+                access_key_id: None,
+                source: CredentialSource::ClientCertificate,
+                session_context: Some(session_context(&r.value, OffsetDateTime::now_utc())),
+            }));
+        }
+        Ok(None)
+    }
+
+    async fn key_used(&self, access_key_id: &str, service: &str, region: &str, at: OffsetDateTime) {
+        if !access_key_id.starts_with("AKIA") {
+            return;
+        }
+        {
+            let mut written = self
+                .last_used_written
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if written
+                .get(access_key_id)
+                .is_some_and(|t| at - *t < LAST_USED_RESOLUTION)
+            {
+                return;
+            }
+            written.insert(access_key_id.to_owned(), at);
+        }
+        let Ok(Some(mut key)) = self.repo.access_key(access_key_id).await else {
+            return;
+        };
+        key.value.last_used = Some(LastUsed {
+            date: at,
+            service: service.to_owned(),
+            region: region.to_owned(),
+        });
+        let cond = portcullis_store::Precondition::Version(key.version);
+        // Losing this race to a concurrent update only loses a last-used time.
+        let _ = self
+            .repo
+            .put(
+                collections::ACCESS_KEYS,
+                access_key_id.to_owned(),
+                &key.value,
+                cond,
+            )
+            .await;
+    }
+}

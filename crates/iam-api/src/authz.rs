@@ -1,0 +1,211 @@
+//! Authorization: may this caller perform this action on this resource?
+//!
+//! Every service asks [`Authorizer::authorize`] before acting. The identity policies of the
+//! caller (inline and attached, of the user or of the assumed role) are combined with an
+//! optional resource policy (a role's trust policy, later a KMS key policy) by
+//! [`portcullis_iam::policy::authorize`]: explicit deny wins, then allow, else deny.
+//! Temporary credentials with a session policy are further limited by it.
+
+use portcullis_http::{ApiRequest, Caller, CredentialSource};
+use portcullis_iam::policy::{
+    self, ContextValue, Decision, Policy, PolicyKind, PrincipalKind, RequestContext,
+};
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::{IamError, Result};
+use crate::managed;
+use crate::repo::Repo;
+
+/// Decides requests against stored policies.
+#[derive(Debug, Clone)]
+pub struct Authorizer {
+    repo: Repo,
+}
+
+/// What a resource policy check is about.
+#[derive(Debug, Clone, Copy)]
+pub enum ResourcePolicy<'a> {
+    /// The resource has no policy of its own: identity policies decide.
+    None,
+    /// The resource's policy (a trust policy, a key policy).
+    Some(&'a Policy),
+}
+
+impl Authorizer {
+    /// An authorizer reading from `repo`.
+    pub fn new(repo: Repo) -> Self {
+        Self { repo }
+    }
+
+    /// The request context for a call: caller, action, resource and the global condition
+    /// keys Portcullis knows (`aws:SourceIp`, `aws:CurrentTime`, `aws:EpochTime`,
+    /// `aws:SecureTransport`, `aws:RequestedRegion`, `aws:UserAgent`; the principal keys are
+    /// added by the policy engine).
+    pub fn context(req: &ApiRequest, action: &str, resource: &str) -> RequestContext {
+        let mut ctx = RequestContext::new(req.caller.principal.clone(), action, resource);
+        let now = req.received_at;
+        ctx = ctx
+            .with(
+                "aws:SourceIp",
+                ContextValue::Single(req.source_ip.to_string()),
+            )
+            .with(
+                "aws:CurrentTime",
+                ContextValue::Single(now.format(&Rfc3339).unwrap_or_default()),
+            )
+            .with(
+                "aws:EpochTime",
+                ContextValue::Single(now.unix_timestamp().to_string()),
+            )
+            .with("aws:SecureTransport", ContextValue::Single("true".into()))
+            .with(
+                "aws:RequestedRegion",
+                ContextValue::Single(req.region.clone()),
+            )
+            .with(
+                "aws:UserAgent",
+                ContextValue::Single(req.user_agent.clone()),
+            );
+        if req.caller.source == CredentialSource::SessionToken {
+            ctx = ctx.with("aws:ViaAWSService", ContextValue::Single("false".into()));
+        }
+        ctx
+    }
+
+    /// Allows or refuses `ctx`, with an optional resource policy.
+    pub async fn authorize(
+        &self,
+        caller: &Caller,
+        ctx: &RequestContext,
+        resource: ResourcePolicy<'_>,
+    ) -> Result<()> {
+        let identity = self.identity_policies(caller).await?;
+        let refs: Vec<&Policy> = identity.iter().collect();
+        let res = match resource {
+            ResourcePolicy::None => None,
+            ResourcePolicy::Some(p) => Some(p),
+        };
+        let mut decision = policy::authorize(&refs, res, ctx);
+        // A session policy can only narrow: it must allow too, and its deny applies.
+        if decision == Decision::Allow
+            && let Some(session_policy) = self.session_policy(caller).await?
+        {
+            decision = policy::authorize(&[&session_policy], None, ctx);
+        }
+        match decision {
+            Decision::Allow => Ok(()),
+            Decision::ExplicitDeny => Err(denied(caller, ctx, "with an explicit deny in a policy")),
+            Decision::ImplicitDeny => Err(denied(
+                caller,
+                ctx,
+                &format!(
+                    "because no identity-based policy allows the {} action",
+                    ctx.action
+                ),
+            )),
+        }
+    }
+
+    /// The caller's identity-based policies, parsed.
+    pub async fn identity_policies(&self, caller: &Caller) -> Result<Vec<Policy>> {
+        let p = &caller.principal;
+        let (inline, attached): (Vec<String>, Vec<String>) = match p.kind {
+            PrincipalKind::Root => return Ok(Vec::new()),
+            PrincipalKind::User => {
+                let Some(name) = p.user_name.as_deref() else {
+                    return Ok(Vec::new());
+                };
+                match self.repo.user(&p.account, name).await? {
+                    Some(u) => (
+                        u.value.inline_policies.into_values().collect(),
+                        u.value.attached_policies,
+                    ),
+                    None => return Ok(Vec::new()),
+                }
+            }
+            PrincipalKind::AssumedRole => {
+                let Some(role_arn) = p.role_arn.as_deref() else {
+                    return Ok(Vec::new());
+                };
+                let name = role_arn.rsplit('/').next().unwrap_or("");
+                match self.repo.role(&p.account, name).await? {
+                    Some(r) => (
+                        r.value.inline_policies.into_values().collect(),
+                        r.value.attached_policies,
+                    ),
+                    None => return Ok(Vec::new()),
+                }
+            }
+        };
+        let mut docs = inline;
+        for arn in attached {
+            if let Some(doc) = self.managed_document(&arn).await? {
+                docs.push(doc);
+            }
+        }
+        // Documents were validated when stored; one that no longer parses grants nothing.
+        Ok(docs
+            .iter()
+            .filter_map(|d| Policy::parse(d, PolicyKind::Identity).ok())
+            .collect())
+    }
+
+    /// The default-version document of a managed policy (built-in or customer).
+    pub async fn managed_document(&self, arn: &str) -> Result<Option<String>> {
+        if let Some(b) = managed::find(arn) {
+            return Ok(Some(b.document.to_owned()));
+        }
+        let Some((account, name)) = parse_policy_arn(arn) else {
+            return Ok(None);
+        };
+        Ok(self
+            .repo
+            .policy(account, name)
+            .await?
+            .and_then(|p| p.value.default_document().map(str::to_owned)))
+    }
+
+    async fn session_policy(&self, caller: &Caller) -> Result<Option<Policy>> {
+        if caller.source != CredentialSource::SessionToken {
+            return Ok(None);
+        }
+        let Some(akid) = caller.access_key_id.as_deref() else {
+            return Ok(None);
+        };
+        let Some(session) = self.repo.session(akid).await? else {
+            return Ok(None);
+        };
+        Ok(session
+            .session_policy
+            .and_then(|d| Policy::parse(&d, PolicyKind::Identity).ok()))
+    }
+}
+
+/// `(account, name)` of `arn:aws:iam::<account>:policy/<path/>name`.
+pub fn parse_policy_arn(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let path_and_name = resource.strip_prefix("policy/")?;
+    Some((account, path_and_name.rsplit('/').next()?))
+}
+
+fn denied(caller: &Caller, ctx: &RequestContext, why: &str) -> IamError {
+    IamError::AccessDenied(format!(
+        "User: {} is not authorized to perform: {} on resource: {} {why}",
+        caller.principal.arn, ctx.action, ctx.resource
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_arns() {
+        assert_eq!(
+            parse_policy_arn("arn:aws:iam::000000000000:policy/a/b/Name"),
+            Some(("000000000000", "Name"))
+        );
+        assert_eq!(parse_policy_arn("arn:aws:iam::000000000000:role/x"), None);
+    }
+}

@@ -1,0 +1,202 @@
+//! Typed access to IAM entities in the store.
+
+use std::sync::Arc;
+
+use portcullis_store::{Precondition, Store, WriteOp};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{IamError, Result};
+use crate::model::{AccessKey, ManagedPolicy, Role, Session, User, collections as c, entity_key};
+
+/// A value read from the store with the version to write back against.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    /// The value.
+    pub value: T,
+    /// Its store version.
+    pub version: u64,
+}
+
+/// Reads and writes IAM entities.
+#[derive(Clone)]
+pub struct Repo {
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo")
+            .field("backend", &self.store.backend())
+            .finish()
+    }
+}
+
+impl Repo {
+    /// Wraps a store.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Versioned<T>>> {
+        let Some(item) = self.store.get(collection, key).await? else {
+            return Ok(None);
+        };
+        let value = serde_json::from_value(item.value)
+            .map_err(|e| IamError::Internal(format!("{collection}/{key} does not decode: {e}")))?;
+        Ok(Some(Versioned {
+            value,
+            version: item.version,
+        }))
+    }
+
+    async fn list<T: DeserializeOwned>(&self, collection: &str, prefix: &str) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list(collection, prefix, after.as_deref(), 500)
+                .await?;
+            let done = page.len() < 500;
+            after = page.last().map(|i| i.key.clone());
+            for item in page {
+                out.push(serde_json::from_value(item.value).map_err(|e| {
+                    IamError::Internal(format!("{collection}/{} does not decode: {e}", item.key))
+                })?);
+            }
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// A put operation for a batch.
+    pub fn put_op<T: Serialize>(
+        collection: &str,
+        key: String,
+        value: &T,
+        cond: Precondition,
+    ) -> Result<WriteOp> {
+        let value = serde_json::to_value(value).map_err(|e| IamError::Internal(e.to_string()))?;
+        Ok(WriteOp::Put {
+            collection: collection.to_owned(),
+            key,
+            value,
+            cond,
+        })
+    }
+
+    /// Applies writes atomically.
+    pub async fn commit(&self, ops: &[WriteOp]) -> Result<()> {
+        self.store.write_batch(ops).await.map_err(|e| match e {
+            portcullis_store::StoreError::ConditionFailed { .. } => {
+                IamError::ConcurrentModification(
+                    "The entity was changed by another request; retry.".into(),
+                )
+            }
+            other => IamError::Store(other),
+        })
+    }
+
+    /// A user by name.
+    pub async fn user(&self, account: &str, name: &str) -> Result<Option<Versioned<User>>> {
+        self.get(c::USERS, &entity_key(account, name)).await
+    }
+
+    /// A user by name, or `NoSuchEntity`.
+    pub async fn user_required(&self, account: &str, name: &str) -> Result<Versioned<User>> {
+        self.user(account, name).await?.ok_or_else(|| {
+            IamError::NoSuchEntity(format!("The user with name {name} cannot be found."))
+        })
+    }
+
+    /// Every user of an account, by name.
+    pub async fn users(&self, account: &str) -> Result<Vec<User>> {
+        self.list(c::USERS, &format!("{account}/")).await
+    }
+
+    /// A role by name.
+    pub async fn role(&self, account: &str, name: &str) -> Result<Option<Versioned<Role>>> {
+        self.get(c::ROLES, &entity_key(account, name)).await
+    }
+
+    /// A role by name, or `NoSuchEntity`.
+    pub async fn role_required(&self, account: &str, name: &str) -> Result<Versioned<Role>> {
+        self.role(account, name).await?.ok_or_else(|| {
+            IamError::NoSuchEntity(format!("The role with name {name} cannot be found."))
+        })
+    }
+
+    /// Every role of an account.
+    pub async fn roles(&self, account: &str) -> Result<Vec<Role>> {
+        self.list(c::ROLES, &format!("{account}/")).await
+    }
+
+    /// A customer managed policy by name.
+    pub async fn policy(
+        &self,
+        account: &str,
+        name: &str,
+    ) -> Result<Option<Versioned<ManagedPolicy>>> {
+        self.get(c::POLICIES, &entity_key(account, name)).await
+    }
+
+    /// Every customer managed policy of an account.
+    pub async fn policies(&self, account: &str) -> Result<Vec<ManagedPolicy>> {
+        self.list(c::POLICIES, &format!("{account}/")).await
+    }
+
+    /// An access key by id.
+    pub async fn access_key(&self, id: &str) -> Result<Option<Versioned<AccessKey>>> {
+        self.get(c::ACCESS_KEYS, id).await
+    }
+
+    /// The access keys of a user.
+    pub async fn access_keys_of(&self, user: &User) -> Result<Vec<AccessKey>> {
+        let mut out = Vec::with_capacity(user.access_keys.len());
+        for id in &user.access_keys {
+            if let Some(k) = self.access_key(id).await? {
+                out.push(k.value);
+            }
+        }
+        Ok(out)
+    }
+
+    /// An STS session by its temporary access key id.
+    pub async fn session(&self, id: &str) -> Result<Option<Session>> {
+        Ok(self.get(c::SESSIONS, id).await?.map(|v| v.value))
+    }
+
+    /// Stores a new STS session.
+    pub async fn put_session(&self, s: &Session) -> Result<()> {
+        let op = Self::put_op(
+            c::SESSIONS,
+            s.access_key_id.clone(),
+            s,
+            Precondition::Absent,
+        )?;
+        self.commit(&[op]).await
+    }
+
+    /// Puts one document unconditionally on version.
+    pub async fn put<T: Serialize>(
+        &self,
+        collection: &str,
+        key: String,
+        value: &T,
+        cond: Precondition,
+    ) -> Result<()> {
+        self.commit(&[Self::put_op(collection, key, value, cond)?])
+            .await
+    }
+}

@@ -1,0 +1,127 @@
+//! Command-line flags (clap), the raw half of the configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Self-hosted cloud security services that speak the AWS APIs.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace); PORTCULLIS_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: the AWS-compatible HTTPS API (IAM, STS, CloudTrail), /health and /metrics.
+    Serve(ServeArgs),
+    /// Work with portcullis.toml.
+    Config {
+        /// What to do with the configuration.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// The built-in certificate authority: issue, list, revoke and rotate certificates.
+    Ca(CaArgs),
+}
+
+/// Settings shared by every command that reads the configuration.
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// Configuration file (default: none; every setting has a default).
+    #[arg(long, short = 'c', env = "PORTCULLIS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory for the CA, credentials, SQLite store and audit logs [default: ./portcullis-data].
+    #[arg(long, env = "PORTCULLIS_DATA_DIR")]
+    pub data_dir: Option<String>,
+}
+
+/// `portcullis serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Shared settings.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Address of the HTTPS API listener [default: 127.0.0.1:7443].
+    #[arg(long, env = "PORTCULLIS_API_LISTEN")]
+    pub api_listen: Option<String>,
+    /// Store URL: sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB [default: SQLite in the data dir].
+    #[arg(long, env = "PORTCULLIS_STORE")]
+    pub store: Option<String>,
+    /// Id of the account created on first start [default: 000000000000].
+    #[arg(long)]
+    pub account_id: Option<String>,
+}
+
+/// `portcullis config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check a configuration file and report every problem at once.
+    Check(CommonArgs),
+}
+
+/// `portcullis ca ...`.
+#[derive(Debug, Args)]
+pub struct CaArgs {
+    /// Shared settings.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CaCommand,
+}
+
+/// Certificate authority commands.
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// List every certificate the CA has issued.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a client certificate that authenticates as an IAM principal over mTLS.
+    IssueClient {
+        /// Certificate subject name (e.g. the host name of an agent).
+        #[arg(long)]
+        name: String,
+        /// ARN of the IAM user or role the certificate stands for.
+        #[arg(long)]
+        principal: String,
+        /// Validity in days.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Directory to write NAME.pem and NAME.key into.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Issue a server certificate for other services (DNS names and IPs).
+    IssueServer {
+        /// Names the certificate is valid for (repeatable).
+        #[arg(long = "name", required = true)]
+        names: Vec<String>,
+        /// Validity in days.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Directory to write the certificate and key into.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Replace the API listener's certificate; a running server picks it up without restarting.
+    RotateServer {
+        /// New names (repeatable); default: keep the current ones.
+        #[arg(long = "name")]
+        names: Vec<String>,
+    },
+    /// Revoke a client certificate by serial (hex); it is refused from the next handshake on.
+    Revoke {
+        /// Serial number in hex, as `ca list` shows it.
+        serial: String,
+    },
+}

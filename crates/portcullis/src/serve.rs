@@ -1,0 +1,236 @@
+//! `portcullis serve`: resolve the configuration, build every component, run until a signal.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use portcullis_audit::{AuditTrail, LookupService, TrailConfig};
+use portcullis_common::{Clock, Secret, SystemClock};
+use portcullis_config::{Config, Overrides, RawConfig};
+use portcullis_http::{Pipeline, PipelineConfig, Registry};
+use portcullis_iam_api::service::Shared;
+use portcullis_iam_api::{IamAuthenticator, IamService, Repo, RootKey, StsService};
+use portcullis_pki::Pki;
+
+use crate::cli::{CommonArgs, ServeArgs};
+
+/// Reads the file (if any) and applies the command-line overrides.
+pub fn resolve(common: &CommonArgs, overrides: Overrides) -> Result<Config> {
+    let raw = match &common.config {
+        Some(path) => {
+            RawConfig::from_file(path).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))?
+        }
+        None => RawConfig::default(),
+    };
+    raw.resolve(&Overrides {
+        data_dir: common.data_dir.clone(),
+        ..overrides
+    })
+    .map_err(|e| anyhow::anyhow!("the configuration has problems:\n{e}"))
+}
+
+/// `portcullis config check`.
+pub fn check_config(common: &CommonArgs) -> Result<ExitCode> {
+    let cfg = resolve(common, Overrides::default())?;
+    println!("configuration OK");
+    println!("  data_dir   {}", cfg.data_dir.display());
+    println!("  api.listen {}", cfg.api.listen);
+    println!("  store      {}", redact_url(&cfg.store_url));
+    println!("  account    {}", cfg.account_id);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// `portcullis serve`.
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    let cfg = resolve(
+        &args.common,
+        Overrides {
+            api_listen: args.api_listen,
+            store_url: args.store,
+            account_id: args.account_id,
+            ..Default::default()
+        },
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(serve(cfg))
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+async fn serve(cfg: Config) -> Result<ExitCode> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    create_private_dir(&cfg.data_dir)?;
+    let data_dir = std::fs::canonicalize(&cfg.data_dir)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    let pki = Pki::open_or_init(&data_dir.join("pki"), &cfg.server_names)
+        .context("opening the certificate authority")?;
+    let ca_path = data_dir.join("ca.pem");
+    std::fs::write(&ca_path, pki.ca_cert_pem()).context("writing ca.pem")?;
+    let tls = pki
+        .server_tls_config()
+        .context("building the TLS configuration")?;
+
+    let root = Arc::new(RootKey::load_or_create(&data_dir).context("loading the root key")?);
+    let store = portcullis_store::open(&cfg.store_url)
+        .await
+        .context("opening the store")?;
+    let repo = Repo::new(store.clone());
+
+    let given = admin_key_from_env()?;
+    let creds_path = data_dir.join("credentials");
+    if let Some(admin) =
+        portcullis_iam_api::bootstrap(&repo, &root, &*clock, &cfg.account_id, given)
+            .await
+            .context("creating the default account")?
+    {
+        write_credentials(
+            &creds_path,
+            &admin.access_key_id,
+            admin.secret_access_key.expose(),
+            &cfg.region,
+        )?;
+        tracing::info!(account = %cfg.account_id, access_key_id = %admin.access_key_id, "created the account and its admin user");
+    }
+
+    let trail = AuditTrail::start(
+        store.clone(),
+        clock.clone(),
+        TrailConfig {
+            files_dir: cfg.audit.write_files.then(|| data_dir.join("audit")),
+            account: cfg.account_id.to_string(),
+            region: cfg.region.clone(),
+            file_interval: cfg.audit.file_interval,
+        },
+    );
+    let shared = Shared::new(repo.clone(), root.clone());
+    let mut registry = Registry::new();
+    registry
+        .register(Arc::new(IamService(shared.clone())))
+        .register(Arc::new(StsService(shared.clone())))
+        .register(Arc::new(LookupService::new(
+            store.clone(),
+            shared.authz.clone(),
+        )));
+    let backend = store.backend();
+    let pipeline = Arc::new(Pipeline::new(
+        registry,
+        Arc::new(IamAuthenticator::new(repo, root)),
+        trail.clone(),
+        clock,
+        PipelineConfig {
+            region: cfg.region.clone(),
+            max_body_bytes: cfg.api.max_body_bytes,
+            max_skew: cfg.api.max_clock_skew,
+        },
+        Arc::new(move || serde_json::json!({"status": "ok", "store": backend})),
+    ));
+
+    let listener = tokio::net::TcpListener::bind(cfg.api.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "binding the API listener to {} (is another server running?)",
+                cfg.api.listen
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    print_banner(&addr, &ca_path, &creds_path, &cfg.region);
+    portcullis_http::serve(
+        listener,
+        tls,
+        pipeline,
+        shutdown_signal(),
+        cfg.api.shutdown_grace,
+    )
+    .await?;
+    tracing::info!("listener closed; flushing the audit trail");
+    trail.shutdown().await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn admin_key_from_env() -> Result<Option<(String, Secret<String>)>> {
+    let id = std::env::var("PORTCULLIS_ADMIN_ACCESS_KEY_ID").ok();
+    let secret = std::env::var("PORTCULLIS_ADMIN_SECRET_ACCESS_KEY").ok();
+    match (id, secret) {
+        (Some(id), Some(secret)) => Ok(Some((id, Secret::new(secret)))),
+        (None, None) => Ok(None),
+        _ => anyhow::bail!(
+            "set both PORTCULLIS_ADMIN_ACCESS_KEY_ID and PORTCULLIS_ADMIN_SECRET_ACCESS_KEY, or neither"
+        ),
+    }
+}
+
+fn write_credentials(path: &PathBuf, id: &str, secret: &str, region: &str) -> Result<()> {
+    let text = format!(
+        "[portcullis]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\nregion = {region}\n"
+    );
+    let _ = std::fs::remove_file(path);
+    portcullis_iam_api::sealing::write_private(path, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn print_banner(addr: &std::net::SocketAddr, ca: &Path, creds: &Path, region: &str) {
+    let host = match addr.ip() {
+        ip if ip.is_unspecified() => "localhost".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    println!("Portcullis is listening on https://{host}:{}", addr.port());
+    println!("Use it with the AWS CLI or SDKs:");
+    println!();
+    println!(
+        "export AWS_ENDPOINT_URL=https://{host}:{} AWS_CA_BUNDLE={} AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=portcullis AWS_REGION={region} AWS_DEFAULT_REGION={region}",
+        addr.port(),
+        ca.display(),
+        creds.display()
+    );
+    println!();
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested");
+}

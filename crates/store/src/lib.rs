@@ -1,0 +1,135 @@
+//! Storage for every Portcullis service.
+//!
+//! One trait, [`Store`], holds two kinds of data:
+//!
+//! - **items**: versioned JSON documents addressed by (collection, key) — IAM users and
+//!   policies, KMS keys, WAF web ACLs. Every write can carry a [`Precondition`], which is how
+//!   services do optimistic concurrency; [`Store::write_batch`] applies several writes
+//!   atomically.
+//! - **events**: append-only streams (the audit trail, findings) with a store-wide sequence
+//!   number, indexed lookup attributes and a time index.
+//!
+//! Two backends implement it: embedded SQLite (the default: one file in the data directory,
+//! WAL mode, `synchronous=FULL`, so a write is durable once acknowledged) and PostgreSQL, which
+//! several `portcullis serve` nodes share. [`open`] picks one from a URL and applies the
+//! embedded schema migrations. Both pass the same [`conformance`] suite, which other crates
+//! may run against their own wiring too.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), portcullis_store::StoreError> {
+//! use portcullis_store::{Precondition, open};
+//! let store = open("sqlite:///var/lib/portcullis/store.db").await?;
+//! let v1 = store.put("users", "alice", &serde_json::json!({"arn": "..."}), Precondition::Absent).await?;
+//! store.put("users", "alice", &serde_json::json!({"arn": "...", "tags": {}}), Precondition::Version(v1)).await?;
+//! # Ok(()) }
+//! ```
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+mod codec;
+pub mod conformance;
+mod error;
+mod migrations;
+mod postgres;
+mod sql;
+mod sqlite;
+mod types;
+mod url;
+
+use std::sync::Arc;
+
+pub use error::StoreError;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+pub use types::{EventQuery, Item, NewEvent, Precondition, StoredEvent, WriteOp};
+
+/// The storage every Portcullis service codes against.
+///
+/// Names (collections, keys, streams, attributes) are arbitrary UTF-8 without NUL; keys order
+/// by code point. Values are JSON. Implementations are cheap to share: hold an
+/// `Arc<dyn Store>`.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The item under `key` in `collection`, if any.
+    async fn get(&self, collection: &str, key: &str) -> Result<Option<Item>, StoreError>;
+
+    /// Insert or replace; returns the new version (1 for a fresh item, +1 per write).
+    ///
+    /// Fails with [`StoreError::ConditionFailed`] when `cond` does not hold; nothing is written
+    /// then.
+    async fn put(
+        &self,
+        collection: &str,
+        key: &str,
+        value: &serde_json::Value,
+        cond: Precondition,
+    ) -> Result<u64, StoreError>;
+
+    /// Ok(true) if it existed and was deleted.
+    ///
+    /// With [`Precondition::None`] a missing item is `Ok(false)`. With [`Precondition::Exists`]
+    /// or [`Precondition::Version`] a missing (or other-version) item is
+    /// [`StoreError::ConditionFailed`]; with [`Precondition::Absent`] an existing item is, and a
+    /// missing one is `Ok(false)`.
+    async fn delete(
+        &self,
+        collection: &str,
+        key: &str,
+        cond: Precondition,
+    ) -> Result<bool, StoreError>;
+
+    /// Items whose key starts with `prefix`, ascending by key, strictly after `start_after`, at most `limit`.
+    ///
+    /// The prefix is literal: `%` and `_` are ordinary characters. To page, pass the last key
+    /// of the previous page as `start_after`.
+    async fn list(
+        &self,
+        collection: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError>;
+
+    /// Atomic: every precondition is checked and all writes apply, or none do (ConditionFailed names the first failing one).
+    ///
+    /// Operations apply in order, so a later one sees the effect of an earlier one on the
+    /// same key.
+    async fn write_batch(&self, ops: &[WriteOp]) -> Result<(), StoreError>;
+
+    /// Appends to an append-only event stream (audit trail, findings feed); returns the sequence number (monotonic per store).
+    ///
+    /// An id already present in the stream is [`StoreError::DuplicateEvent`], so a retried
+    /// append after a lost acknowledgement cannot store the event twice.
+    async fn append_event(&self, stream: &str, event: &NewEvent) -> Result<u64, StoreError>;
+
+    /// Newest first; filters are ANDed; `before_seq` is the pagination cursor.
+    ///
+    /// "Newest" is append order (sequence number), not the events' own `time`, so pages are
+    /// stable while events keep arriving.
+    async fn query_events(
+        &self,
+        stream: &str,
+        query: &EventQuery,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Which backend, for /health and logs: "sqlite" | "postgres".
+    fn backend(&self) -> &'static str;
+
+    /// Closes the store's connections, waiting for those in use to be returned (graceful
+    /// shutdown; SQLite checkpoints its WAL). Later calls fail with [`StoreError::Backend`].
+    async fn close(&self) {}
+}
+
+/// "sqlite:///abs/path.db" / "sqlite://relative.db" / "postgres://user:pw@host:port/db" (also postgresql://). Runs migrations before returning.
+///
+/// The SQLite file is created if missing (its directory must exist).
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = match url::parse(url)? {
+        url::Target::Sqlite(path) => Arc::new(SqliteStore::open(&path).await?),
+        url::Target::Postgres(pg_url) => Arc::new(PostgresStore::open(&pg_url).await?),
+    };
+    tracing::info!(backend = store.backend(), url = %url::redact(url), "store opened");
+    Ok(store)
+}

@@ -1,0 +1,403 @@
+//! The shared backend: one PostgreSQL database that several Portcullis nodes use at once.
+//!
+//! Compare-and-swap is race-free without table locks or SERIALIZABLE: each conditional write
+//! is one statement whose predicate is the precondition (`UPDATE .. WHERE version = $v`,
+//! `INSERT .. ON CONFLICT DO NOTHING`), and the returned row says whether it applied. Under
+//! READ COMMITTED a concurrent writer of the same row makes the statement wait for it and then
+//! re-check the predicate against the row it committed, so two writers holding the same
+//! version cannot both succeed, and two creators of the same key cannot both insert. A batch
+//! runs the same statements in one transaction, with row locks held to commit.
+//!
+//! Two batches writing the same items in opposite orders would deadlock, and PostgreSQL only
+//! notices after `deadlock_timeout` (1 s). So a batch touching several items first takes a
+//! transaction-scoped advisory lock per item, in ascending lock-id order: every batch locks
+//! in the same global order, which cannot form a cycle. A deadlock that still happens
+//! (PostgreSQL aborts one side) is retried from the start.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool, Row};
+
+use crate::codec::{
+    check_event, check_json, check_name, check_ops, check_query, from_micros, now_micros,
+    to_micros, unsigned, version_param,
+};
+use crate::sql::{self, Param, Plan};
+use crate::url::redact;
+use crate::{EventQuery, Item, NewEvent, Precondition, Store, StoreError, StoredEvent, WriteOp};
+
+/// Connections per node; PostgreSQL's default `max_connections` (100) fits several nodes.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// How long a call waits for a free connection before failing.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many times a batch is retried after PostgreSQL aborted it to break a deadlock.
+const BATCH_ATTEMPTS: u32 = 5;
+
+/// The PostgreSQL implementation of [`Store`].
+#[derive(Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://` or `postgresql://`) and applies the
+    /// migrations (under sqlx's advisory lock, so nodes starting together do not race).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl {
+            url: redact(url),
+            reason: e.to_string(),
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Connect {
+                target: redact(url),
+                source,
+            })?;
+        crate::migrations::migrator(crate::migrations::POSTGRES)
+            .await?
+            .run(&pool)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// One attempt at a batch, in its own transaction.
+    async fn try_batch(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let locks = lock_ids(ops);
+        if locks.len() > 1 {
+            for id in locks {
+                sqlx::query(sql::PG_ITEM_LOCK)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for op in ops {
+            // An early return drops `tx`, which rolls the whole batch back.
+            match op {
+                WriteOp::Put {
+                    collection,
+                    key,
+                    value,
+                    cond,
+                } => {
+                    put_on(&mut tx, collection, key, value, *cond).await?;
+                }
+                WriteOp::Delete {
+                    collection,
+                    key,
+                    cond,
+                } => {
+                    delete_on(&mut tx, collection, key, *cond).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Writes one item on `conn` under `cond`; returns the new version.
+async fn put_on(
+    conn: &mut PgConnection,
+    collection: &str,
+    key: &str,
+    value: &serde_json::Value,
+    cond: Precondition,
+) -> Result<u64, StoreError> {
+    let mut query = sqlx::query_scalar::<_, i64>(sql::put_item(cond))
+        .bind(collection)
+        .bind(key)
+        .bind(Json(value))
+        .bind(now_micros());
+    if let Precondition::Version(expected) = cond {
+        query = query.bind(version_param(expected));
+    }
+    match query.fetch_optional(&mut *conn).await? {
+        Some(version) => unsigned("items", || format!("{collection}/{key}"), version),
+        None => Err(StoreError::condition(collection, key)),
+    }
+}
+
+/// Deletes one item on `conn` under `cond`; true if a row was removed.
+async fn delete_on(
+    conn: &mut PgConnection,
+    collection: &str,
+    key: &str,
+    cond: Precondition,
+) -> Result<bool, StoreError> {
+    let Some(statement) = sql::delete_item(cond) else {
+        let exists = sqlx::query_scalar::<_, i64>(sql::ITEM_EXISTS)
+            .bind(collection)
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return if exists.is_some() {
+            Err(StoreError::condition(collection, key))
+        } else {
+            Ok(false)
+        };
+    };
+    let mut query = sqlx::query_scalar::<_, i64>(statement)
+        .bind(collection)
+        .bind(key);
+    if let Precondition::Version(expected) = cond {
+        query = query.bind(version_param(expected));
+    }
+    let deleted = query.fetch_optional(&mut *conn).await?.is_some();
+    match (deleted, cond) {
+        (true, _) => Ok(true),
+        (false, Precondition::None) => Ok(false),
+        (false, _) => Err(StoreError::condition(collection, key)),
+    }
+}
+
+/// The advisory-lock ids of the distinct items `ops` write, ascending.
+fn lock_ids(ops: &[WriteOp]) -> Vec<i64> {
+    let mut ids: Vec<i64> = ops
+        .iter()
+        .map(|op| item_lock_id(op.collection(), op.key()))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// A stable 64-bit id for an item (FNV-1a over collection, an 0xFF separator that UTF-8 never
+/// contains, and key). Two items sharing an id only serialise more than needed.
+fn item_lock_id(collection: &str, key: &str) -> i64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0100_0000_01b3;
+    let bytes = collection
+        .bytes()
+        .chain(std::iter::once(0xFF))
+        .chain(key.bytes());
+    let hash = bytes.fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// True when PostgreSQL aborted the transaction to resolve a deadlock or a serialization
+/// conflict: running it again is safe and expected to succeed.
+fn is_retryable(err: &StoreError) -> bool {
+    match err {
+        StoreError::Backend(sqlx::Error::Database(db)) => {
+            matches!(db.code().as_deref(), Some("40P01" | "40001"))
+        }
+        _ => false,
+    }
+}
+
+/// Runs a [`Plan`], binding its parameters in order.
+async fn fetch_plan(pool: &PgPool, plan: &Plan<'_>) -> Result<Vec<PgRow>, StoreError> {
+    let mut query = sqlx::query(&plan.sql);
+    for param in &plan.params {
+        query = match param {
+            Param::Text(text) => query.bind(*text),
+            Param::Owned(text) => query.bind(text.as_str()),
+            Param::Int(n) => query.bind(*n),
+        };
+    }
+    Ok(query.fetch_all(pool).await?)
+}
+
+#[async_trait::async_trait]
+impl Store for PostgresStore {
+    async fn get(&self, collection: &str, key: &str) -> Result<Option<Item>, StoreError> {
+        check_name("collection", collection)?;
+        check_name("key", key)?;
+        let row: Option<(Json<serde_json::Value>, i64)> = sqlx::query_as(sql::GET_ITEM)
+            .bind(collection)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((Json(value), version)) = row else {
+            return Ok(None);
+        };
+        let version = unsigned("items", || format!("{collection}/{key}"), version)?;
+        Ok(Some(Item {
+            key: key.to_owned(),
+            value,
+            version,
+        }))
+    }
+
+    async fn put(
+        &self,
+        collection: &str,
+        key: &str,
+        value: &serde_json::Value,
+        cond: Precondition,
+    ) -> Result<u64, StoreError> {
+        check_name("collection", collection)?;
+        check_name("key", key)?;
+        check_json("value", value)?;
+        let mut conn = self.pool.acquire().await?;
+        put_on(&mut conn, collection, key, value, cond).await
+    }
+
+    async fn delete(
+        &self,
+        collection: &str,
+        key: &str,
+        cond: Precondition,
+    ) -> Result<bool, StoreError> {
+        check_name("collection", collection)?;
+        check_name("key", key)?;
+        let mut conn = self.pool.acquire().await?;
+        delete_on(&mut conn, collection, key, cond).await
+    }
+
+    async fn list(
+        &self,
+        collection: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        check_name("collection", collection)?;
+        check_name("prefix", prefix)?;
+        check_name("start_after", start_after.unwrap_or_default())?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = fetch_plan(
+            &self.pool,
+            &sql::list_items(collection, prefix, start_after, limit),
+        )
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                let key: String = row.try_get(0)?;
+                let Json(value) = row.try_get::<Json<serde_json::Value>, _>(1)?;
+                let version = unsigned("items", || format!("{collection}/{key}"), row.try_get(2)?)?;
+                Ok(Item {
+                    key,
+                    value,
+                    version,
+                })
+            })
+            .collect()
+    }
+
+    async fn write_batch(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
+        check_ops(ops)?;
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut attempt = 1;
+        loop {
+            match self.try_batch(ops).await {
+                Err(err) if attempt < BATCH_ATTEMPTS && is_retryable(&err) => {
+                    tracing::debug!(attempt, error = %err, "store batch aborted by PostgreSQL; retrying");
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn append_event(&self, stream: &str, event: &NewEvent) -> Result<u64, StoreError> {
+        check_event(stream, event)?;
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query_scalar::<_, i64>(sql::INSERT_EVENT)
+            .bind(stream)
+            .bind(&event.id)
+            .bind(to_micros(event.time))
+            .bind(Json(&event.body))
+            .fetch_one(&mut *tx)
+            .await;
+        let seq = match inserted {
+            Ok(seq) => seq,
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                return Err(StoreError::DuplicateEvent {
+                    stream: stream.to_owned(),
+                    id: event.id.clone(),
+                });
+            }
+            Err(other) => return Err(other.into()),
+        };
+        for (name, value) in &event.attrs {
+            sqlx::query(sql::INSERT_EVENT_ATTR)
+                .bind(seq)
+                .bind(stream)
+                .bind(name)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        unsigned("events", || seq.to_string(), seq)
+    }
+
+    async fn query_events(
+        &self,
+        stream: &str,
+        query: &EventQuery,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        check_query(stream, query)?;
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = fetch_plan(&self.pool, &sql::query_events(stream, query)).await?;
+        rows.into_iter()
+            .map(|row| {
+                let seq: i64 = row.try_get(0)?;
+                let name = || seq.to_string();
+                let Json(body) = row.try_get::<Json<serde_json::Value>, _>(3)?;
+                Ok(StoredEvent {
+                    seq: unsigned("events", name, seq)?,
+                    id: row.try_get(1)?,
+                    time: from_micros(row.try_get(2)?)
+                        .map_err(|e| StoreError::corrupt("events", name(), e))?,
+                    body,
+                })
+            })
+            .collect()
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lock_ids_are_sorted_distinct_and_order_independent() {
+        let ab = [
+            WriteOp::put("c", "a", json!(1), Precondition::None),
+            WriteOp::delete("c", "b", Precondition::Exists),
+        ];
+        let ba = [
+            WriteOp::delete("c", "b", Precondition::None),
+            WriteOp::put("c", "a", json!(2), Precondition::Absent),
+        ];
+        assert_eq!(lock_ids(&ab), lock_ids(&ba));
+        assert!(lock_ids(&ab).windows(2).all(|w| w.first() < w.get(1)));
+        let twice = [
+            WriteOp::put("c", "a", json!(1), Precondition::None),
+            WriteOp::delete("c", "a", Precondition::None),
+        ];
+        assert_eq!(lock_ids(&twice).len(), 1);
+    }
+
+    #[test]
+    fn lock_ids_separate_collection_from_key() {
+        assert_ne!(item_lock_id("ab", "c"), item_lock_id("a", "bc"));
+    }
+}

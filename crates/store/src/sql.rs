@@ -1,0 +1,232 @@
+//! SQL text shared by both backends.
+//!
+//! SQLite (3.35+) and PostgreSQL accept the same dialect for everything the store does:
+//! `$n` placeholders, `INSERT .. ON CONFLICT .. DO UPDATE/NOTHING`, `RETURNING`. Every value
+//! travels as a bound parameter; only the *shape* of a query (which optional filters are
+//! present) is assembled here, from fixed fragments.
+//!
+//! Each conditional write is a single statement whose `WHERE` / `ON CONFLICT` clause *is* the
+//! precondition, and success is read from whether a row came back. The check and the write
+//! are therefore one atomic step on both backends: there is no read-then-write window.
+
+use crate::Precondition;
+use crate::codec::{limit_param, prefix_successor, to_micros};
+use crate::types::EventQuery;
+
+/// Reads one item: binds collection, key.
+pub(crate) const GET_ITEM: &str =
+    "SELECT value, version FROM items WHERE collection = $1 AND key = $2";
+
+/// Whether an item exists: binds collection, key.
+pub(crate) const ITEM_EXISTS: &str = "SELECT version FROM items WHERE collection = $1 AND key = $2";
+
+/// The statement that writes an item under `cond`. Binds collection, key, value,
+/// updated_us, then (for [`Precondition::Version`] only) the expected version. Returns the
+/// new version, or no row when the precondition does not hold.
+pub(crate) fn put_item(cond: Precondition) -> &'static str {
+    match cond {
+        Precondition::None => {
+            "INSERT INTO items (collection, key, value, version, updated_us) VALUES ($1, $2, $3, 1, $4) \
+             ON CONFLICT (collection, key) DO UPDATE \
+             SET value = excluded.value, version = items.version + 1, updated_us = excluded.updated_us \
+             RETURNING version"
+        }
+        Precondition::Absent => {
+            "INSERT INTO items (collection, key, value, version, updated_us) VALUES ($1, $2, $3, 1, $4) \
+             ON CONFLICT (collection, key) DO NOTHING RETURNING version"
+        }
+        Precondition::Exists => {
+            "UPDATE items SET value = $3, version = version + 1, updated_us = $4 \
+             WHERE collection = $1 AND key = $2 RETURNING version"
+        }
+        Precondition::Version(_) => {
+            "UPDATE items SET value = $3, version = version + 1, updated_us = $4 \
+             WHERE collection = $1 AND key = $2 AND version = $5 RETURNING version"
+        }
+    }
+}
+
+/// The statement that deletes an item under `cond`, or `None` for [`Precondition::Absent`]
+/// (which deletes nothing: check [`ITEM_EXISTS`] instead). Binds collection, key, then (for
+/// [`Precondition::Version`] only) the expected version. Returns the deleted row's version.
+pub(crate) fn delete_item(cond: Precondition) -> Option<&'static str> {
+    match cond {
+        Precondition::None | Precondition::Exists => {
+            Some("DELETE FROM items WHERE collection = $1 AND key = $2 RETURNING version")
+        }
+        Precondition::Version(_) => Some(
+            "DELETE FROM items WHERE collection = $1 AND key = $2 AND version = $3 RETURNING version",
+        ),
+        Precondition::Absent => None,
+    }
+}
+
+/// Appends an event row: binds stream, id, time_us, body. Returns seq.
+pub(crate) const INSERT_EVENT: &str =
+    "INSERT INTO events (stream, id, time_us, body) VALUES ($1, $2, $3, $4) RETURNING seq";
+
+/// Adds one lookup attribute to an event: binds seq, stream, name, value.
+pub(crate) const INSERT_EVENT_ATTR: &str = "INSERT INTO event_attrs (seq, stream, name, value) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (seq, name, value) DO NOTHING";
+
+/// PostgreSQL only: takes a transaction-scoped advisory lock: binds the lock id.
+pub(crate) const PG_ITEM_LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+
+/// A bound parameter of a [`Plan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Param<'a> {
+    /// A text value borrowed from the caller.
+    Text(&'a str),
+    /// A text value computed by the store.
+    Owned(String),
+    /// An integer.
+    Int(i64),
+}
+
+/// A query whose shape depends on optional filters: SQL with `$n` placeholders, and the
+/// values to bind to them, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Plan<'a> {
+    /// The statement.
+    pub(crate) sql: String,
+    /// Values for `$1`, `$2`, ...
+    pub(crate) params: Vec<Param<'a>>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(sql: &str) -> Self {
+        Self {
+            sql: sql.to_owned(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Appends `fragment` followed by the placeholder of a new parameter.
+    fn bind(&mut self, fragment: &str, param: Param<'a>) {
+        self.params.push(param);
+        self.sql.push_str(fragment);
+        self.sql.push('$');
+        self.sql.push_str(&self.params.len().to_string());
+    }
+
+    /// Appends a fixed fragment.
+    fn push(&mut self, fragment: &str) {
+        self.sql.push_str(fragment);
+    }
+}
+
+/// Lists items of `collection` whose key starts with `prefix`, strictly after `start_after`,
+/// ascending by key. Rows: key, value, version.
+pub(crate) fn list_items<'a>(
+    collection: &'a str,
+    prefix: &'a str,
+    start_after: Option<&'a str>,
+    limit: usize,
+) -> Plan<'a> {
+    let mut plan = Plan::new("SELECT key, value, version FROM items WHERE");
+    plan.bind(" collection = ", Param::Text(collection));
+    plan.bind(" AND key >= ", Param::Text(prefix));
+    if let Some(succ) = prefix_successor(prefix) {
+        plan.bind(" AND key < ", Param::Owned(succ));
+    }
+    if let Some(after) = start_after {
+        plan.bind(" AND key > ", Param::Text(after));
+    }
+    plan.bind(" ORDER BY key LIMIT ", Param::Int(limit_param(limit)));
+    plan
+}
+
+/// Selects the events of `stream` that match `query`, newest (highest seq) first. Rows: seq,
+/// id, time_us, body.
+pub(crate) fn query_events<'a>(stream: &'a str, query: &'a EventQuery) -> Plan<'a> {
+    let mut plan = Plan::new("SELECT e.seq, e.id, e.time_us, e.body FROM events e WHERE");
+    plan.bind(" e.stream = ", Param::Text(stream));
+    if let Some(start) = query.start {
+        plan.bind(" AND e.time_us >= ", Param::Int(to_micros(start)));
+    }
+    if let Some(end) = query.end {
+        plan.bind(" AND e.time_us <= ", Param::Int(to_micros(end)));
+    }
+    if let Some(before) = query.before_seq {
+        // A cursor beyond i64 excludes nothing.
+        plan.bind(
+            " AND e.seq < ",
+            Param::Int(i64::try_from(before).unwrap_or(i64::MAX)),
+        );
+    }
+    if let Some((name, value)) = &query.attr {
+        plan.bind(
+            " AND e.seq IN (SELECT a.seq FROM event_attrs a WHERE a.stream = ",
+            Param::Text(stream),
+        );
+        plan.bind(" AND a.name = ", Param::Text(name));
+        plan.bind(" AND a.value = ", Param::Text(value));
+        plan.push(")");
+    }
+    plan.bind(
+        " ORDER BY e.seq DESC LIMIT ",
+        Param::Int(limit_param(query.limit)),
+    );
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn list_plan_binds_prefix_bounds_and_cursor() {
+        let plan = list_items("users", "a%_", Some("a%_x"), 10);
+        assert_eq!(
+            plan.sql,
+            "SELECT key, value, version FROM items WHERE collection = $1 AND key >= $2 \
+             AND key < $3 AND key > $4 ORDER BY key LIMIT $5"
+        );
+        assert_eq!(
+            plan.params,
+            vec![
+                Param::Text("users"),
+                Param::Text("a%_"),
+                Param::Owned("a%`".into()),
+                Param::Text("a%_x"),
+                Param::Int(10)
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_prefix_has_no_upper_bound() {
+        let plan = list_items("users", "", None, 3);
+        assert!(!plan.sql.contains("key <"), "{}", plan.sql);
+        assert_eq!(plan.params.len(), 3);
+    }
+
+    #[test]
+    fn event_plan_numbers_only_present_filters() {
+        let query = EventQuery {
+            start: Some(datetime!(2024-01-01 0:00 UTC)),
+            end: None,
+            attr: Some(("EventName".into(), "CreateUser".into())),
+            before_seq: Some(u64::MAX),
+            limit: 5,
+        };
+        let plan = query_events("audit", &query);
+        assert_eq!(
+            plan.sql,
+            "SELECT e.seq, e.id, e.time_us, e.body FROM events e WHERE e.stream = $1 \
+             AND e.time_us >= $2 AND e.seq < $3 AND e.seq IN (SELECT a.seq FROM event_attrs a \
+             WHERE a.stream = $4 AND a.name = $5 AND a.value = $6) ORDER BY e.seq DESC LIMIT $7"
+        );
+        assert_eq!(plan.params.get(2), Some(&Param::Int(i64::MAX)));
+        assert_eq!(plan.params.len(), 7);
+    }
+
+    #[test]
+    fn every_precondition_has_a_statement() {
+        assert!(put_item(Precondition::Version(2)).contains("version = $5"));
+        assert!(put_item(Precondition::Absent).contains("DO NOTHING"));
+        assert!(delete_item(Precondition::Absent).is_none());
+        assert!(delete_item(Precondition::Version(1)).is_some_and(|s| s.contains("version = $3")));
+    }
+}

@@ -1,0 +1,327 @@
+//! The embedded backend: one SQLite file in the data directory.
+//!
+//! Durability: WAL journal with `synchronous=FULL`, so a commit is fsynced before the call
+//! returns. Concurrency: readers use the pool freely (WAL readers never block the writer);
+//! writers in this process take an async mutex first, because SQLite admits one writer at a
+//! time anyway and queueing in tokio is cheaper than spinning in SQLite's busy handler.
+//! `busy_timeout` still covers other processes (a `portcullis iam` CLI run) writing the same
+//! file. Multi-statement writes start with `BEGIN IMMEDIATE`, which takes the write lock up
+//! front instead of upgrading a read lock later (the upgrade is where SQLite deadlocks).
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+use tokio::sync::Mutex;
+
+use crate::codec::{
+    check_event, check_json, check_name, check_ops, check_query, from_micros, now_micros,
+    to_micros, unsigned, version_param,
+};
+use crate::sql::{self, Param, Plan};
+use crate::{EventQuery, Item, NewEvent, Precondition, Store, StoreError, StoredEvent, WriteOp};
+
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pool size: enough for concurrent readers; writes are serialised regardless.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// The SQLite implementation of [`Store`].
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    writer: Mutex<()>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file at `path` and applies the migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Connect {
+                target: path.display().to_string(),
+                source,
+            })?;
+        crate::migrations::migrator(crate::migrations::SQLITE)
+            .await?
+            .run(&pool)
+            .await?;
+        Ok(Self {
+            pool,
+            writer: Mutex::new(()),
+        })
+    }
+}
+
+/// Writes one item on `conn` under `cond`; returns the new version.
+async fn put_on(
+    conn: &mut SqliteConnection,
+    collection: &str,
+    key: &str,
+    value: &serde_json::Value,
+    cond: Precondition,
+) -> Result<u64, StoreError> {
+    let text = value.to_string();
+    let mut query = sqlx::query_scalar::<_, i64>(sql::put_item(cond))
+        .bind(collection)
+        .bind(key)
+        .bind(text)
+        .bind(now_micros());
+    if let Precondition::Version(expected) = cond {
+        query = query.bind(version_param(expected));
+    }
+    match query.fetch_optional(&mut *conn).await? {
+        Some(version) => unsigned("items", || format!("{collection}/{key}"), version),
+        None => Err(StoreError::condition(collection, key)),
+    }
+}
+
+/// Deletes one item on `conn` under `cond`; true if a row was removed.
+async fn delete_on(
+    conn: &mut SqliteConnection,
+    collection: &str,
+    key: &str,
+    cond: Precondition,
+) -> Result<bool, StoreError> {
+    let Some(statement) = sql::delete_item(cond) else {
+        let exists = sqlx::query_scalar::<_, i64>(sql::ITEM_EXISTS)
+            .bind(collection)
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return if exists.is_some() {
+            Err(StoreError::condition(collection, key))
+        } else {
+            Ok(false)
+        };
+    };
+    let mut query = sqlx::query_scalar::<_, i64>(statement)
+        .bind(collection)
+        .bind(key);
+    if let Precondition::Version(expected) = cond {
+        query = query.bind(version_param(expected));
+    }
+    let deleted = query.fetch_optional(&mut *conn).await?.is_some();
+    match (deleted, cond) {
+        (true, _) => Ok(true),
+        (false, Precondition::None) => Ok(false),
+        (false, _) => Err(StoreError::condition(collection, key)),
+    }
+}
+
+/// Runs a [`Plan`], binding its parameters in order.
+async fn fetch_plan(pool: &SqlitePool, plan: &Plan<'_>) -> Result<Vec<SqliteRow>, StoreError> {
+    let mut query = sqlx::query(&plan.sql);
+    for param in &plan.params {
+        query = match param {
+            Param::Text(text) => query.bind(*text),
+            Param::Owned(text) => query.bind(text.as_str()),
+            Param::Int(n) => query.bind(*n),
+        };
+    }
+    Ok(query.fetch_all(pool).await?)
+}
+
+/// Decodes JSON text read from `table`.
+fn decode_json(
+    table: &'static str,
+    row: impl FnOnce() -> String,
+    text: &str,
+) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::corrupt(table, row(), e))
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn get(&self, collection: &str, key: &str) -> Result<Option<Item>, StoreError> {
+        check_name("collection", collection)?;
+        check_name("key", key)?;
+        let row: Option<(String, i64)> = sqlx::query_as(sql::GET_ITEM)
+            .bind(collection)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((text, version)) = row else {
+            return Ok(None);
+        };
+        let name = || format!("{collection}/{key}");
+        Ok(Some(Item {
+            key: key.to_owned(),
+            value: decode_json("items", name, &text)?,
+            version: unsigned("items", name, version)?,
+        }))
+    }
+
+    async fn put(
+        &self,
+        collection: &str,
+        key: &str,
+        value: &serde_json::Value,
+        cond: Precondition,
+    ) -> Result<u64, StoreError> {
+        check_name("collection", collection)?;
+        check_name("key", key)?;
+        check_json("value", value)?;
+        let _writer = self.writer.lock().await;
+        let mut conn = self.pool.acquire().await?;
+        put_on(&mut conn, collection, key, value, cond).await
+    }
+
+    async fn delete(
+        &self,
+        collection: &str,
+        key: &str,
+        cond: Precondition,
+    ) -> Result<bool, StoreError> {
+        check_name("collection", collection)?;
+        check_name("key", key)?;
+        let _writer = self.writer.lock().await;
+        let mut conn = self.pool.acquire().await?;
+        delete_on(&mut conn, collection, key, cond).await
+    }
+
+    async fn list(
+        &self,
+        collection: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        check_name("collection", collection)?;
+        check_name("prefix", prefix)?;
+        check_name("start_after", start_after.unwrap_or_default())?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = fetch_plan(
+            &self.pool,
+            &sql::list_items(collection, prefix, start_after, limit),
+        )
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                let key: String = row.try_get(0)?;
+                let name = || format!("{collection}/{key}");
+                let value = decode_json("items", name, row.try_get(1)?)?;
+                let version = unsigned("items", name, row.try_get(2)?)?;
+                Ok(Item {
+                    key,
+                    value,
+                    version,
+                })
+            })
+            .collect()
+    }
+
+    async fn write_batch(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
+        check_ops(ops)?;
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let _writer = self.writer.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for op in ops {
+            // An early return drops `tx`, which rolls the whole batch back.
+            match op {
+                WriteOp::Put {
+                    collection,
+                    key,
+                    value,
+                    cond,
+                } => {
+                    put_on(&mut tx, collection, key, value, *cond).await?;
+                }
+                WriteOp::Delete {
+                    collection,
+                    key,
+                    cond,
+                } => {
+                    delete_on(&mut tx, collection, key, *cond).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn append_event(&self, stream: &str, event: &NewEvent) -> Result<u64, StoreError> {
+        check_event(stream, event)?;
+        let body = event.body.to_string();
+        let _writer = self.writer.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let inserted = sqlx::query_scalar::<_, i64>(sql::INSERT_EVENT)
+            .bind(stream)
+            .bind(&event.id)
+            .bind(to_micros(event.time))
+            .bind(body)
+            .fetch_one(&mut *tx)
+            .await;
+        let seq = match inserted {
+            Ok(seq) => seq,
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                return Err(StoreError::DuplicateEvent {
+                    stream: stream.to_owned(),
+                    id: event.id.clone(),
+                });
+            }
+            Err(other) => return Err(other.into()),
+        };
+        for (name, value) in &event.attrs {
+            sqlx::query(sql::INSERT_EVENT_ATTR)
+                .bind(seq)
+                .bind(stream)
+                .bind(name)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        unsigned("events", || seq.to_string(), seq)
+    }
+
+    async fn query_events(
+        &self,
+        stream: &str,
+        query: &EventQuery,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        check_query(stream, query)?;
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = fetch_plan(&self.pool, &sql::query_events(stream, query)).await?;
+        rows.into_iter()
+            .map(|row| {
+                let seq: i64 = row.try_get(0)?;
+                let name = || seq.to_string();
+                Ok(StoredEvent {
+                    seq: unsigned("events", name, seq)?,
+                    id: row.try_get(1)?,
+                    time: from_micros(row.try_get(2)?)
+                        .map_err(|e| StoreError::corrupt("events", name(), e))?,
+                    body: decode_json("events", name, row.try_get(3)?)?,
+                })
+            })
+            .collect()
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

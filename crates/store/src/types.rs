@@ -1,0 +1,189 @@
+//! The values that cross the [`Store`](crate::Store) trait: items, preconditions, batch
+//! operations and events.
+
+use time::OffsetDateTime;
+
+/// A stored document: a JSON value under a key in a collection, with its version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The item's key, unique within its collection.
+    pub key: String,
+    /// The document.
+    pub value: serde_json::Value,
+    /// 1 when the item was created, +1 on every write since (a delete and re-create starts
+    /// again at 1).
+    pub version: u64,
+}
+
+/// What must be true of the stored item for a write to go ahead (optimistic concurrency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precondition {
+    /// No condition: write unconditionally.
+    #[default]
+    None,
+    /// The item must not exist (create-only).
+    Absent,
+    /// The item must exist (update-only).
+    Exists,
+    /// The item must exist at exactly this version (compare-and-swap after a read). Versions
+    /// start at 1, so `Version(0)` never holds.
+    Version(u64),
+}
+
+/// One write of an atomic [`write_batch`](crate::Store::write_batch).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOp {
+    /// Insert or replace an item, like [`put`](crate::Store::put).
+    Put {
+        /// Collection to write in.
+        collection: String,
+        /// Key of the item.
+        key: String,
+        /// The new document.
+        value: serde_json::Value,
+        /// Must hold before the write.
+        cond: Precondition,
+    },
+    /// Remove an item, like [`delete`](crate::Store::delete).
+    Delete {
+        /// Collection to delete from.
+        collection: String,
+        /// Key of the item.
+        key: String,
+        /// Must hold before the delete.
+        cond: Precondition,
+    },
+}
+
+impl WriteOp {
+    /// A [`WriteOp::Put`].
+    pub fn put(collection: &str, key: &str, value: serde_json::Value, cond: Precondition) -> Self {
+        Self::Put {
+            collection: collection.to_owned(),
+            key: key.to_owned(),
+            value,
+            cond,
+        }
+    }
+
+    /// A [`WriteOp::Delete`].
+    pub fn delete(collection: &str, key: &str, cond: Precondition) -> Self {
+        Self::Delete {
+            collection: collection.to_owned(),
+            key: key.to_owned(),
+            cond,
+        }
+    }
+
+    /// The collection this operation writes to.
+    pub fn collection(&self) -> &str {
+        match self {
+            Self::Put { collection, .. } | Self::Delete { collection, .. } => collection,
+        }
+    }
+
+    /// The key this operation writes.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Put { key, .. } | Self::Delete { key, .. } => key,
+        }
+    }
+}
+
+/// An event to append to a stream (an audit record, a finding).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// The event's own id (a CloudTrail `eventID`, a finding id); unique within its stream.
+    pub id: String,
+    /// When the event happened. Stored with microsecond precision (truncated toward the past).
+    pub time: OffsetDateTime,
+    /// Indexed lookup attributes, e.g. `("EventName", "CreateUser")`, `("Username", "alice")`.
+    /// A name may appear several times with different values; exact duplicates are stored once.
+    pub attrs: Vec<(String, String)>,
+    /// The event itself.
+    pub body: serde_json::Value,
+}
+
+/// Which events [`query_events`](crate::Store::query_events) returns. Filters are ANDed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Only events at or after this time (inclusive).
+    pub start: Option<OffsetDateTime>,
+    /// Only events at or before this time (inclusive).
+    pub end: Option<OffsetDateTime>,
+    /// Only events carrying this attribute (name, value), compared exactly.
+    pub attr: Option<(String, String)>,
+    /// Only events with a sequence number strictly below this one: pass the last `seq` of
+    /// the previous page to get the next (older) page.
+    pub before_seq: Option<u64>,
+    /// At most this many events (0 returns none).
+    pub limit: usize,
+}
+
+impl Default for EventQuery {
+    /// No filters, the 50 newest events (CloudTrail's default page size).
+    fn default() -> Self {
+        Self {
+            start: None,
+            end: None,
+            attr: None,
+            before_seq: None,
+            limit: 50,
+        }
+    }
+}
+
+impl EventQuery {
+    /// The `limit` newest events, unfiltered.
+    #[must_use]
+    pub fn latest(limit: usize) -> Self {
+        Self {
+            limit,
+            ..Self::default()
+        }
+    }
+}
+
+/// An event as stored, with the sequence number the store gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Position in the store's append order: strictly increasing across all streams.
+    pub seq: u64,
+    /// The event's id.
+    pub id: String,
+    /// When the event happened (UTC, microsecond precision).
+    pub time: OffsetDateTime,
+    /// The event itself.
+    pub body: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_op_accessors_name_the_target() {
+        let put = WriteOp::put(
+            "users",
+            "alice",
+            serde_json::json!({}),
+            Precondition::Absent,
+        );
+        let del = WriteOp::delete("groups", "admins", Precondition::Version(3));
+        assert_eq!((put.collection(), put.key()), ("users", "alice"));
+        assert_eq!((del.collection(), del.key()), ("groups", "admins"));
+    }
+
+    #[test]
+    fn default_query_is_an_unfiltered_page_of_fifty() {
+        let q = EventQuery::default();
+        assert_eq!(q.limit, 50);
+        assert!(q.start.is_none() && q.end.is_none() && q.attr.is_none() && q.before_seq.is_none());
+        assert_eq!(EventQuery::latest(7).limit, 7);
+    }
+
+    #[test]
+    fn default_precondition_is_unconditional() {
+        assert_eq!(Precondition::default(), Precondition::None);
+    }
+}
