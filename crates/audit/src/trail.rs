@@ -93,11 +93,11 @@ async fn run(
                 if n == 0 {
                     break;
                 }
-                for rec in batch.drain(..) {
-                    store_record(&*store, &rec).await;
-                    if writer.is_some() {
-                        pending.push(rec);
-                    }
+                store_records(&*store, &batch).await;
+                if writer.is_some() {
+                    pending.append(&mut batch);
+                } else {
+                    batch.clear();
                 }
             }
             _ = tick.tick() => flush(writer.as_ref(), &mut pending, clock.now()),
@@ -115,26 +115,30 @@ fn flush(writer: Option<&LogFileWriter>, pending: &mut Vec<CloudTrailRecord>, no
     }
 }
 
-async fn store_record(store: &dyn Store, rec: &CloudTrailRecord) {
-    let time = OffsetDateTime::parse(&rec.event_time, &Rfc3339)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc());
-    let event = NewEvent {
-        id: rec.event_id.clone(),
-        time,
-        attrs: lookup_attributes(rec),
-        body: serde_json::to_value(rec).unwrap_or_default(),
-    };
-    // Retry briefly: a record must not be lost to a momentary store hiccup.
+/// Stores a batch of records in one transaction: one commit per batch, not per record, is
+/// what lets the trail keep pace with the API.
+async fn store_records(store: &dyn Store, recs: &[CloudTrailRecord]) {
+    let events: Vec<NewEvent> = recs
+        .iter()
+        .map(|rec| NewEvent {
+            id: rec.event_id.clone(),
+            time: OffsetDateTime::parse(&rec.event_time, &Rfc3339)
+                .unwrap_or_else(|_| OffsetDateTime::now_utc()),
+            attrs: lookup_attributes(rec),
+            body: serde_json::to_value(rec).unwrap_or_default(),
+        })
+        .collect();
+    // Retry briefly: records must not be lost to a momentary store hiccup.
     for attempt in 0..5u64 {
-        match store.append_event(AUDIT_STREAM, &event).await {
+        match store.append_events(AUDIT_STREAM, &events).await {
             Ok(_) => return,
             Err(e) => {
-                tracing::warn!(error = %e, attempt, "storing an audit record failed");
+                tracing::warn!(error = %e, attempt, records = events.len(), "storing audit records failed");
                 tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await;
             }
         }
     }
-    tracing::error!(event_id = %rec.event_id, "audit record could not be stored");
+    tracing::error!(records = events.len(), "audit records could not be stored");
 }
 
 /// The attributes `LookupEvents` can filter on.

@@ -102,7 +102,26 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// An id already present in the stream is [`StoreError::DuplicateEvent`], so a retried
     /// append after a lost acknowledgement cannot store the event twice.
-    async fn append_event(&self, stream: &str, event: &NewEvent) -> Result<u64, StoreError>;
+    async fn append_event(&self, stream: &str, event: &NewEvent) -> Result<u64, StoreError> {
+        let seqs = self
+            .append_events(stream, std::slice::from_ref(event))
+            .await?;
+        seqs.first()
+            .copied()
+            .ok_or_else(|| StoreError::InvalidInput {
+                what: "event batch",
+                reason: "the backend stored nothing",
+            })
+    }
+
+    /// Appends several events in one transaction: all are stored, in order, or none
+    /// (a duplicate id anywhere fails the whole batch). One commit for many records is
+    /// what lets the audit trail keep up with the API under load.
+    async fn append_events(
+        &self,
+        stream: &str,
+        events: &[NewEvent],
+    ) -> Result<Vec<u64>, StoreError>;
 
     /// Newest first; filters are ANDed; `before_seq` is the pagination cursor.
     ///

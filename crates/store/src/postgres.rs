@@ -304,37 +304,50 @@ impl Store for PostgresStore {
         }
     }
 
-    async fn append_event(&self, stream: &str, event: &NewEvent) -> Result<u64, StoreError> {
-        check_event(stream, event)?;
+    async fn append_events(
+        &self,
+        stream: &str,
+        events: &[NewEvent],
+    ) -> Result<Vec<u64>, StoreError> {
+        for event in events {
+            check_event(stream, event)?;
+        }
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query_scalar::<_, i64>(sql::INSERT_EVENT)
-            .bind(stream)
-            .bind(&event.id)
-            .bind(to_micros(event.time))
-            .bind(Json(&event.body))
-            .fetch_one(&mut *tx)
-            .await;
-        let seq = match inserted {
-            Ok(seq) => seq,
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                return Err(StoreError::DuplicateEvent {
-                    stream: stream.to_owned(),
-                    id: event.id.clone(),
-                });
-            }
-            Err(other) => return Err(other.into()),
-        };
-        for (name, value) in &event.attrs {
-            sqlx::query(sql::INSERT_EVENT_ATTR)
-                .bind(seq)
+        let mut seqs = Vec::with_capacity(events.len());
+        for event in events {
+            let inserted = sqlx::query_scalar::<_, i64>(sql::INSERT_EVENT)
                 .bind(stream)
-                .bind(name)
-                .bind(value)
-                .execute(&mut *tx)
-                .await?;
+                .bind(&event.id)
+                .bind(to_micros(event.time))
+                .bind(Json(&event.body))
+                .fetch_one(&mut *tx)
+                .await;
+            let seq = match inserted {
+                Ok(seq) => seq,
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    return Err(StoreError::DuplicateEvent {
+                        stream: stream.to_owned(),
+                        id: event.id.clone(),
+                    });
+                }
+                Err(other) => return Err(other.into()),
+            };
+            for (name, value) in &event.attrs {
+                sqlx::query(sql::INSERT_EVENT_ATTR)
+                    .bind(seq)
+                    .bind(stream)
+                    .bind(name)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            seqs.push(unsigned("events", || seq.to_string(), seq)?);
         }
         tx.commit().await?;
-        unsigned("events", || seq.to_string(), seq)
+        Ok(seqs)
     }
 
     async fn query_events(

@@ -372,3 +372,45 @@ pub(crate) async fn time_precision_and_offsets(ctx: &Ctx) {
         "times come back in UTC"
     );
 }
+
+/// A batch append stores every event in order in one step, or none of them.
+pub(crate) async fn batch_append_is_atomic(ctx: &Ctx) {
+    let stream = ctx.name("batch-append");
+    let seqs = must(
+        ctx.store
+            .append_events(
+                &stream,
+                &[event("b1", 0, &[("K", "x")]), event("b2", 1, &[("K", "x")])],
+            )
+            .await,
+        "append_events",
+    );
+    assert_eq!(seqs.len(), 2);
+    assert!(
+        seqs.first() < seqs.get(1),
+        "batch seqs not increasing: {seqs:?}"
+    );
+    assert_eq!(
+        ids(ctx, &stream, &EventQuery::latest(10)).await,
+        ["b2", "b1"]
+    );
+    // A batch holding a duplicate id stores nothing, not even the events before it.
+    let err = ctx
+        .store
+        .append_events(&stream, &[event("b3", 2, &[]), event("b1", 3, &[])])
+        .await;
+    assert!(
+        matches!(err, Err(StoreError::DuplicateEvent { .. })),
+        "got {err:?}"
+    );
+    assert_eq!(
+        ids(ctx, &stream, &EventQuery::latest(10)).await,
+        ["b2", "b1"]
+    );
+    let by_attr = EventQuery {
+        attr: Some(("K".into(), "x".into())),
+        ..EventQuery::latest(10)
+    };
+    assert_eq!(ids(ctx, &stream, &by_attr).await, ["b2", "b1"]);
+    assert!(must(ctx.store.append_events(&stream, &[]).await, "empty batch").is_empty());
+}

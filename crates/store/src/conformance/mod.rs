@@ -77,6 +77,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
         events::filters_are_anded,
         events::before_seq_pagination,
         events::streams_isolated,
+        events::batch_append_is_atomic,
         events::duplicate_id_rejected,
         events::unicode_and_large_bodies,
         events::time_precision_and_offsets,
