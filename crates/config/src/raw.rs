@@ -1,4 +1,6 @@
-//! The configuration file as written: every field optional, documented, unknown fields refused.
+//! The configuration file as written: every field optional and documented. Unknown fields
+//! are collected while parsing (not refused by serde) so they are reported together with
+//! every other problem.
 //!
 //! The doc comment on each field is the user's documentation for it; `docs/config.md`
 //! repeats them with examples.
@@ -7,7 +9,6 @@ use serde::Deserialize;
 
 /// The whole `portcullis.toml`.
 #[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawConfig {
     /// Directory for the CA, credentials, the SQLite store and audit log files.
     /// Default `./portcullis-data`.
@@ -28,11 +29,13 @@ pub struct RawConfig {
     /// The audit trail of API calls.
     #[serde(default)]
     pub audit: RawAudit,
+    /// Fields the file has that Portcullis does not know (dotted paths); each is a problem.
+    #[serde(skip)]
+    pub unknown_fields: Vec<String>,
 }
 
 /// `[api]`: the AWS-compatible HTTPS listener.
 #[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawApi {
     /// Address and port to listen on, e.g. `127.0.0.1:7443` or `[::1]:7443`. Default `127.0.0.1:7443`.
     pub listen: Option<String>,
@@ -47,7 +50,6 @@ pub struct RawApi {
 
 /// `[store]`: the storage backend.
 #[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawStore {
     /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`. Default: SQLite at
     /// `<data_dir>/portcullis.db`.
@@ -56,7 +58,6 @@ pub struct RawStore {
 
 /// `[tls]`: the API listener's certificates, issued by the built-in CA.
 #[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawTls {
     /// DNS names and IP addresses the server certificate is issued for on first start.
     /// Default `["localhost", "127.0.0.1", "::1"]`.
@@ -65,7 +66,6 @@ pub struct RawTls {
 
 /// `[audit]`: the CloudTrail-format audit trail.
 #[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawAudit {
     /// Whether CloudTrail log files (`{"Records":[...]}`, gzip) are written under
     /// `<data_dir>/audit/AWSLogs/`. Records are always kept in the store. Default true.

@@ -87,7 +87,8 @@ impl fmt::Display for ConfigErrors {
 }
 
 impl RawConfig {
-    /// Reads and parses a file; a syntax error or unknown field is one problem.
+    /// Reads and parses a file; a syntax or type error is one problem, unknown fields are
+    /// kept for [`RawConfig::resolve`] to report with the rest.
     pub fn from_file(path: &Path) -> Result<RawConfig, ConfigErrors> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigErrors(vec![Problem {
@@ -100,17 +101,31 @@ impl RawConfig {
 
     /// Parses TOML text.
     pub fn from_toml(text: &str) -> Result<RawConfig, ConfigErrors> {
-        toml::from_str(text).map_err(|e| {
+        let syntax = |e: toml::de::Error| {
             ConfigErrors(vec![Problem {
                 field: "file",
                 message: e.to_string().trim().to_owned(),
             }])
-        })
+        };
+        let de = toml::Deserializer::parse(text).map_err(syntax)?;
+        let mut unknown = Vec::new();
+        let mut raw: RawConfig =
+            serde_ignored::deserialize(de, |path| unknown.push(path.to_string()))
+                .map_err(syntax)?;
+        raw.unknown_fields = unknown;
+        Ok(raw)
     }
 
     /// Applies overrides and checks every value.
     pub fn resolve(self, o: &Overrides) -> Result<Config, ConfigErrors> {
-        let mut problems = Vec::new();
+        let mut problems: Vec<Problem> = self
+            .unknown_fields
+            .iter()
+            .map(|f| Problem {
+                field: "file",
+                message: format!("unknown field `{f}`"),
+            })
+            .collect();
         let data_dir = PathBuf::from(
             o.data_dir
                 .clone()
@@ -305,8 +320,12 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_are_refused() {
-        let e = RawConfig::from_toml("[api]\nlisen = \"x\"\n").unwrap_err();
-        assert!(e.to_string().contains("lisen"), "{e}");
+    fn unknown_fields_are_refused_with_the_other_problems() {
+        let raw =
+            RawConfig::from_toml("colour = 1\naccount_id = \"1\"\n[api]\nlisen = \"x\"\n").unwrap();
+        let e = raw.resolve(&Overrides::default()).unwrap_err().to_string();
+        assert!(e.contains("unknown field `api.lisen`"), "{e}");
+        assert!(e.contains("unknown field `colour`"), "{e}");
+        assert!(e.contains("account_id"), "{e}");
     }
 }

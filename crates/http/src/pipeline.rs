@@ -52,9 +52,7 @@ impl std::fmt::Debug for Pipeline {
 
 /// Who made a request, before or after authentication, and what it asked for.
 struct Attempt<'a> {
-    service_name: &'a str,
     event_source: String,
-    protocol: Protocol,
     caller: Option<&'a Caller>,
     access_key_id: Option<String>,
     region: String,
@@ -247,9 +245,7 @@ impl Pipeline {
         let outcome = service.call(api_req).await;
         let protocol = service.protocol();
         let attempt = Attempt {
-            service_name: service.signing_name(),
             event_source: service.event_source().to_owned(),
-            protocol,
             caller: Some(&caller),
             access_key_id: caller.access_key_id.clone(),
             region,
@@ -304,9 +300,7 @@ impl Pipeline {
         tracing::info!(request_id, reason = failure.reason(), remote = %conn.remote, "request not authenticated");
         let outcome = ApiOutcome::failed(op_hint, err.clone());
         let attempt = Attempt {
-            service_name,
             event_source: format!("{service_name}.amazonaws.com"),
-            protocol,
             caller: None,
             access_key_id,
             region: self.cfg.region.clone(),
@@ -384,7 +378,6 @@ impl Pipeline {
                 ),
             }),
         };
-        let _ = (attempt.service_name, attempt.protocol);
         self.audit.record(record);
     }
 

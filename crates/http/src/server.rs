@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -124,27 +124,57 @@ pub async fn serve(
     Ok(())
 }
 
+/// How much of an over-limit body is read and thrown away before answering 413, so that
+/// clients which send the whole body before reading the reply (most SDKs) see the 413
+/// rather than a reset connection. Beyond this the connection is closed.
+const DRAIN_CAP: usize = 16 << 20;
+/// How long that draining may take.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
 async fn handle(
     pipeline: &Pipeline,
     req: Request<Incoming>,
     conn: &ConnInfo,
 ) -> Response<Full<Bytes>> {
     let limit = pipeline.config().max_body_bytes;
-    let (parts, body) = req.into_parts();
-    let declared_too_large = parts
+    let (parts, mut body) = req.into_parts();
+    let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > limit as u64);
-    if declared_too_large {
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        drain(&mut body).await;
         return pipeline.too_large(&parts.headers);
     }
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return pipeline.too_large(&parts.headers),
-    };
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            // The client went away or sent a malformed body; nobody is left to answer.
+            return pipeline.too_large(&parts.headers);
+        };
+        if let Some(data) = frame.data_ref() {
+            if buf.len() + data.len() > limit {
+                drain(&mut body).await;
+                return pipeline.too_large(&parts.headers);
+            }
+            buf.extend_from_slice(data);
+        }
+    }
     pipeline
-        .handle(Request::from_parts(parts, body), conn)
+        .handle(Request::from_parts(parts, buf.freeze()), conn)
         .await
+}
+
+async fn drain(body: &mut Incoming) {
+    let mut seen = 0usize;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len());
+            if seen > DRAIN_CAP {
+                break;
+            }
+        }
+    })
+    .await;
 }

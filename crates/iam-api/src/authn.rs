@@ -111,16 +111,18 @@ impl Authenticator for IamAuthenticator {
             let caller = match &s.subject {
                 SessionSubject::Role {
                     role_name,
+                    role_id,
                     session_name,
                     ..
                 } => {
-                    // The role must still exist: deleting a role ends its sessions.
-                    let Some(role) = self
+                    // The role must still exist, and be the same role: deleting a role ends
+                    // its sessions, and a new role of the same name does not revive them.
+                    let role = self
                         .repo
                         .role(&s.account, role_name)
                         .await
-                        .map_err(AwsError::from)?
-                    else {
+                        .map_err(AwsError::from)?;
+                    let Some(role) = role.filter(|r| r.value.role_id == *role_id) else {
                         return Ok(None);
                     };
                     let tags: Vec<(String, String)> = s
@@ -135,13 +137,14 @@ impl Authenticator for IamAuthenticator {
                         session_context: Some(session_context(&role.value, s.issued)),
                     }
                 }
-                SessionSubject::User { user_name } => {
-                    let Some(u) = self
+                SessionSubject::User { user_name, user_id } => {
+                    // Same rule as roles: a re-created user is a different user.
+                    let user = self
                         .repo
                         .user(&s.account, user_name)
                         .await
-                        .map_err(AwsError::from)?
-                    else {
+                        .map_err(AwsError::from)?;
+                    let Some(u) = user.filter(|u| u.value.user_id == *user_id) else {
                         return Ok(None);
                     };
                     Caller {
@@ -169,12 +172,13 @@ impl Authenticator for IamAuthenticator {
             return Ok(None);
         };
         let key = key.value;
-        let Some(user) = self
+        let user = self
             .repo
             .user(&key.account, &key.user_name)
             .await
-            .map_err(AwsError::from)?
-        else {
+            .map_err(AwsError::from)?;
+        // The key must still belong to that user (a stale key record grants nothing).
+        let Some(user) = user.filter(|u| u.value.access_keys.contains(&key.access_key_id)) else {
             return Ok(None);
         };
         Ok(Some(Credentials {

@@ -6,6 +6,9 @@
 //! [`portcullis_iam::policy::authorize`]: explicit deny wins, then allow, else deny.
 //! Temporary credentials with a session policy are further limited by it.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use portcullis_http::{ApiRequest, Caller, CredentialSource};
 use portcullis_iam::policy::{
     self, ContextValue, Decision, Policy, PolicyKind, PrincipalKind, RequestContext,
@@ -20,7 +23,12 @@ use crate::repo::Repo;
 #[derive(Debug, Clone)]
 pub struct Authorizer {
     repo: Repo,
+    parsed: Arc<Mutex<HashMap<String, Arc<Policy>>>>,
 }
+
+/// Parsed documents kept at most; past this the cache starts over (documents are
+/// re-parsed, never wrongly reused: the key is the whole document text).
+const PARSED_CACHE_MAX: usize = 4096;
 
 /// What a resource policy check is about.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +42,10 @@ pub enum ResourcePolicy<'a> {
 impl Authorizer {
     /// An authorizer reading from `repo`.
     pub fn new(repo: Repo) -> Self {
-        Self { repo }
+        Self {
+            repo,
+            parsed: Arc::default(),
+        }
     }
 
     /// The request context for a call: caller, action, resource and the global condition
@@ -80,7 +91,7 @@ impl Authorizer {
         resource: ResourcePolicy<'_>,
     ) -> Result<()> {
         let identity = self.identity_policies(caller).await?;
-        let refs: Vec<&Policy> = identity.iter().collect();
+        let refs: Vec<&Policy> = identity.iter().map(|p| &**p).collect();
         let res = match resource {
             ResourcePolicy::None => None,
             ResourcePolicy::Some(p) => Some(p),
@@ -107,7 +118,7 @@ impl Authorizer {
     }
 
     /// The caller's identity-based policies, parsed.
-    pub async fn identity_policies(&self, caller: &Caller) -> Result<Vec<Policy>> {
+    pub async fn identity_policies(&self, caller: &Caller) -> Result<Vec<Arc<Policy>>> {
         let p = &caller.principal;
         let (inline, attached): (Vec<String>, Vec<String>) = match p.kind {
             PrincipalKind::Root => return Ok(Vec::new()),
@@ -145,9 +156,23 @@ impl Authorizer {
         }
         // Documents were validated when stored; one that no longer parses grants nothing.
         Ok(docs
-            .iter()
-            .filter_map(|d| Policy::parse(d, PolicyKind::Identity).ok())
+            .into_iter()
+            .filter_map(|d| self.parse_cached(d))
             .collect())
+    }
+
+    /// Parses an identity policy, reusing the result for the same document text.
+    fn parse_cached(&self, doc: String) -> Option<Arc<Policy>> {
+        let mut cache = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = cache.get(&doc) {
+            return Some(p.clone());
+        }
+        let policy = Arc::new(Policy::parse(&doc, PolicyKind::Identity).ok()?);
+        if cache.len() >= PARSED_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(doc, policy.clone());
+        Some(policy)
     }
 
     /// The default-version document of a managed policy (built-in or customer).

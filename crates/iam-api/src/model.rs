@@ -286,5 +286,9 @@ pub enum SessionSubject {
     User {
         /// User name.
         user_name: String,
+        /// The user's unique id: a user deleted and re-created under the same name is a
+        /// different user, and the old sessions must not come back to life.
+        #[serde(default)]
+        user_id: String,
     },
 }

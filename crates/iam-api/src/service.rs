@@ -56,6 +56,23 @@ async fn run(shared: &Shared, req: ApiRequest, xmlns: &'static str, sts: bool) -
         return ApiOutcome::failed("", e);
     };
     let request_parameters = params.for_audit();
+    let caller = &req.caller;
+    let mfa_less_session = caller.source == portcullis_http::CredentialSource::SessionToken
+        && caller.principal.kind == portcullis_iam::policy::PrincipalKind::User;
+    if !sts && mfa_less_session {
+        // As AWS: GetSessionToken credentials without MFA may not call the IAM API.
+        let e = IamError::AccessDenied(format!(
+            "User: {} is not authorized to perform: iam:{action} with session credentials obtained without MFA",
+            caller.principal.arn
+        ));
+        return ApiOutcome {
+            operation: action,
+            read_only: false,
+            result: Err(e.into()),
+            request_parameters,
+            response_elements: serde_json::Value::Null,
+        };
+    }
     let ctx = Ctx {
         shared,
         req: &req,

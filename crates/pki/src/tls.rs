@@ -73,6 +73,10 @@ impl Pki {
             .with_client_cert_verifier(verifier)
             .with_cert_resolver(resolver);
         config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+        // No session resumption: a resumed session skips client-certificate verification,
+        // so a certificate revoked after the first handshake would keep working.
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
         Ok(Arc::new(config))
     }
 }

@@ -50,6 +50,24 @@ async fn customer_policy(
     Ok(p)
 }
 
+/// How many users and roles of the caller's account have each AWS managed policy attached.
+/// Counted from the entities themselves, so it cannot drift (bootstrap attaches one too).
+async fn builtin_attachments(ctx: &Ctx<'_>) -> Result<std::collections::HashMap<String, u32>> {
+    let mut counts = std::collections::HashMap::new();
+    let users = ctx.shared.repo.users(ctx.account()).await?;
+    let roles = ctx.shared.repo.roles(ctx.account()).await?;
+    let lists = users
+        .iter()
+        .map(|u| &u.attached_policies)
+        .chain(roles.iter().map(|r| &r.attached_policies));
+    for list in lists {
+        for arn in list.iter().filter(|a| builtin::find(a).is_some()) {
+            *counts.entry(arn.clone()).or_insert(0) += 1;
+        }
+    }
+    Ok(counts)
+}
+
 fn policy_key(p: &ManagedPolicy) -> String {
     entity_key(&p.account, &p.policy_name)
 }
@@ -110,7 +128,12 @@ pub async fn get_policy(ctx: &Ctx<'_>) -> Result<Done> {
     r.w().open("Policy");
     if let Some(b) = builtin::find(arn) {
         ctx.allow("iam:GetPolicy", arn).await?;
-        shapes::builtin_policy(r.w(), b, 0);
+        let count = builtin_attachments(ctx)
+            .await?
+            .get(arn)
+            .copied()
+            .unwrap_or(0);
+        shapes::builtin_policy(r.w(), b, count);
     } else {
         let p = customer_policy(ctx, arn, "iam:GetPolicy").await?;
         shapes::policy(r.w(), &p.value);
@@ -290,10 +313,11 @@ pub async fn list_policies(ctx: &Ctx<'_>) -> Result<Done> {
         Builtin(&'static builtin::BuiltinPolicy),
         Customer(ManagedPolicy),
     }
+    let builtin_counts = builtin_attachments(ctx).await?;
     let mut entries: Vec<(String, Entry)> = Vec::new();
     if scope == "All" || scope == "AWS" {
         for b in builtin::BUILTIN {
-            if !only_attached {
+            if !only_attached || builtin_counts.get(&b.arn()).is_some_and(|n| *n > 0) {
                 entries.push((b.arn(), Entry::Builtin(b)));
             }
         }
@@ -312,7 +336,9 @@ pub async fn list_policies(ctx: &Ctx<'_>) -> Result<Done> {
     for (_, e) in page {
         r.w().open("member");
         match e {
-            Entry::Builtin(b) => shapes::builtin_policy(r.w(), b, 0),
+            Entry::Builtin(b) => {
+                shapes::builtin_policy(r.w(), b, builtin_counts.get(&b.arn()).copied().unwrap_or(0))
+            }
             Entry::Customer(p) => shapes::policy(r.w(), p),
         }
         r.w().close("member");

@@ -216,7 +216,13 @@ async fn get_session_token(ctx: &Ctx<'_>) -> Result<Done> {
         .unwrap_or(43_200);
     let expiration = ctx.now() + time::Duration::seconds(duration);
     let minted = mint()?;
-    let session = seal_session(ctx, &minted, expiration, SessionSubject::User { user_name })?;
+    let user_id = caller.principal.user_id.clone();
+    let session = seal_session(
+        ctx,
+        &minted,
+        expiration,
+        SessionSubject::User { user_name, user_id },
+    )?;
     ctx.shared.repo.put_session(&session).await?;
     let mut r = ctx.response("GetSessionToken", true);
     write_credentials(&mut r, &minted, expiration);

@@ -147,28 +147,68 @@ pub async fn list_users(ctx: &Ctx<'_>) -> Result<Done> {
 /// UpdateUser: new path (renaming is refused: it would orphan key records' owner names).
 pub async fn update_user(ctx: &Ctx<'_>) -> Result<Done> {
     let name = ctx.params.required("UserName")?;
-    let mut user = authorized_user(ctx, name, "iam:UpdateUser").await?;
-    if let Some(new_name) = ctx.params.optional("NewUserName")
-        && new_name != user.value.user_name
-    {
-        return Err(IamError::InvalidInput(
-            "Renaming users is not supported by this server.".into(),
-        ));
-    }
+    let user = authorized_user(ctx, name, "iam:UpdateUser").await?;
+    let old_key = entity_key(ctx.account(), &user.value.user_name);
+    let mut updated = user.value.clone();
     if let Some(path) = ctx.params.optional("NewPath") {
         check_path(path)?;
-        user.value.path = path.to_owned();
+        updated.path = path.to_owned();
     }
-    let key = entity_key(ctx.account(), name);
-    ctx.shared
-        .repo
-        .put(
+    if let Some(new_name) = ctx.params.optional("NewUserName") {
+        check_name("newUserName", new_name, 64)?;
+        updated.user_name = new_name.to_owned();
+    }
+    let new_key = entity_key(ctx.account(), &updated.user_name);
+    let mut ops = Vec::new();
+    if new_key == old_key {
+        ops.push(Repo::put_op(
             c::USERS,
-            key,
-            &user.value,
+            new_key,
+            &updated,
             Precondition::Version(user.version),
-        )
-        .await?;
+        )?);
+    } else {
+        // Renaming needs permission on the new name too, as IAM does.
+        ctx.allow("iam:UpdateUser", &updated.arn()).await?;
+        if ctx
+            .shared
+            .repo
+            .user(ctx.account(), &updated.user_name)
+            .await?
+            .is_some()
+        {
+            return Err(IamError::EntityAlreadyExists(format!(
+                "User with name {} already exists.",
+                updated.user_name
+            )));
+        }
+        ops.push(portcullis_store::WriteOp::Delete {
+            collection: c::USERS.into(),
+            key: old_key,
+            cond: Precondition::Version(user.version),
+        });
+        ops.push(Repo::put_op(
+            c::USERS,
+            new_key,
+            &updated,
+            Precondition::Absent,
+        )?);
+    }
+    // Access keys name their owner: move them along with the user, in the same batch.
+    if updated.user_name != user.value.user_name {
+        for id in &updated.access_keys {
+            if let Some(mut k) = ctx.shared.repo.access_key(id).await? {
+                k.value.user_name = updated.user_name.clone();
+                ops.push(Repo::put_op(
+                    c::ACCESS_KEYS,
+                    id.clone(),
+                    &k.value,
+                    Precondition::Version(k.version),
+                )?);
+            }
+        }
+    }
+    ctx.shared.repo.commit(&ops).await?;
     let r = ctx.response("UpdateUser", false);
     ctx.done(r, serde_json::Value::Null)
 }
