@@ -1,5 +1,8 @@
 //! The `portcullis` binary: parse the command line, resolve the configuration, run.
-#![allow(clippy::print_stdout, reason = "the command-line output is the interface of this crate")]
+#![allow(
+    clippy::print_stdout,
+    reason = "the command-line output is the interface of this crate"
+)]
 
 mod ca;
 mod cli;

@@ -1,0 +1,18 @@
+//! End-to-end tests of the `portcullis` binary: each test starts the real server on a free
+//! loopback port in a temporary data directory and talks to it over HTTPS the way an AWS
+//! client does.
+
+#[path = "e2e/api.rs"]
+mod api;
+#[path = "e2e/audit.rs"]
+mod audit;
+#[path = "e2e/client.rs"]
+mod client;
+#[path = "e2e/harness.rs"]
+mod harness;
+#[path = "e2e/mtls.rs"]
+mod mtls;
+#[path = "e2e/postgres.rs"]
+mod postgres;
+#[path = "e2e/startup.rs"]
+mod startup;

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs every check and test of Portcullis on a fresh machine, installing what it needs:
+#
+#   1. formatting and lints (cargo fmt --check, cargo clippy -D warnings);
+#   2. one debug build of the workspace, reused by everything below;
+#   3. unit, conformance and end-to-end tests (cargo nextest, or cargo test), beside a
+#      throwaway PostgreSQL server so the store's conformance suite runs on both backends;
+#   4. the real-client suite in compat/ (boto3 and the AWS CLI in a venv) against the binary.
+#
+# Environment: PORTCULLIS_CORPORA (default ../shared/corpora) points the tests at the
+# external corpora; with CI=true a missing corpus or PostgreSQL is an error, not a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+export PORTCULLIS_CORPORA="${PORTCULLIS_CORPORA:-$root/../shared/corpora}"
+if [ ! -d "$PORTCULLIS_CORPORA" ]; then
+    if [ "${CI:-}" = "true" ]; then
+        echo "error: corpus not found at PORTCULLIS_CORPORA=$PORTCULLIS_CORPORA" >&2
+        exit 1
+    fi
+    echo "WARNING: corpus not found at $PORTCULLIS_CORPORA; corpus-driven tests will skip" >&2
+fi
+
+step "system packages"
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q "${need[@]}" || { apt-get update -q && apt-get install -y -q "${need[@]}"; }
+else
+    echo "all present"
+fi
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "build"
+cargo build --workspace --all-targets --locked
+
+step "tests (with a throwaway PostgreSQL)"
+if cargo nextest --version >/dev/null 2>&1; then
+    scripts/with-postgres.sh cargo nextest run --workspace --locked --no-fail-fast
+    cargo test --workspace --doc --locked
+else
+    scripts/with-postgres.sh cargo test --workspace --locked --no-fail-fast
+fi
+
+step "real-client compatibility suite (boto3, AWS CLI)"
+PORTCULLIS_BIN="$root/target/debug/portcullis" compat/run.sh
