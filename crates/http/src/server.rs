@@ -124,7 +124,7 @@ pub async fn serve(
     Ok(())
 }
 
-/// How much of an over-limit body is read and thrown away before answering 413, so that
+/// How much of an over-limit body is read and thrown away after answering 413, so that
 /// clients which send the whole body before reading the reply (most SDKs) see the 413
 /// rather than a reset connection. Beyond this the connection is closed.
 const DRAIN_CAP: usize = 16 << 20;
@@ -144,7 +144,7 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        drain(&mut body).await;
+        tokio::spawn(drain(body));
         return pipeline.too_large(&parts.headers);
     }
     let mut buf = bytes::BytesMut::new();
@@ -155,7 +155,7 @@ async fn handle(
         };
         if let Some(data) = frame.data_ref() {
             if buf.len() + data.len() > limit {
-                drain(&mut body).await;
+                tokio::spawn(drain(body));
                 return pipeline.too_large(&parts.headers);
             }
             buf.extend_from_slice(data);
@@ -166,7 +166,9 @@ async fn handle(
         .await
 }
 
-async fn drain(body: &mut Incoming) {
+/// Reads and discards the rest of a refused body while the 413 goes out, so a client that
+/// sends everything before reading sees the answer instead of a reset.
+async fn drain(mut body: Incoming) {
     let mut seen = 0usize;
     let _ = tokio::time::timeout(DRAIN_TIME, async {
         while let Some(Ok(frame)) = body.frame().await {
