@@ -4,11 +4,12 @@
 #   1. formatting and lints (cargo fmt --check, cargo clippy -D warnings);
 #   2. one debug build of the workspace, reused by everything below;
 #   3. unit, conformance and end-to-end tests (cargo nextest, or cargo test), beside a
-#      throwaway PostgreSQL server so the store's conformance suite runs on both backends;
+#      throwaway SoftHSM token (the PKCS#11 root key) and a throwaway PostgreSQL server (so
+#      the store's conformance suite runs on both backends);
 #   4. the real-client suite in compat/ (boto3 and the AWS CLI in a venv) against the binary.
 #
 # Environment: PORTCULLIS_CORPORA (default ../shared/corpora) points the tests at the
-# external corpora; with CI=true a missing corpus or PostgreSQL is an error, not a skip.
+# external corpora; with CI=true a missing corpus, token or PostgreSQL is an error, not a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -27,6 +28,7 @@ fi
 step "system packages"
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -f /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
@@ -45,12 +47,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "build"
 cargo build --workspace --all-targets --locked
 
-step "tests (with a throwaway PostgreSQL)"
+step "tests (with a throwaway SoftHSM token and PostgreSQL)"
 if cargo nextest --version >/dev/null 2>&1; then
-    scripts/with-postgres.sh cargo nextest run --workspace --locked --no-fail-fast
+    scripts/with-softhsm.sh scripts/with-postgres.sh cargo nextest run --workspace --locked --no-fail-fast
     cargo test --workspace --doc --locked
 else
-    scripts/with-postgres.sh cargo test --workspace --locked --no-fail-fast
+    scripts/with-softhsm.sh scripts/with-postgres.sh cargo test --workspace --locked --no-fail-fast
 fi
 
 step "real-client compatibility suite (boto3, AWS CLI)"

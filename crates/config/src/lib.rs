@@ -8,10 +8,18 @@
 mod raw;
 mod resolve;
 
-pub use raw::{RawApi, RawAudit, RawConfig, RawStore, RawTls};
-pub use resolve::{ApiConfig, AuditConfig, Config, ConfigErrors, Overrides, Problem};
+pub use raw::{RawApi, RawAudit, RawConfig, RawRootKey, RawStore, RawTls};
+pub use resolve::{
+    ApiConfig, AuditConfig, Config, ConfigErrors, Overrides, Problem, RootKeyConfig,
+};
 
 /// The data directory used when neither the file nor `--data-dir` names one.
 pub const DEFAULT_DATA_DIR: &str = "./portcullis-data";
 /// The API listener address used when neither the file nor `--api-listen` names one.
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:7443";
+/// The environment variable holding the PKCS#11 user PIN unless `root_key.pin_env` names
+/// another.
+pub const DEFAULT_PKCS11_PIN_ENV: &str = "PORTCULLIS_PKCS11_PIN";
+/// The label of the root key inside a PKCS#11 token unless `root_key.key_label` names
+/// another.
+pub const DEFAULT_PKCS11_KEY_LABEL: &str = "portcullis-root";

@@ -29,6 +29,9 @@ pub struct RawConfig {
     /// The audit trail of API calls.
     #[serde(default)]
     pub audit: RawAudit,
+    /// The root key that seals every stored secret.
+    #[serde(default)]
+    pub root_key: RawRootKey,
     /// Fields the file has that Portcullis does not know (dotted paths); each is a problem.
     #[serde(skip)]
     pub unknown_fields: Vec<String>,
@@ -72,4 +75,31 @@ pub struct RawAudit {
     pub write_files: Option<bool>,
     /// Seconds between log files; records gathered in that time go in one file. Default 60.
     pub file_interval_secs: Option<u64>,
+}
+
+/// `[root_key]`: the key that seals every stored secret (secret access keys, session tokens,
+/// KMS key material) before it reaches the store. Losing it makes those secrets unreadable;
+/// changing it to another key does too.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct RawRootKey {
+    /// Where the root key lives: `"file"` (AES-256 key in a file, or in the
+    /// `PORTCULLIS_ROOT_KEY` environment variable, used in process) or `"pkcs11"` (an AES-256
+    /// key generated inside an HSM token, which never leaves it). Default `"file"`.
+    pub kind: Option<String>,
+    /// `kind = "file"`: the key file (base64 of 32 bytes), created with mode 0600 on first
+    /// start. `PORTCULLIS_ROOT_KEY`, when set, wins over the file. Default
+    /// `<data_dir>/root.key`.
+    pub file: Option<String>,
+    /// `kind = "pkcs11"`: path of the PKCS#11 module (shared library), e.g.
+    /// `/usr/lib/softhsm/libsofthsm2.so`. Required for pkcs11.
+    pub module: Option<String>,
+    /// `kind = "pkcs11"`: label of the token holding the key. Required for pkcs11.
+    pub token_label: Option<String>,
+    /// `kind = "pkcs11"`: name of the environment variable holding the token's user PIN (the
+    /// PIN itself never goes in this file). Default `PORTCULLIS_PKCS11_PIN`.
+    pub pin_env: Option<String>,
+    /// `kind = "pkcs11"`: label of the AES key inside the token; generated there
+    /// (sensitive, non-extractable) on first start if no key has it. Default
+    /// `portcullis-root`.
+    pub key_label: Option<String>,
 }

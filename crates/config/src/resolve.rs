@@ -40,6 +40,29 @@ pub struct Config {
     pub server_names: Vec<String>,
     /// The audit trail.
     pub audit: AuditConfig,
+    /// Where the root key lives.
+    pub root_key: RootKeyConfig,
+}
+
+/// The resolved `[root_key]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootKeyConfig {
+    /// A key file (or `PORTCULLIS_ROOT_KEY`), used in process.
+    File {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// A key inside a PKCS#11 token.
+    Pkcs11 {
+        /// The module (shared library); it existed when the configuration was resolved.
+        module: PathBuf,
+        /// Label of the token.
+        token_label: String,
+        /// Name of the environment variable holding the user PIN.
+        pin_env: String,
+        /// Label of the key in the token.
+        key_label: String,
+    },
 }
 
 /// The resolved `[api]` section.
@@ -238,6 +261,8 @@ impl RawConfig {
             });
         }
 
+        let root_key = resolve_root_key(self.root_key, &data_dir, &mut problems);
+
         match (account_id, listen) {
             (Ok(account_id), Ok(listen)) if problems.is_empty() => Ok(Config {
                 data_dir,
@@ -255,8 +280,107 @@ impl RawConfig {
                     write_files: self.audit.write_files.unwrap_or(true),
                     file_interval: Duration::from_secs(interval),
                 },
+                root_key,
             }),
             _ => Err(ConfigErrors(problems)),
+        }
+    }
+}
+
+/// Checks `[root_key]`, pushing every problem.
+fn resolve_root_key(
+    raw: crate::RawRootKey,
+    data_dir: &Path,
+    problems: &mut Vec<Problem>,
+) -> RootKeyConfig {
+    let mut problem = |field: &'static str, message: String| {
+        problems.push(Problem { field, message });
+    };
+    let kind = raw.kind.as_deref().unwrap_or("file");
+    match kind {
+        "pkcs11" => {
+            if raw.file.is_some() {
+                problem(
+                    "root_key.file",
+                    "is only for kind = \"file\"; remove it or set kind = \"file\"".into(),
+                );
+            }
+            let module = PathBuf::from(raw.module.clone().unwrap_or_default());
+            match raw.module.as_deref() {
+                None | Some("") => problem(
+                    "root_key.module",
+                    "is required for kind = \"pkcs11\": the path of the PKCS#11 module (.so)"
+                        .into(),
+                ),
+                Some(_) if !module.is_file() => problem(
+                    "root_key.module",
+                    format!("{} is not a file", module.display()),
+                ),
+                Some(_) => {}
+            }
+            let token_label = raw.token_label.unwrap_or_default();
+            if token_label.is_empty() {
+                problem(
+                    "root_key.token_label",
+                    "is required for kind = \"pkcs11\" and must not be empty".into(),
+                );
+            } else if token_label.len() > 32 {
+                problem(
+                    "root_key.token_label",
+                    format!("{token_label:?} is longer than a token label's 32 bytes"),
+                );
+            }
+            let pin_env = raw
+                .pin_env
+                .unwrap_or_else(|| crate::DEFAULT_PKCS11_PIN_ENV.to_owned());
+            if pin_env.is_empty() || pin_env.contains(['=', '\0']) {
+                problem(
+                    "root_key.pin_env",
+                    format!("{pin_env:?} is not an environment variable name"),
+                );
+            }
+            let key_label = raw
+                .key_label
+                .unwrap_or_else(|| crate::DEFAULT_PKCS11_KEY_LABEL.to_owned());
+            if key_label.is_empty() {
+                problem("root_key.key_label", "must not be empty".into());
+            }
+            RootKeyConfig::Pkcs11 {
+                module,
+                token_label,
+                pin_env,
+                key_label,
+            }
+        }
+        other => {
+            if other != "file" {
+                problem(
+                    "root_key.kind",
+                    format!("{other:?} is not \"file\" or \"pkcs11\""),
+                );
+            }
+            for (field, set) in [
+                ("root_key.module", raw.module.is_some()),
+                ("root_key.token_label", raw.token_label.is_some()),
+                ("root_key.pin_env", raw.pin_env.is_some()),
+                ("root_key.key_label", raw.key_label.is_some()),
+            ] {
+                if set && other == "file" {
+                    problem(
+                        field,
+                        "is only for kind = \"pkcs11\"; remove it or set kind = \"pkcs11\"".into(),
+                    );
+                }
+            }
+            let path = match raw.file {
+                Some(f) if f.is_empty() => {
+                    problem("root_key.file", "must not be empty".into());
+                    PathBuf::new()
+                }
+                Some(f) => PathBuf::from(f),
+                None => data_dir.join("root.key"),
+            };
+            RootKeyConfig::File { path }
         }
     }
 }
@@ -281,6 +405,93 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("./portcullis-data"));
         assert!(c.store_url.starts_with("sqlite://"));
         assert!(c.store_url.ends_with("portcullis.db"));
+        assert_eq!(
+            c.root_key,
+            RootKeyConfig::File {
+                path: PathBuf::from("./portcullis-data/root.key")
+            }
+        );
+    }
+
+    #[test]
+    fn root_key_file_path_is_configurable() {
+        let raw =
+            RawConfig::from_toml("[root_key]\nkind = \"file\"\nfile = \"/k/root.key\"\n").unwrap();
+        let c = raw.resolve(&Overrides::default()).unwrap();
+        assert_eq!(
+            c.root_key,
+            RootKeyConfig::File {
+                path: PathBuf::from("/k/root.key")
+            }
+        );
+    }
+
+    #[test]
+    fn pkcs11_root_key_resolves_with_defaults() {
+        let d = tempfile::tempdir().unwrap();
+        let module = d.path().join("libtoken.so");
+        std::fs::write(&module, b"").unwrap();
+        let raw = RawConfig::from_toml(&format!(
+            "[root_key]\nkind = \"pkcs11\"\nmodule = {:?}\ntoken_label = \"prod\"\n",
+            module.display().to_string()
+        ))
+        .unwrap();
+        let c = raw.resolve(&Overrides::default()).unwrap();
+        assert_eq!(
+            c.root_key,
+            RootKeyConfig::Pkcs11 {
+                module,
+                token_label: "prod".into(),
+                pin_env: "PORTCULLIS_PKCS11_PIN".into(),
+                key_label: "portcullis-root".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn pkcs11_problems_are_reported_together() {
+        let raw = RawConfig::from_toml(
+            "[root_key]\nkind = \"pkcs11\"\nfile = \"x\"\nmodule = \"/no/such/module.so\"\ntoken_label = \"\"\nkey_label = \"\"\npin_env = \"\"\n",
+        )
+        .unwrap();
+        let errs = raw.resolve(&Overrides::default()).unwrap_err();
+        let fields: Vec<_> = errs.0.iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "root_key.file",
+                "root_key.module",
+                "root_key.token_label",
+                "root_key.pin_env",
+                "root_key.key_label"
+            ]
+        );
+        assert!(
+            errs.to_string()
+                .contains("/no/such/module.so is not a file")
+        );
+    }
+
+    #[test]
+    fn pkcs11_requires_module_and_token() {
+        let raw = RawConfig::from_toml("[root_key]\nkind = \"pkcs11\"\n").unwrap();
+        let errs = raw.resolve(&Overrides::default()).unwrap_err();
+        let fields: Vec<_> = errs.0.iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["root_key.module", "root_key.token_label"]);
+    }
+
+    #[test]
+    fn unknown_root_key_kind_and_stray_fields_are_refused() {
+        let raw = RawConfig::from_toml("[root_key]\nkind = \"vault\"\n").unwrap();
+        let e = raw.resolve(&Overrides::default()).unwrap_err().to_string();
+        assert!(e.contains("root_key.kind: \"vault\" is not"), "{e}");
+
+        let raw = RawConfig::from_toml("[root_key]\ntoken_label = \"t\"\n").unwrap();
+        let e = raw.resolve(&Overrides::default()).unwrap_err().to_string();
+        assert!(
+            e.contains("root_key.token_label: is only for kind = \"pkcs11\""),
+            "{e}"
+        );
     }
 
     #[test]

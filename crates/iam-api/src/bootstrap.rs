@@ -7,7 +7,7 @@ use crate::error::{IamError, Result};
 use crate::model::{Account, User, collections as c};
 use crate::ops::access_keys;
 use crate::repo::Repo;
-use crate::sealing::RootKey;
+use crate::sealing::Sealer;
 
 /// The administrator's name.
 pub const ADMIN_USER: &str = "admin";
@@ -25,7 +25,7 @@ pub struct AdminKey {
 /// the account exists already (then `Ok(None)`). `given` supplies the key for automation.
 pub async fn bootstrap(
     repo: &Repo,
-    root: &RootKey,
+    root: &dyn Sealer,
     clock: &dyn Clock,
     account: &AccountId,
     given: Option<(String, Secret<String>)>,

@@ -34,5 +34,5 @@ pub use authn::IamAuthenticator;
 pub use authz::Authorizer;
 pub use bootstrap::{AdminKey, bootstrap};
 pub use repo::Repo;
-pub use sealing::RootKey;
+pub use sealing::{FileRootKey, Sealer};
 pub use service::{IamService, StsService};

@@ -9,7 +9,7 @@ use crate::error::IamError;
 use crate::ops::{self, Ctx};
 use crate::query::Params;
 use crate::repo::Repo;
-use crate::sealing::RootKey;
+use crate::sealing::Sealer;
 
 /// IAM's XML namespace.
 pub const IAM_XMLNS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -24,7 +24,7 @@ pub struct Shared {
     /// Policy decisions.
     pub authz: Authorizer,
     /// Seals secrets.
-    pub root: Arc<RootKey>,
+    pub root: Arc<dyn Sealer>,
 }
 
 /// The IAM service (`iam` signing name).
@@ -37,7 +37,7 @@ pub struct StsService(pub Shared);
 
 impl Shared {
     /// State over a repo and root key.
-    pub fn new(repo: Repo, root: Arc<RootKey>) -> Self {
+    pub fn new(repo: Repo, root: Arc<dyn Sealer>) -> Self {
         Self {
             authz: Authorizer::new(repo.clone()),
             repo,

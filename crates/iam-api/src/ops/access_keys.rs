@@ -11,7 +11,7 @@ use crate::error::{IamError, Result};
 use crate::model::{AccessKey, KeyStatus, User, collections as c, entity_key};
 use crate::query::date;
 use crate::repo::{Repo, Versioned};
-use crate::sealing::RootKey;
+use crate::sealing::Sealer;
 
 /// IAM's quota of access keys per user.
 pub const KEYS_PER_USER: usize = 2;
@@ -20,7 +20,7 @@ pub const KEYS_PER_USER: usize = 2;
 /// secret; returns the key record and the plaintext secret for the one reply that shows it.
 pub async fn issue(
     repo: &Repo,
-    root: &RootKey,
+    root: &dyn Sealer,
     user: Versioned<User>,
     now: OffsetDateTime,
     given: Option<(String, Secret<String>)>,
@@ -74,7 +74,7 @@ fn target_user(ctx: &Ctx<'_>) -> Result<String> {
 pub async fn create_access_key(ctx: &Ctx<'_>) -> Result<Done> {
     let name = target_user(ctx)?;
     let user = authorized_user(ctx, &name, "iam:CreateAccessKey").await?;
-    let (key, secret) = issue(&ctx.shared.repo, &ctx.shared.root, user, ctx.now(), None).await?;
+    let (key, secret) = issue(&ctx.shared.repo, &*ctx.shared.root, user, ctx.now(), None).await?;
     let mut r = ctx.response("CreateAccessKey", true);
     let w = r.w();
     w.open("AccessKey");
