@@ -12,7 +12,7 @@ use portcullis_iam::sigv4::{self, SignedRequest};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
-use crate::auth::{AuthFailure, Authenticator, Caller, authenticate_sigv4};
+use crate::auth::{AuthFailure, Authenticator, authenticate_sigv4};
 use crate::error::{AwsError, Protocol};
 use crate::server::ConnInfo;
 use crate::service::{ApiOutcome, ApiRequest, AwsService, Registry, Reply};
@@ -51,11 +51,35 @@ impl std::fmt::Debug for Pipeline {
 }
 
 /// Who made a request, before or after authentication, and what it asked for.
-struct Attempt<'a> {
+struct Attempt {
     event_source: String,
-    caller: Option<&'a Caller>,
-    access_key_id: Option<String>,
+    /// The caller's `userIdentity`, or `Unknown` with the access key id it named.
+    user_identity: UserIdentity,
+    /// The caller's account; empty when unauthenticated.
+    recipient: String,
     region: String,
+}
+
+/// What the audit record keeps of the request's headers, taken before they move on to the
+/// service.
+struct Seen {
+    user_agent: String,
+    host: String,
+}
+
+impl Seen {
+    fn of(parts: &http::request::Parts) -> Self {
+        Self {
+            user_agent: header_str(&parts.headers, "user-agent"),
+            host: header_str(&parts.headers, "host").if_empty(
+                parts
+                    .uri
+                    .authority()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
+            ),
+        }
+    }
 }
 
 impl Pipeline {
@@ -142,14 +166,22 @@ impl Pipeline {
             body: &body,
         };
         let guessed = Protocol::guess(&parts.headers);
-        let op_hint = operation_hint(&parts.headers, parts.uri.query(), &body);
+        // Only refused requests need it; successful ones name their operation.
+        let op_hint = || operation_hint(&parts.headers, parts.uri.query(), &body);
 
         let parsed = match sigv4::parse(&signed) {
             Ok(p) => p,
             Err(e) => {
                 let f = AuthFailure::Incomplete(e.to_string());
                 return self.refuse(
-                    f, guessed, "unknown", &op_hint, conn, &parts, request_id, None,
+                    f,
+                    guessed,
+                    "unknown",
+                    &op_hint(),
+                    conn,
+                    &parts,
+                    request_id,
+                    None,
                 );
             }
         };
@@ -157,7 +189,7 @@ impl Pipeline {
             Some(parsed) => {
                 let Some(service) = self.registry.get(&parsed.scope.service).cloned() else {
                     let err = unknown_service(&parsed.scope.service, guessed);
-                    return (err.render(guessed, request_id), "unknown", op_hint);
+                    return (err.render(guessed, request_id), "unknown", op_hint());
                 };
                 match authenticate_sigv4(
                     &*self.authn,
@@ -185,7 +217,7 @@ impl Pipeline {
                             f,
                             service.protocol(),
                             service.signing_name(),
-                            &op_hint,
+                            &op_hint(),
                             conn,
                             &parts,
                             request_id,
@@ -200,7 +232,7 @@ impl Pipeline {
                         AuthFailure::Missing,
                         guessed,
                         "unknown",
-                        &op_hint,
+                        &op_hint(),
                         conn,
                         &parts,
                         request_id,
@@ -209,7 +241,7 @@ impl Pipeline {
                 };
                 let Some(service) = self.service_for_unsigned(&parts.headers) else {
                     let err = unknown_service("(none)", guessed);
-                    return (err.render(guessed, request_id), "unknown", op_hint);
+                    return (err.render(guessed, request_id), "unknown", op_hint());
                 };
                 match self.authn.caller_for_principal(arn).await {
                     Ok(Some(caller)) => (service, (caller, self.cfg.region.clone())),
@@ -218,7 +250,7 @@ impl Pipeline {
                             AuthFailure::InvalidKey,
                             service.protocol(),
                             service.signing_name(),
-                            &op_hint,
+                            &op_hint(),
                             conn,
                             &parts,
                             request_id,
@@ -229,37 +261,39 @@ impl Pipeline {
             }
         };
         let (caller, region) = caller;
-        let user_agent = header_str(&parts.headers, "user-agent");
-        let api_req = ApiRequest {
-            request_id: request_id.to_owned(),
-            method: parts.method.clone(),
-            uri: parts.uri.clone(),
-            headers: parts.headers.clone(),
-            body,
-            caller: caller.clone(),
-            region: region.clone(),
-            source_ip: conn.remote.ip(),
-            user_agent,
-            received_at: now,
-        };
-        let outcome = service.call(api_req).await;
-        let protocol = service.protocol();
+        // What the audit record needs is taken now, so the request's parts and the caller
+        // move into the `ApiRequest` instead of being cloned.
+        let seen = Seen::of(&parts);
         let attempt = Attempt {
             event_source: service.event_source().to_owned(),
-            caller: Some(&caller),
-            access_key_id: caller.access_key_id.clone(),
+            user_identity: caller.user_identity(),
+            recipient: caller.principal.account.clone(),
+            region: region.clone(),
+        };
+        let api_req = ApiRequest {
+            request_id: request_id.to_owned(),
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+            caller,
             region,
+            source_ip: conn.remote.ip(),
+            user_agent: seen.user_agent.clone(),
+            received_at: now,
         };
-        let reply = match &outcome.result {
-            Ok(r) => r.clone(),
-            Err(e) => {
-                if e.status.is_server_error() {
-                    tracing::warn!(request_id, code = %e.code, "request failed on the server side");
-                }
-                e.render(protocol, request_id)
-            }
+        let mut outcome = service.call(api_req).await;
+        let protocol = service.protocol();
+        if let Err(e) = &outcome.result
+            && e.status.is_server_error()
+        {
+            tracing::warn!(request_id, code = %e.code, "request failed on the server side");
+        }
+        self.audit_record(attempt, &mut outcome, conn, seen, request_id);
+        let reply = match outcome.result {
+            Ok(r) => r,
+            Err(e) => e.render(protocol, request_id),
         };
-        self.audit_record(&attempt, &outcome, conn, &parts, request_id);
         (reply, service.signing_name(), outcome.operation)
     }
 
@@ -298,14 +332,18 @@ impl Pipeline {
         crate::metrics::auth_failure(failure.reason());
         let err = failure.to_error(protocol);
         tracing::info!(request_id, reason = failure.reason(), remote = %conn.remote, "request not authenticated");
-        let outcome = ApiOutcome::failed(op_hint, err.clone());
+        let mut outcome = ApiOutcome::failed(op_hint, err.clone());
         let attempt = Attempt {
             event_source: format!("{service_name}.amazonaws.com"),
-            caller: None,
-            access_key_id,
+            user_identity: UserIdentity {
+                identity_type: "Unknown".into(),
+                access_key_id,
+                ..Default::default()
+            },
+            recipient: String::new(),
             region: self.cfg.region.clone(),
         };
-        self.audit_record(&attempt, &outcome, conn, parts, request_id);
+        self.audit_record(attempt, &mut outcome, conn, Seen::of(parts), request_id);
         (
             err.render(protocol, request_id),
             service_name,
@@ -313,69 +351,53 @@ impl Pipeline {
         )
     }
 
+    /// Queues the audit record; takes the outcome's audit parameters (they are not needed
+    /// afterwards) rather than copying them.
     fn audit_record(
         &self,
-        attempt: &Attempt<'_>,
-        outcome: &ApiOutcome,
+        attempt: Attempt,
+        outcome: &mut ApiOutcome,
         conn: &ConnInfo,
-        parts: &http::request::Parts,
+        seen: Seen,
         request_id: &str,
     ) {
         let now = self.clock.now();
-        let user_identity = match attempt.caller {
-            Some(c) => c.user_identity(),
-            None => UserIdentity {
-                identity_type: "Unknown".into(),
-                access_key_id: attempt.access_key_id.clone(),
-                ..Default::default()
-            },
-        };
         let (error_code, error_message) = match &outcome.result {
             Ok(_) => (None, None),
             Err(e) => (Some(e.code.clone()), Some(e.message.clone())),
         };
-        let recipient = attempt
-            .caller
-            .map(|c| c.principal.account.clone())
-            .unwrap_or_default();
         let record = CloudTrailRecord {
             event_version: "1.08".into(),
-            user_identity,
+            user_identity: attempt.user_identity,
             event_time: now
                 .replace_nanosecond(0)
                 .unwrap_or(now)
                 .format(&Rfc3339)
                 .unwrap_or_default(),
-            event_source: attempt.event_source.clone(),
+            event_source: attempt.event_source,
             event_name: if outcome.operation.is_empty() {
                 "Unknown".into()
             } else {
                 outcome.operation.clone()
             },
-            aws_region: attempt.region.clone(),
+            aws_region: attempt.region,
             source_ip_address: conn.remote.ip().to_string(),
-            user_agent: header_str(&parts.headers, "user-agent"),
+            user_agent: seen.user_agent,
             error_code,
             error_message,
-            request_parameters: redact(outcome.request_parameters.clone()),
-            response_elements: redact(outcome.response_elements.clone()),
+            request_parameters: redact(std::mem::take(&mut outcome.request_parameters)),
+            response_elements: redact(std::mem::take(&mut outcome.response_elements)),
             request_id: request_id.to_owned(),
             event_id: ids::request_id(),
             read_only: outcome.read_only,
             event_type: "AwsApiCall".into(),
             management_event: true,
-            recipient_account_id: recipient,
+            recipient_account_id: attempt.recipient,
             event_category: "Management".into(),
             tls_details: Some(TlsDetails {
                 tls_version: conn.tls_version.clone(),
                 cipher_suite: conn.cipher_suite.clone(),
-                client_provided_host_header: header_str(&parts.headers, "host").if_empty(
-                    parts
-                        .uri
-                        .authority()
-                        .map(|a| a.to_string())
-                        .unwrap_or_default(),
-                ),
+                client_provided_host_header: seen.host,
             }),
         };
         self.audit.record(record);

@@ -1,4 +1,9 @@
 //! The listener's [`Authenticator`]: access keys and STS sessions from the store.
+//!
+//! What a key id resolves to (the opened secret, the caller) is cached for at most
+//! [`CACHE_TTL`](crate::repo::CACHE_TTL) and dropped at once by any write through the
+//! [`Repo`] (see [`ReadCache`]), so a deactivated or deleted key is refused on the next
+//! request. The cached secrets stay in [`Secret`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -10,95 +15,36 @@ use time::OffsetDateTime;
 
 use crate::error::IamError;
 use crate::model::{KeyStatus, LastUsed, Role, SessionSubject, User, collections};
-use crate::repo::Repo;
-use crate::sealing::RootKey;
+use crate::repo::{ReadCache, Repo};
+use crate::sealing::Sealer;
 
 /// How often a key's last-used record is rewritten at most.
 const LAST_USED_RESOLUTION: time::Duration = time::Duration::minutes(1);
+/// Access keys whose credentials are cached at most (past this, expired entries go first).
+const CREDENTIALS_CACHE_MAX: usize = 4096;
 
 /// Authenticates requests against IAM access keys and STS sessions.
 #[derive(Debug, Clone)]
 pub struct IamAuthenticator {
     repo: Repo,
-    root: Arc<RootKey>,
+    root: Arc<dyn Sealer>,
     last_used_written: Arc<Mutex<HashMap<String, OffsetDateTime>>>,
+    credentials: Arc<ReadCache<Credentials>>,
 }
 
 impl IamAuthenticator {
     /// An authenticator over `repo`, opening secrets with `root`.
-    pub fn new(repo: Repo, root: Arc<RootKey>) -> Self {
+    pub fn new(repo: Repo, root: Arc<dyn Sealer>) -> Self {
         Self {
             repo,
             root,
             last_used_written: Arc::default(),
+            credentials: Arc::new(ReadCache::new(CREDENTIALS_CACHE_MAX)),
         }
     }
 
-    fn open(&self, context: &str, sealed: &str) -> Result<Secret<String>, AwsError> {
-        let bytes = self
-            .root
-            .open(context, sealed)
-            .map_err(|e| AwsError::from(IamError::Internal(e.to_string())))?;
-        let s = String::from_utf8(bytes.to_vec()).map_err(|_| AwsError::internal())?;
-        Ok(Secret::new(s))
-    }
-}
-
-/// The principal an IAM user stands for.
-pub fn user_principal(u: &User) -> Principal {
-    Principal {
-        arn: u.arn(),
-        account: u.account.clone(),
-        kind: PrincipalKind::User,
-        role_arn: None,
-        user_id: u.user_id.clone(),
-        user_name: Some(u.user_name.clone()),
-        tags: u
-            .tags
-            .iter()
-            .map(|t| (t.key.clone(), t.value.clone()))
-            .collect(),
-    }
-}
-
-/// The principal of a session of `role` named `session_name`.
-pub fn role_session_principal(
-    role: &Role,
-    session_name: &str,
-    session_tags: &[(String, String)],
-) -> Principal {
-    let mut tags: BTreeMap<String, String> = role
-        .tags
-        .iter()
-        .map(|t| (t.key.clone(), t.value.clone()))
-        .collect();
-    tags.extend(session_tags.iter().cloned());
-    Principal {
-        arn: format!(
-            "arn:aws:sts::{}:assumed-role/{}/{}",
-            role.account, role.role_name, session_name
-        ),
-        account: role.account.clone(),
-        kind: PrincipalKind::AssumedRole,
-        role_arn: Some(role.arn()),
-        user_id: format!("{}:{}", role.role_id, session_name),
-        user_name: None,
-        tags,
-    }
-}
-
-fn session_context(role: &Role, issued: OffsetDateTime) -> serde_json::Value {
-    serde_json::json!({
-        "sessionIssuer": {"type": "Role", "principalId": role.role_id, "arn": role.arn(),
-            "accountId": role.account, "userName": role.role_name},
-        "attributes": {"creationDate": issued.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-            "mfaAuthenticated": "false"}
-    })
-}
-
-#[async_trait::async_trait]
-impl Authenticator for IamAuthenticator {
-    async fn credentials(&self, access_key_id: &str) -> Result<Option<Credentials>, AwsError> {
+    /// What an access key id stands for, read from the store (no cache).
+    async fn load_credentials(&self, access_key_id: &str) -> Result<Option<Credentials>, AwsError> {
         if access_key_id.starts_with("ASIA") {
             let Some(s) = self
                 .repo
@@ -193,6 +139,85 @@ impl Authenticator for IamAuthenticator {
                 session_context: None,
             },
         }))
+    }
+
+    fn open(&self, context: &str, sealed: &str) -> Result<Secret<String>, AwsError> {
+        let bytes = self
+            .root
+            .open(context, sealed)
+            .map_err(|e| AwsError::from(IamError::Internal(e.to_string())))?;
+        let s = String::from_utf8(bytes.to_vec()).map_err(|_| AwsError::internal())?;
+        Ok(Secret::new(s))
+    }
+}
+
+/// The principal an IAM user stands for.
+pub fn user_principal(u: &User) -> Principal {
+    Principal {
+        arn: u.arn(),
+        account: u.account.clone(),
+        kind: PrincipalKind::User,
+        role_arn: None,
+        user_id: u.user_id.clone(),
+        user_name: Some(u.user_name.clone()),
+        tags: u
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect(),
+    }
+}
+
+/// The principal of a session of `role` named `session_name`.
+pub fn role_session_principal(
+    role: &Role,
+    session_name: &str,
+    session_tags: &[(String, String)],
+) -> Principal {
+    let mut tags: BTreeMap<String, String> = role
+        .tags
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect();
+    tags.extend(session_tags.iter().cloned());
+    Principal {
+        arn: format!(
+            "arn:aws:sts::{}:assumed-role/{}/{}",
+            role.account, role.role_name, session_name
+        ),
+        account: role.account.clone(),
+        kind: PrincipalKind::AssumedRole,
+        role_arn: Some(role.arn()),
+        user_id: format!("{}:{}", role.role_id, session_name),
+        user_name: None,
+        tags,
+    }
+}
+
+fn session_context(role: &Role, issued: OffsetDateTime) -> serde_json::Value {
+    serde_json::json!({
+        "sessionIssuer": {"type": "Role", "principalId": role.role_id, "arn": role.arn(),
+            "accountId": role.account, "userName": role.role_name},
+        "attributes": {"creationDate": issued.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "mfaAuthenticated": "false"}
+    })
+}
+
+#[async_trait::async_trait]
+impl Authenticator for IamAuthenticator {
+    async fn credentials(&self, access_key_id: &str) -> Result<Option<Credentials>, AwsError> {
+        // Read before the store: a write that lands meanwhile makes this entry stale.
+        let generation = self.repo.generation();
+        if let Some(c) = self.credentials.get(access_key_id, generation) {
+            return Ok(Some(c));
+        }
+        // Unknown ids are not cached: they would let anyone fill the cache.
+        let found = self.load_credentials(access_key_id).await?;
+        if let Some(c) = &found {
+            self.credentials
+                .insert(access_key_id.to_owned(), generation, c.clone());
+        }
+        Ok(found)
     }
 
     async fn caller_for_principal(&self, arn: &str) -> Result<Option<Caller>, AwsError> {

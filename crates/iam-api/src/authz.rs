@@ -5,6 +5,11 @@
 //! optional resource policy (a role's trust policy, later a KMS key policy) by
 //! [`portcullis_iam::policy::authorize`]: explicit deny wins, then allow, else deny.
 //! Temporary credentials with a session policy are further limited by it.
+//!
+//! A principal's parsed identity policies, and a session's policy, are cached like
+//! credentials (see [`ReadCache`]): at most [`CACHE_TTL`](crate::repo::CACHE_TTL), and
+//! dropped at once by any write through the [`Repo`], so a changed or detached policy
+//! decides the next request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,14 +22,21 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::{IamError, Result};
 use crate::managed;
-use crate::repo::Repo;
+use crate::repo::{ReadCache, Repo};
 
 /// Decides requests against stored policies.
 #[derive(Debug, Clone)]
 pub struct Authorizer {
     repo: Repo,
     parsed: Arc<Mutex<HashMap<String, Arc<Policy>>>>,
+    /// Identity policies by principal (`user/<account>/<name>`, `role/<account>/<name>`).
+    identity: Arc<ReadCache<Arc<[Arc<Policy>]>>>,
+    /// Session policies by temporary access key id.
+    sessions: Arc<ReadCache<Option<Arc<Policy>>>>,
 }
+
+/// Principals (and sessions) whose policies are cached at most.
+const POLICY_CACHE_MAX: usize = 4096;
 
 /// Parsed documents kept at most; past this the cache starts over (documents are
 /// re-parsed, never wrongly reused: the key is the whole document text).
@@ -45,6 +57,8 @@ impl Authorizer {
         Self {
             repo,
             parsed: Arc::default(),
+            identity: Arc::new(ReadCache::new(POLICY_CACHE_MAX)),
+            sessions: Arc::new(ReadCache::new(POLICY_CACHE_MAX)),
         }
     }
 
@@ -90,19 +104,7 @@ impl Authorizer {
         ctx: &RequestContext,
         resource: ResourcePolicy<'_>,
     ) -> Result<()> {
-        let identity = self.identity_policies(caller).await?;
-        let refs: Vec<&Policy> = identity.iter().map(|p| &**p).collect();
-        let res = match resource {
-            ResourcePolicy::None => None,
-            ResourcePolicy::Some(p) => Some(p),
-        };
-        let mut decision = policy::authorize(&refs, res, ctx);
-        // A session policy can only narrow: it must allow too, and its deny applies.
-        if decision == Decision::Allow
-            && let Some(session_policy) = self.session_policy(caller).await?
-        {
-            decision = policy::authorize(&[&session_policy], None, ctx);
-        }
+        let decision = self.decide(caller, ctx, resource).await?;
         match decision {
             Decision::Allow => Ok(()),
             Decision::ExplicitDeny => Err(denied(caller, ctx, "with an explicit deny in a policy")),
@@ -117,8 +119,56 @@ impl Authorizer {
         }
     }
 
+    /// The decision itself, for services that combine it with their own rules (KMS grants
+    /// may allow what policies leave undecided, never what they deny).
+    pub async fn decide(
+        &self,
+        caller: &Caller,
+        ctx: &RequestContext,
+        resource: ResourcePolicy<'_>,
+    ) -> Result<Decision> {
+        let identity = self.identity_policies(caller).await?;
+        let refs: Vec<&Policy> = identity.iter().map(|p| &**p).collect();
+        let res = match resource {
+            ResourcePolicy::None => None,
+            ResourcePolicy::Some(p) => Some(p),
+        };
+        let mut decision = policy::authorize(&refs, res, ctx);
+        // A session policy can only narrow: it must allow too, and its deny applies.
+        if decision == Decision::Allow
+            && let Some(session_policy) = self.session_policy(caller).await?
+        {
+            decision = policy::authorize(&[&*session_policy], None, ctx);
+        }
+        Ok(decision)
+    }
+
     /// The caller's identity-based policies, parsed.
-    pub async fn identity_policies(&self, caller: &Caller) -> Result<Vec<Arc<Policy>>> {
+    pub async fn identity_policies(&self, caller: &Caller) -> Result<Arc<[Arc<Policy>]>> {
+        let p = &caller.principal;
+        let key = match p.kind {
+            PrincipalKind::Root => return Ok(Arc::default()),
+            PrincipalKind::User => format!(
+                "user/{}/{}",
+                p.account,
+                p.user_name.as_deref().unwrap_or("")
+            ),
+            PrincipalKind::AssumedRole => {
+                format!("role/{}/{}", p.account, p.role_arn.as_deref().unwrap_or(""))
+            }
+        };
+        // Read before the store: a write that lands meanwhile makes this entry stale.
+        let generation = self.repo.generation();
+        if let Some(cached) = self.identity.get(&key, generation) {
+            return Ok(cached);
+        }
+        let loaded: Arc<[Arc<Policy>]> = self.load_identity_policies(caller).await?.into();
+        self.identity.insert(key, generation, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// The caller's identity-based policies, read from the store and parsed.
+    async fn load_identity_policies(&self, caller: &Caller) -> Result<Vec<Arc<Policy>>> {
         let p = &caller.principal;
         let (inline, attached): (Vec<String>, Vec<String>) = match p.kind {
             PrincipalKind::Root => return Ok(Vec::new()),
@@ -190,19 +240,35 @@ impl Authorizer {
             .and_then(|p| p.value.default_document().map(str::to_owned)))
     }
 
-    async fn session_policy(&self, caller: &Caller) -> Result<Option<Policy>> {
+    async fn session_policy(&self, caller: &Caller) -> Result<Option<Arc<Policy>>> {
         if caller.source != CredentialSource::SessionToken {
             return Ok(None);
         }
         let Some(akid) = caller.access_key_id.as_deref() else {
             return Ok(None);
         };
+        let generation = self.repo.generation();
+        if let Some(cached) = self.sessions.get(akid, generation) {
+            return Ok(cached);
+        }
         let Some(session) = self.repo.session(akid).await? else {
             return Ok(None);
         };
-        Ok(session
-            .session_policy
-            .and_then(|d| Policy::parse(&d, PolicyKind::Identity).ok()))
+        // A session policy that no longer parses must not be ignored (that would widen the
+        // session): the request fails instead.
+        let parsed = match session.session_policy {
+            None => None,
+            Some(d) => Some(Arc::new(Policy::parse(&d, PolicyKind::Identity).map_err(
+                |e| {
+                    IamError::Internal(format!(
+                        "stored session policy of {akid} does not parse: {e}"
+                    ))
+                },
+            )?)),
+        };
+        self.sessions
+            .insert(akid.to_owned(), generation, parsed.clone());
+        Ok(parsed)
     }
 }
 

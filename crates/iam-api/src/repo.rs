@@ -1,6 +1,16 @@
-//! Typed access to IAM entities in the store.
+//! Typed access to IAM entities in the store, and the short-lived caches of what the
+//! request path reads from it.
+//!
+//! Authenticating and authorizing a request reads the access key, the user (or role) and
+//! its policies. [`ReadCache`] keeps those reads for at most [`CACHE_TTL`], and only while
+//! [`Repo::generation`] is unchanged: every write through [`Repo`] bumps it, so a change
+//! made on this node (a deactivated key, a new policy) applies to the very next request,
+//! while a change made by another node sharing the store applies within [`CACHE_TTL`].
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use portcullis_store::{Precondition, Store, WriteOp};
 use serde::Serialize;
@@ -18,10 +28,17 @@ pub struct Versioned<T> {
     pub version: u64,
 }
 
+/// How long a cached IAM read may be reused: the bound on how late a change made by
+/// another node sharing the store (PostgreSQL) is seen here. Changes made through this
+/// node's [`Repo`] invalidate the caches at once instead.
+pub const CACHE_TTL: Duration = Duration::from_secs(1);
+
 /// Reads and writes IAM entities.
 #[derive(Clone)]
 pub struct Repo {
     store: Arc<dyn Store>,
+    /// Bumped after every write through this `Repo` (and its clones).
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Repo {
@@ -35,7 +52,16 @@ impl std::fmt::Debug for Repo {
 impl Repo {
     /// Wraps a store.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            generation: Arc::default(),
+        }
+    }
+
+    /// The write generation: read it *before* reading the store, and cache what was read
+    /// under it; an entry is valid only while the generation is unchanged.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The underlying store.
@@ -98,7 +124,11 @@ impl Repo {
 
     /// Applies writes atomically.
     pub async fn commit(&self, ops: &[WriteOp]) -> Result<()> {
-        self.store.write_batch(ops).await.map_err(|e| match e {
+        let written = self.store.write_batch(ops).await;
+        // After the write, and whatever its outcome (a failed write may still have landed):
+        // a read that began before it carries an older generation and is never reused.
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        written.map_err(|e| match e {
             portcullis_store::StoreError::ConditionFailed { .. } => {
                 IamError::ConcurrentModification(
                     "The entity was changed by another request; retry.".into(),
@@ -198,5 +228,63 @@ impl Repo {
     ) -> Result<()> {
         self.commit(&[Self::put_op(collection, key, value, cond)?])
             .await
+    }
+}
+
+/// A bounded map of values read from the store, each valid for [`CACHE_TTL`] and only
+/// within the [`Repo::generation`] it was read under. Values holding secrets keep them in
+/// their `Secret` types; `Debug` prints only the size.
+pub struct ReadCache<V> {
+    entries: Mutex<HashMap<String, Cached<V>>>,
+    max: usize,
+}
+
+struct Cached<V> {
+    generation: u64,
+    stored: Instant,
+    value: V,
+}
+
+impl<V> std::fmt::Debug for ReadCache<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = self.entries.lock().map_or(0, |m| m.len());
+        f.debug_struct("ReadCache").field("entries", &len).finish()
+    }
+}
+
+impl<V: Clone> ReadCache<V> {
+    /// A cache of at most `max` entries.
+    pub fn new(max: usize) -> Self {
+        Self {
+            entries: Mutex::default(),
+            max,
+        }
+    }
+
+    /// The value cached for `key`, if it was read under `generation` less than
+    /// [`CACHE_TTL`] ago.
+    pub fn get(&self, key: &str, generation: u64) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let c = entries.get(key)?;
+        (c.generation == generation && c.stored.elapsed() < CACHE_TTL).then(|| c.value.clone())
+    }
+
+    /// Caches `value`, read from the store under `generation`.
+    pub fn insert(&self, key: String, generation: u64, value: V) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= self.max {
+            entries.retain(|_, c| c.generation == generation && c.stored.elapsed() < CACHE_TTL);
+            if entries.len() >= self.max {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            key,
+            Cached {
+                generation,
+                stored: Instant::now(),
+                value,
+            },
+        );
     }
 }

@@ -5,11 +5,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
@@ -22,28 +24,142 @@ use crate::server::{ADMIN_KEY_ID, ADMIN_SECRET};
 
 /// The STS Query body of `aws sts get-caller-identity`.
 const GET_CALLER_IDENTITY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
+/// The content type of KMS's JSON 1.1 protocol.
+const KMS_JSON: &str = "application/x-amz-json-1.1";
 /// At most this many error lines are printed per target; the rest are only counted.
 const MAX_PRINTED_ERRORS: usize = 5;
 /// Connection attempts per worker before it gives up (each failure is an error).
 const MAX_CONNECTS: usize = 20;
 
 /// What is requested.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Op {
     /// `GET /health`: the same listener and TLS, no authentication, no store, no audit.
-    Bare,
-    /// STS `GetCallerIdentity`, SigV4-signed per request: authentication, IAM, audit.
+    Health,
+    /// STS `GetCallerIdentity`: authentication and audit, no policy evaluated.
     GetCallerIdentity,
+    /// KMS `Encrypt` of 256 bytes under a symmetric key.
+    Encrypt,
+    /// KMS `Decrypt` of a ciphertext made at set-up.
+    Decrypt,
+    /// KMS `GenerateDataKey` (`AES_256`).
+    GenerateDataKey,
+    /// KMS `Sign` (`ECDSA_SHA_256`, 32-byte raw message) with an `ECC_NIST_P256` key.
+    SignP256,
+    /// KMS `GenerateMac` (`HMAC_SHA_256`, 32-byte message) with an `HMAC_256` key.
+    GenerateMac,
 }
 
-impl Target {
-    /// The name used in the table and the JSON output.
+impl Op {
+    /// The name used in the table and the JSON output (the `--ops` spelling).
     pub fn name(self) -> &'static str {
         match self {
-            Self::Bare => "bare (GET /health)",
-            Self::GetCallerIdentity => "GetCallerIdentity",
+            Self::Health => "health",
+            Self::GetCallerIdentity => "get-caller-identity",
+            Self::Encrypt => "encrypt",
+            Self::Decrypt => "decrypt",
+            Self::GenerateDataKey => "generate-data-key",
+            Self::SignP256 => "sign-p256",
+            Self::GenerateMac => "generate-mac",
         }
     }
+
+    /// Whether this operation needs the KMS keys made at set-up.
+    pub fn needs_kms(self) -> bool {
+        !matches!(self, Self::Health | Self::GetCallerIdentity)
+    }
+}
+
+/// The keys and ciphertext the KMS operations use, made by signed calls before measuring.
+#[derive(Debug, Clone, Default)]
+pub struct Fixtures {
+    /// Request bodies, prepared once per operation (only the signature changes).
+    bodies: Vec<(Op, Bytes)>,
+}
+
+impl Fixtures {
+    /// Creates a symmetric, an `ECC_NIST_P256` and an `HMAC_256` key, and a ciphertext.
+    pub async fn create(authority: &str, tls: &TlsConnector) -> Result<Self> {
+        let mut s = connect(authority, tls).await?;
+        let mut create = async |spec: &str, usage: &str| -> Result<String> {
+            let body = serde_json::json!({
+                "KeySpec": spec,
+                "KeyUsage": usage,
+                "Description": "portcullis-loadgen",
+            });
+            let reply = kms_call(&mut s, authority, "CreateKey", &body).await?;
+            reply
+                .pointer("/KeyMetadata/KeyId")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .context("CreateKey reply without KeyMetadata.KeyId")
+        };
+        let symmetric = create("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT").await?;
+        let p256 = create("ECC_NIST_P256", "SIGN_VERIFY").await?;
+        let hmac = create("HMAC_256", "GENERATE_VERIFY_MAC").await?;
+        let plaintext = B64.encode([0x5a_u8; 256]);
+        let message = B64.encode([0xa5_u8; 32]);
+        let encrypt = serde_json::json!({"KeyId": symmetric, "Plaintext": plaintext});
+        let reply = kms_call(&mut s, authority, "Encrypt", &encrypt).await?;
+        let blob = reply
+            .get("CiphertextBlob")
+            .and_then(serde_json::Value::as_str)
+            .context("Encrypt reply without CiphertextBlob")?
+            .to_owned();
+        let json = |v: serde_json::Value| Bytes::from(v.to_string());
+        Ok(Self {
+            bodies: vec![
+                (Op::Encrypt, json(encrypt)),
+                (
+                    Op::Decrypt,
+                    json(serde_json::json!({"CiphertextBlob": blob, "KeyId": symmetric})),
+                ),
+                (
+                    Op::GenerateDataKey,
+                    json(serde_json::json!({"KeyId": symmetric, "KeySpec": "AES_256"})),
+                ),
+                (
+                    Op::SignP256,
+                    json(serde_json::json!({"KeyId": p256, "Message": message,
+                        "MessageType": "RAW", "SigningAlgorithm": "ECDSA_SHA_256"})),
+                ),
+                (
+                    Op::GenerateMac,
+                    json(serde_json::json!({"KeyId": hmac, "Message": message,
+                        "MacAlgorithm": "HMAC_SHA_256"})),
+                ),
+            ],
+        })
+    }
+
+    fn body(&self, op: Op) -> Result<Bytes> {
+        self.bodies
+            .iter()
+            .find(|(o, _)| *o == op)
+            .map(|(_, b)| b.clone())
+            .with_context(|| format!("no KMS fixtures for {}", op.name()))
+    }
+}
+
+/// One signed KMS call at set-up; the reply's JSON, or an error with its body.
+async fn kms_call(
+    s: &mut Sender,
+    authority: &str,
+    operation: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value> {
+    let request = signed_kms(authority, operation, Bytes::from(body.to_string()))?;
+    s.ready().await?;
+    let reply = s.send_request(request).await?;
+    let status = reply.status();
+    let bytes = reply.into_body().collect().await?.to_bytes();
+    if status != http::StatusCode::OK {
+        bail!(
+            "{operation} at set-up: HTTP {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+    serde_json::from_slice(&bytes).with_context(|| format!("{operation} reply is not JSON"))
 }
 
 /// One load phase's settings.
@@ -89,15 +205,20 @@ pub fn tls_connector(ca_pem: &Path) -> Result<TlsConnector> {
 }
 
 /// Runs `target` on `plan.connections` connections and gathers the results.
-pub async fn run(target: Target, plan: &Plan, tls: &TlsConnector) -> Result<Outcome> {
+pub async fn run(
+    target: Op,
+    plan: &Plan,
+    tls: &TlsConnector,
+    fixtures: &Arc<Fixtures>,
+) -> Result<Outcome> {
     let start = Instant::now();
     let counted_from = start + plan.warmup;
     let deadline = counted_from + plan.measure;
     let mut tasks = Vec::with_capacity(plan.connections);
     for _ in 0..plan.connections {
-        let (authority, tls) = (plan.authority.clone(), tls.clone());
+        let (authority, tls, fixtures) = (plan.authority.clone(), tls.clone(), fixtures.clone());
         tasks.push(tokio::spawn(async move {
-            worker(target, &authority, &tls, counted_from, deadline).await
+            worker(target, &authority, &tls, &fixtures, counted_from, deadline).await
         }));
     }
     let mut total = Outcome::default();
@@ -136,9 +257,10 @@ async fn connect(authority: &str, tls: &TlsConnector) -> Result<Sender> {
 }
 
 async fn worker(
-    target: Target,
+    target: Op,
     authority: &str,
     tls: &TlsConnector,
+    fixtures: &Fixtures,
     counted_from: Instant,
     deadline: Instant,
 ) -> Outcome {
@@ -160,7 +282,7 @@ async fn worker(
                 }
             }
         };
-        let request = match build(target, authority) {
+        let request = match build(target, authority, fixtures) {
             Ok(r) => r,
             Err(e) => {
                 note(&mut out, format!("building the request: {e:#}"));
@@ -214,43 +336,69 @@ fn note(out: &mut Outcome, e: String) {
     }
 }
 
-fn build(target: Target, authority: &str) -> Result<http::Request<Full<Bytes>>> {
+fn build(target: Op, authority: &str, fixtures: &Fixtures) -> Result<http::Request<Full<Bytes>>> {
     match target {
-        Target::Bare => Ok(http::Request::get("/health")
+        Op::Health => Ok(http::Request::get("/health")
             .header(http::header::HOST, authority)
             .body(Full::new(Bytes::new()))?),
-        Target::GetCallerIdentity => signed_get_caller_identity(authority),
+        Op::GetCallerIdentity => signed(
+            authority,
+            "sts",
+            "application/x-www-form-urlencoded; charset=utf-8",
+            None,
+            Bytes::from_static(GET_CALLER_IDENTITY.as_bytes()),
+        ),
+        Op::Encrypt => signed_kms(authority, "Encrypt", fixtures.body(target)?),
+        Op::Decrypt => signed_kms(authority, "Decrypt", fixtures.body(target)?),
+        Op::GenerateDataKey => signed_kms(authority, "GenerateDataKey", fixtures.body(target)?),
+        Op::SignP256 => signed_kms(authority, "Sign", fixtures.body(target)?),
+        Op::GenerateMac => signed_kms(authority, "GenerateMac", fixtures.body(target)?),
     }
 }
 
-/// `POST /` with the STS Query body, signed now by `aws-sigv4` as the AWS SDK signs it.
-fn signed_get_caller_identity(authority: &str) -> Result<http::Request<Full<Bytes>>> {
+/// A KMS JSON 1.1 call `TrentService.<operation>`, signed now.
+fn signed_kms(authority: &str, operation: &str, body: Bytes) -> Result<http::Request<Full<Bytes>>> {
+    let target = format!("TrentService.{operation}");
+    signed(authority, "kms", KMS_JSON, Some(&target), body)
+}
+
+/// `POST /` with `body`, signed now by `aws-sigv4` as the AWS SDK signs it (`us-east-1`).
+fn signed(
+    authority: &str,
+    service: &str,
+    content_type: &str,
+    amz_target: Option<&str>,
+    body: Bytes,
+) -> Result<http::Request<Full<Bytes>>> {
     let identity: Identity =
         Credentials::new(ADMIN_KEY_ID, ADMIN_SECRET, None, None, "loadgen").into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
-        .name("sts")
+        .name(service)
         .time(SystemTime::now())
         .settings(SigningSettings::default())
         .build()?
         .into();
-    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
     let url = format!("https://{authority}/");
-    let headers = [("host", authority), ("content-type", content_type)];
+    let mut headers = vec![("host", authority), ("content-type", content_type)];
+    if let Some(t) = amz_target {
+        headers.push(("x-amz-target", t));
+    }
     let signable = SignableRequest::new(
         "POST",
         &url,
-        headers.into_iter(),
-        SignableBody::Bytes(GET_CALLER_IDENTITY.as_bytes()),
+        headers.iter().copied(),
+        SignableBody::Bytes(&body),
     )?;
     let (instructions, _) = sign(signable, &params)?.into_parts();
-    let mut request = http::Request::post("/")
+    let mut builder = http::Request::post("/")
         .header(http::header::HOST, authority)
-        .header(http::header::CONTENT_TYPE, content_type)
-        .body(Full::new(Bytes::from_static(
-            GET_CALLER_IDENTITY.as_bytes(),
-        )))?;
+        .header(http::header::CONTENT_TYPE, content_type);
+    if let Some(t) = amz_target {
+        builder = builder.header("x-amz-target", t);
+    }
+    let mut request = builder.body(Full::new(body))?;
     instructions.apply_to_request_http1x(&mut request);
     Ok(request)
 }

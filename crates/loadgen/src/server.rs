@@ -104,6 +104,20 @@ impl Server {
         line.split_whitespace().nth(1)?.parse().ok()
     }
 
+    /// CPU time (user + system) the server has used so far, from `/proc/<pid>/stat`.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let pid = self.child.id()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        let rest = stat.rsplit_once(')')?.1;
+        let mut fields = rest.split_whitespace().skip(11);
+        let utime: u64 = fields.next()?.parse().ok()?;
+        let stime: u64 = fields.next()?.parse().ok()?;
+        Some(Duration::from_secs_f64(
+            (utime + stime) as f64 / clock_ticks_per_sec(),
+        ))
+    }
+
     /// Sends SIGTERM and waits for the server to exit (it drains its audit queue first);
     /// returns how long that took.
     pub async fn stop(mut self) -> Result<Duration> {
@@ -141,6 +155,21 @@ impl Server {
     pub fn log_tail(&self) -> String {
         tail(&self.log)
     }
+}
+
+/// `getconf CLK_TCK` (the unit of `/proc/<pid>/stat` times); 100 where it cannot be read.
+fn clock_ticks_per_sec() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|t: &f64| *t > 0.0)
+            .unwrap_or(100.0)
+    })
 }
 
 fn tail(path: &Path) -> String {

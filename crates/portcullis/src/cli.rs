@@ -19,7 +19,7 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server: the AWS-compatible HTTPS API (IAM, STS, CloudTrail), /health and /metrics.
+    /// Run the server: the AWS-compatible HTTPS API (IAM, STS, KMS, CloudTrail), /health and /metrics.
     Serve(ServeArgs),
     /// Work with portcullis.toml.
     Config {

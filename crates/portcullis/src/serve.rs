@@ -7,10 +7,12 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use portcullis_audit::{AuditTrail, LookupService, TrailConfig};
 use portcullis_common::{Clock, Secret, SystemClock};
-use portcullis_config::{Config, Overrides, RawConfig};
+use portcullis_config::{Config, Overrides, RawConfig, RootKeyConfig};
 use portcullis_http::{Pipeline, PipelineConfig, Registry};
+use portcullis_iam_api::sealing::{FileRootKey, Pkcs11Config, Pkcs11RootKey, Sealer};
 use portcullis_iam_api::service::Shared;
-use portcullis_iam_api::{IamAuthenticator, IamService, Repo, RootKey, StsService};
+use portcullis_iam_api::{IamAuthenticator, IamService, Repo, StsService};
+use portcullis_kms_api::{Kms, KmsService};
 use portcullis_pki::Pki;
 
 use crate::cli::{CommonArgs, ServeArgs};
@@ -92,7 +94,7 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
         .server_tls_config()
         .context("building the TLS configuration")?;
 
-    let root = Arc::new(RootKey::load_or_create(&data_dir).context("loading the root key")?);
+    let root = open_root_key(&cfg)?;
     let store = portcullis_store::open(&cfg.store_url)
         .await
         .context("opening the store")?;
@@ -101,7 +103,7 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
     let given = admin_key_from_env()?;
     let creds_path = data_dir.join("credentials");
     if let Some(admin) =
-        portcullis_iam_api::bootstrap(&repo, &root, &*clock, &cfg.account_id, given)
+        portcullis_iam_api::bootstrap(&repo, &*root, &*clock, &cfg.account_id, given)
             .await
             .context("creating the default account")?
     {
@@ -133,6 +135,10 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
             store.clone(),
             shared.authz.clone(),
         )));
+    let kms = Kms::new(store.clone(), shared.authz.clone(), root.clone());
+    registry.register(Arc::new(KmsService(kms.clone())));
+    let scheduler =
+        portcullis_kms_api::scheduler::spawn(kms, clock.clone(), KMS_SCHEDULER_INTERVAL);
     let backend = store.backend();
     let pipeline = Arc::new(Pipeline::new(
         registry,
@@ -166,10 +172,57 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
     )
     .await?;
     tracing::info!("listener closed; flushing the audit trail");
+    scheduler.abort();
     trail.shutdown().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often due key rotations and deletions are carried out.
+const KMS_SCHEDULER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The root key the configuration names: a key file (or `PORTCULLIS_ROOT_KEY`), or a key
+/// inside a PKCS#11 token whose PIN is read from the environment variable `pin_env`.
+fn open_root_key(cfg: &Config) -> Result<Arc<dyn Sealer>> {
+    match &cfg.root_key {
+        RootKeyConfig::File { path } => {
+            let from_env = std::env::var_os(portcullis_iam_api::sealing::ROOT_KEY_ENV).is_some();
+            let key = FileRootKey::load_or_create_file(path)
+                .with_context(|| format!("loading the root key from {}", path.display()))?;
+            if from_env {
+                tracing::info!(
+                    kind = "file",
+                    source = "PORTCULLIS_ROOT_KEY",
+                    "root key loaded"
+                );
+            } else {
+                tracing::info!(kind = "file", path = %path.display(), "root key loaded");
+            }
+            Ok(Arc::new(key))
+        }
+        RootKeyConfig::Pkcs11 {
+            module,
+            token_label,
+            pin_env,
+            key_label,
+        } => {
+            let pin = std::env::var(pin_env).with_context(|| {
+                format!("root_key.kind = \"pkcs11\" needs the token's user PIN in the environment variable {pin_env}")
+            })?;
+            let key = Pkcs11RootKey::open(&Pkcs11Config {
+                module: module.clone(),
+                token_label: token_label.clone(),
+                pin: Secret::new(pin),
+                key_label: key_label.clone(),
+            })
+            .with_context(|| {
+                format!("opening the root key {key_label:?} in PKCS#11 token {token_label:?}")
+            })?;
+            tracing::info!(kind = "pkcs11", module = %module.display(), token = %token_label, key = %key_label, "root key opened");
+            Ok(Arc::new(key))
+        }
+    }
 }
 
 fn admin_key_from_env() -> Result<Option<(String, Secret<String>)>> {

@@ -10,9 +10,13 @@ mod audit;
 mod client;
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/kms.rs"]
+mod kms;
 #[path = "e2e/mtls.rs"]
 mod mtls;
 #[path = "e2e/postgres.rs"]
 mod postgres;
+#[path = "e2e/root_key.rs"]
+mod root_key;
 #[path = "e2e/startup.rs"]
 mod startup;

@@ -243,10 +243,10 @@ async fn refused_requests_get_clean_aws_errors() {
     let req = client
         .request(Method::POST, "/")
         .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", "TrentService.ListKeys")
+        .header("x-amz-target", "NoSuchService_20200101.ListThings")
         .body(Bytes::from_static(b"{}"))
         .unwrap();
-    let r = client.must_send(sign_at(req, admin, "kms", now)).await;
+    let r = client.must_send(sign_at(req, admin, "nosuchservice", now)).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.json()["__type"], "UnknownOperationException");
 

@@ -19,7 +19,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 pub const ADMIN_ARN: &str = "arn:aws:iam::000000000000:user/admin";
 
 /// Environment variables of the test process that would change how the binary behaves.
-const SCRUBBED_ENV: [&str; 9] = [
+const SCRUBBED_ENV: [&str; 11] = [
     "PORTCULLIS_CONFIG",
     "PORTCULLIS_DATA_DIR",
     "PORTCULLIS_API_LISTEN",
@@ -27,6 +27,8 @@ const SCRUBBED_ENV: [&str; 9] = [
     "PORTCULLIS_ADMIN_ACCESS_KEY_ID",
     "PORTCULLIS_ADMIN_SECRET_ACCESS_KEY",
     "PORTCULLIS_LOG",
+    "PORTCULLIS_ROOT_KEY",
+    "PORTCULLIS_PKCS11_PIN",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
 ];

@@ -1,0 +1,100 @@
+//! The KMS service on the API listener: AWS JSON 1.1, `X-Amz-Target: TrentService.<Op>`.
+
+use portcullis_http::{ApiOutcome, ApiRequest, AwsError, AwsService, Protocol, Reply};
+use serde_json::Value;
+
+use crate::error::KmsError;
+use crate::input::Input;
+use crate::ops::{self, Ctx};
+use crate::state::Kms;
+
+const TARGET_PREFIX: &str = "TrentService";
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// Members never written to the audit trail: plaintexts, keys, messages, signatures, MACs.
+const SECRET_MEMBERS: &[&str] = &[
+    "Plaintext",
+    "CiphertextBlob",
+    "Message",
+    "Signature",
+    "Mac",
+    "PublicKey",
+    "EncryptedKeyMaterial",
+    "ImportToken",
+    "GrantTokens",
+];
+
+/// The KMS service.
+#[derive(Debug, Clone)]
+pub struct KmsService(pub Kms);
+
+fn audit_parameters(input: &Input) -> Value {
+    let mut m = serde_json::Map::new();
+    for (k, v) in &input.0 {
+        if SECRET_MEMBERS.contains(&k.as_str()) {
+            continue;
+        }
+        let mut c = k.chars();
+        let lower: String = c
+            .next()
+            .map(|f| f.to_lowercase().chain(c).collect())
+            .unwrap_or_default();
+        m.insert(lower, v.clone());
+    }
+    Value::Object(m)
+}
+
+fn read_only(op: &str) -> bool {
+    ["Describe", "Get", "List", "Verify"]
+        .iter()
+        .any(|p| op.starts_with(p))
+        && op != "GetParametersForImport"
+}
+
+#[async_trait::async_trait]
+impl AwsService for KmsService {
+    fn signing_name(&self) -> &'static str {
+        "kms"
+    }
+    fn event_source(&self) -> &'static str {
+        "kms.amazonaws.com"
+    }
+    fn protocol(&self) -> Protocol {
+        Protocol::Json {
+            target_prefix: TARGET_PREFIX,
+            content_type: CONTENT_TYPE,
+        }
+    }
+    async fn call(&self, req: ApiRequest) -> ApiOutcome {
+        let Some(op) = req.json_target(TARGET_PREFIX) else {
+            let e =
+                KmsError::UnknownOperation("The request names no TrentService operation.".into());
+            return ApiOutcome::failed("", AwsError::from(e));
+        };
+        let input = match Input::parse(&req.body) {
+            Ok(i) => i,
+            Err(e) => return ApiOutcome::failed(op, AwsError::from(e)),
+        };
+        let request_parameters = audit_parameters(&input);
+        let ctx = Ctx {
+            kms: &self.0,
+            req: &req,
+            input,
+        };
+        let (result, response_elements) = match ops::dispatch(&ctx, &op).await {
+            Ok(done) => (
+                Ok(Reply::ok(CONTENT_TYPE, done.body.to_string())),
+                done.audit,
+            ),
+            Err(e) => (Err(AwsError::from(e)), Value::Null),
+        };
+        let known = !matches!(&result, Err(e) if e.code == "UnknownOperationException");
+        ApiOutcome {
+            read_only: read_only(&op),
+            operation: if known { op } else { String::new() },
+            result,
+            request_parameters,
+            response_elements,
+        }
+    }
+}
