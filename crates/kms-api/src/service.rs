@@ -10,6 +10,9 @@ use crate::state::Kms;
 
 const TARGET_PREFIX: &str = "TrentService";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// How often an operation that lost a write race is run again before the client sees
+/// `ConflictException`.
+const CONFLICT_RETRIES: u32 = 16;
 
 /// Members never written to the audit trail: plaintexts, keys, messages, signatures, MACs.
 const SECRET_MEMBERS: &[&str] = &[
@@ -81,7 +84,22 @@ impl AwsService for KmsService {
             req: &req,
             input,
         };
-        let (result, response_elements) = match ops::dispatch(&ctx, &op).await {
+        // A write that lost an optimistic-concurrency race changed nothing (batches are
+        // atomic), so the whole operation runs again on fresh state, as AWS serializes
+        // concurrent changes to one key instead of failing them.
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            match ops::dispatch(&ctx, &op).await {
+                Err(KmsError::Store(e))
+                    if e.is_condition_failed() && attempt < CONFLICT_RETRIES =>
+                {
+                    tokio::task::yield_now().await;
+                }
+                other => break other,
+            }
+        };
+        let (result, response_elements) = match outcome {
             Ok(done) => (
                 Ok(Reply::ok(CONTENT_TYPE, done.body.to_string())),
                 done.audit,

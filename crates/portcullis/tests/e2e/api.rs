@@ -246,7 +246,9 @@ async fn refused_requests_get_clean_aws_errors() {
         .header("x-amz-target", "NoSuchService_20200101.ListThings")
         .body(Bytes::from_static(b"{}"))
         .unwrap();
-    let r = client.must_send(sign_at(req, admin, "nosuchservice", now)).await;
+    let r = client
+        .must_send(sign_at(req, admin, "nosuchservice", now))
+        .await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.json()["__type"], "UnknownOperationException");
 

@@ -226,3 +226,136 @@ fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_changes_lose_no_update() {
+    let (_tmp, data) = scratch();
+    let server = Server::start(&data, &[], &[]);
+    let client = Client::new(server.addr, &server.ca_pem).http1();
+    let admin = server.admin.clone();
+    let key_of = |r: Resp| {
+        r.json()["KeyMetadata"]["KeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let mut keys = Vec::new();
+    for _ in 0..3 {
+        keys.push(key_of(
+            kms(&client, &admin, "CreateKey", json!({})).await.unwrap(),
+        ));
+    }
+    let r = kms(
+        &client,
+        &admin,
+        "CreateAlias",
+        json!({"AliasName": "alias/race", "TargetKeyId": keys[0]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Many UpdateAlias at once: every one succeeds, and the alias ends on exactly one key
+    // whose alias list agrees.
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let (client, admin, target) = (client.clone(), admin.clone(), keys[i % 3].clone());
+        tasks.push(tokio::spawn(async move {
+            kms(
+                &client,
+                &admin,
+                "UpdateAlias",
+                json!({"AliasName": "alias/race", "TargetKeyId": target}),
+            )
+            .await
+            .unwrap()
+        }));
+    }
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let mut holders = 0;
+    let described = kms(
+        &client,
+        &admin,
+        "DescribeKey",
+        json!({"KeyId": "alias/race"}),
+    )
+    .await
+    .unwrap();
+    let target = described.json()["KeyMetadata"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for k in &keys {
+        let r = kms(&client, &admin, "ListAliases", json!({"KeyId": k}))
+            .await
+            .unwrap();
+        let names: Vec<String> = r.json()["Aliases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["AliasName"].as_str().unwrap().to_owned())
+            .collect();
+        if names.contains(&"alias/race".to_owned()) {
+            holders += 1;
+            assert_eq!(
+                k, &target,
+                "the key listing the alias is the one it resolves to"
+            );
+        }
+    }
+    assert_eq!(holders, 1, "exactly one key holds the alias");
+
+    // RotateKeyOnDemand while encrypting: every ciphertext decrypts afterwards.
+    let key = keys[1].clone();
+    let mut enc = Vec::new();
+    for w in 0..3 {
+        let (client, admin, key) = (client.clone(), admin.clone(), key.clone());
+        enc.push(tokio::spawn(async move {
+            let mut blobs = Vec::new();
+            for n in 0..15 {
+                let pt = base64_encode(format!("{w}-{n}").as_bytes());
+                let r = kms(
+                    &client,
+                    &admin,
+                    "Encrypt",
+                    json!({"KeyId": key, "Plaintext": pt}),
+                )
+                .await
+                .unwrap();
+                assert_eq!(r.status, 200, "{}", r.body);
+                blobs.push((r.json()["CiphertextBlob"].as_str().unwrap().to_owned(), pt));
+            }
+            blobs
+        }));
+    }
+    for _ in 0..3 {
+        let r = kms(&client, &admin, "RotateKeyOnDemand", json!({"KeyId": key}))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let mut materials = std::collections::BTreeSet::new();
+    for t in enc {
+        for (blob, pt) in t.await.unwrap() {
+            let r = kms(&client, &admin, "Decrypt", json!({"CiphertextBlob": blob}))
+                .await
+                .unwrap();
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.json()["Plaintext"], json!(pt));
+            materials.insert(r.json()["KeyMaterialId"].as_str().unwrap().to_owned());
+        }
+    }
+    let r = kms(&client, &admin, "ListKeyRotations", json!({"KeyId": key}))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json()["Rotations"].as_array().unwrap().len(),
+        3,
+        "{}",
+        r.body
+    );
+    assert!(!materials.is_empty());
+}
