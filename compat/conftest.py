@@ -158,6 +158,12 @@ def cloudtrail(server):
     return server.client("cloudtrail")
 
 
+@pytest.fixture(scope="session")
+def kms(server):
+    """KMS (TrentService, AWS JSON 1.1) client for the admin identity."""
+    return server.client("kms")
+
+
 def unique(prefix="u"):
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
@@ -205,6 +211,10 @@ class Principal:
     @property
     def cloudtrail(self):
         return self.client("cloudtrail")
+
+    @property
+    def kms(self):
+        return self.client("kms")
 
 
 @pytest.fixture(scope="session")

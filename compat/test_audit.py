@@ -111,12 +111,13 @@ def test_lookup_attributes_filter(make_user, cloudtrail):
     u.iam.get_user()
     u.iam.list_users()
     u.iam.list_users()
-    by_user = wait_for_events(cloudtrail, lambda e: True, [{"AttributeKey": "Username", "AttributeValue": u.name}])
-    # poll until all three are in
-    for _ in range(20):
-        if len(by_user) >= 3:
-            break
+    # The trail is written asynchronously (as CloudTrail's is): poll until all three are in.
+    deadline = time.monotonic() + 20
+    while True:
         by_user = wait_for_events(cloudtrail, lambda e: True, [{"AttributeKey": "Username", "AttributeValue": u.name}])
+        if len(by_user) >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert sorted(e["EventName"] for e in by_user) == ["GetUser", "ListUsers", "ListUsers"]
     assert {e["Username"] for e in by_user} == {u.name}
 

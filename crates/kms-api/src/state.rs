@@ -307,6 +307,11 @@ impl Kms {
                 ContextValue::Single(v.clone()),
             );
         }
+        // Without a context the key is absent (not an empty set), so `Null` conditions and
+        // `...IfExists` treat it as AWS does.
+        if ec.is_empty() {
+            return ctx;
+        }
         ctx.with(
             "kms:EncryptionContextKeys",
             ContextValue::Multi(ec.keys().cloned().collect()),

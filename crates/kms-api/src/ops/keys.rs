@@ -315,7 +315,10 @@ pub async fn list_keys(ctx: &Ctx<'_>) -> Result<Done> {
     let prefix = scope_prefix(ctx.account(), ctx.region());
     let after = match marker {
         Some(m) => {
-            if !m.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            // Markers are key ids this listing returned; anything else was never issued.
+            let known = m.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && ctx.kms.key_by_id(ctx.account(), ctx.region(), m).await?.is_some();
+            if !known {
                 return Err(KmsError::InvalidMarker("Invalid marker".into()));
             }
             Some(format!("{prefix}{m}"))
