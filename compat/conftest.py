@@ -81,6 +81,38 @@ def _read_banner(proc, lines, timeout):
     return found.get("env")
 
 
+
+def _variant_args(tmp: Path, env: dict) -> list:
+    """Extra `serve` arguments for the deployment variant under test.
+
+    PORTCULLIS_COMPAT_STORE=postgres runs the server on a fresh database of the cluster that
+    scripts/with-postgres.sh started; PORTCULLIS_COMPAT_ROOT_KEY=pkcs11 keeps the root key in
+    the SoftHSM token that scripts/with-softhsm.sh made. Missing prerequisites fail loudly.
+    """
+    lines = []
+    if os.environ.get("PORTCULLIS_COMPAT_STORE") == "postgres":
+        base = os.environ.get("PORTCULLIS_TEST_POSTGRES_URL")
+        if not base:
+            pytest.fail("PORTCULLIS_COMPAT_STORE=postgres needs scripts/with-postgres.sh", pytrace=False)
+        db = f"compat_{os.getpid()}_{int(time.time())}"
+        subprocess.run(["psql", base, "-q", "-c", f"CREATE DATABASE {db}"], check=True)
+        url = base.rsplit("/", 1)[0] + "/" + db
+        lines += ["[store]", f'url = "{url}"']
+    if os.environ.get("PORTCULLIS_COMPAT_ROOT_KEY") == "pkcs11":
+        module = os.environ.get("PORTCULLIS_TEST_PKCS11_MODULE")
+        token = os.environ.get("PORTCULLIS_TEST_PKCS11_TOKEN")
+        pin = os.environ.get("PORTCULLIS_TEST_PKCS11_PIN")
+        if not (module and token and pin):
+            pytest.fail("PORTCULLIS_COMPAT_ROOT_KEY=pkcs11 needs scripts/with-softhsm.sh", pytrace=False)
+        env["PORTCULLIS_PKCS11_PIN"] = pin
+        lines += ["[root_key]", 'kind = "pkcs11"', f'module = "{module}"', f'token_label = "{token}"',
+                  f'key_label = "compat-{os.getpid()}-{int(time.time())}"']
+    if not lines:
+        return []
+    config = tmp / "portcullis.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return ["-c", str(config)]
+
 @pytest.fixture(scope="session")
 def server():
     binary = Path(os.environ.get("PORTCULLIS_BIN", REPO / "target" / "debug" / "portcullis"))
@@ -98,10 +130,11 @@ def server():
         PORTCULLIS_ADMIN_ACCESS_KEY_ID=ADMIN_KEY_ID,
         PORTCULLIS_ADMIN_SECRET_ACCESS_KEY=ADMIN_SECRET,
     )
+    extra_args = _variant_args(Path(tmp.name), env)
     # Port 0: the server binds a free loopback port and prints it in its banner.
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [str(binary), "serve", "--data-dir", str(data_dir), "--api-listen", "127.0.0.1:0"],
+            [str(binary), "serve", "--data-dir", str(data_dir), "--api-listen", "127.0.0.1:0", *extra_args],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,

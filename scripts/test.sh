@@ -6,7 +6,9 @@
 #   3. unit, conformance and end-to-end tests (cargo nextest, or cargo test), beside a
 #      throwaway SoftHSM token (the PKCS#11 root key) and a throwaway PostgreSQL server (so
 #      the store's conformance suite runs on both backends);
-#   4. the real-client suite in compat/ (boto3 and the AWS CLI in a venv) against the binary.
+#   4. the real-client suite in compat/ (boto3, the AWS CLI, the AWS Encryption SDK and
+#      `cryptography` in a venv) against the binary: once on SQLite with the root key in a
+#      file, once on PostgreSQL with the root key in a SoftHSM token.
 #
 # Environment: PORTCULLIS_CORPORA (default ../shared/corpora) points the tests at the
 # external corpora; with CI=true a missing corpus, token or PostgreSQL is an error, not a skip.
@@ -55,5 +57,9 @@ else
     scripts/with-softhsm.sh scripts/with-postgres.sh cargo test --workspace --locked --no-fail-fast
 fi
 
-step "real-client compatibility suite (boto3, AWS CLI)"
+step "real-client compatibility suite: SQLite store, root key in a file"
 PORTCULLIS_BIN="$root/target/debug/portcullis" compat/run.sh
+
+step "real-client compatibility suite: PostgreSQL store, root key in a SoftHSM token"
+PORTCULLIS_BIN="$root/target/debug/portcullis" PORTCULLIS_COMPAT_STORE=postgres PORTCULLIS_COMPAT_ROOT_KEY=pkcs11 \
+    scripts/with-softhsm.sh scripts/with-postgres.sh compat/run.sh

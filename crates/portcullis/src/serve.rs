@@ -140,6 +140,7 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
     let scheduler =
         portcullis_kms_api::scheduler::spawn(kms, clock.clone(), KMS_SCHEDULER_INTERVAL);
     let backend = store.backend();
+    let root_kind = root.kind();
     let pipeline = Arc::new(Pipeline::new(
         registry,
         Arc::new(IamAuthenticator::new(repo, root)),
@@ -150,7 +151,7 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
             max_body_bytes: cfg.api.max_body_bytes,
             max_skew: cfg.api.max_clock_skew,
         },
-        Arc::new(move || serde_json::json!({"status": "ok", "store": backend})),
+        Arc::new(move || serde_json::json!({"status": "ok", "store": backend, "root_key": root_kind})),
     ));
 
     let listener = tokio::net::TcpListener::bind(cfg.api.listen)
