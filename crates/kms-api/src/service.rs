@@ -14,6 +14,22 @@ const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// `ConflictException`.
 const CONFLICT_RETRIES: u32 = 16;
 
+/// Operations whose success GetKeyLastUsage reports (the model's KeyLastUsageTrackingOperation).
+const TRACKED: &[&str] = &[
+    "Decrypt",
+    "DeriveSharedSecret",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac",
+    "ReEncrypt",
+    "Sign",
+    "Verify",
+    "VerifyMac",
+];
+
 /// Members never written to the audit trail: plaintexts, keys, messages, signatures, MACs.
 const SECRET_MEMBERS: &[&str] = &[
     "Plaintext",
@@ -99,6 +115,20 @@ impl AwsService for KmsService {
                 other => break other,
             }
         };
+        if let Ok(done) = &outcome
+            && TRACKED.contains(&op.as_str())
+            && let Some(arn) = done.body.get("KeyId").and_then(Value::as_str)
+        {
+            let (kms, arn, op, at, rid) = (
+                self.0.clone(),
+                arn.to_owned(),
+                op.clone(),
+                req.received_at,
+                req.request_id.clone(),
+            );
+            // Off the request path: the reply does not wait for this bookkeeping.
+            tokio::spawn(async move { kms.record_usage(&arn, &op, at, &rid).await });
+        }
         let (result, response_elements) = match outcome {
             Ok(done) => (
                 Ok(Reply::ok(CONTENT_TYPE, done.body.to_string())),

@@ -43,7 +43,13 @@ pub struct Kms {
     pub sealer: Arc<dyn Sealer>,
     materials: Arc<Mutex<MaterialCache>>,
     policies: Arc<Mutex<HashMap<String, Arc<Policy>>>>,
+    usage_written: Arc<Mutex<HashMap<String, time::OffsetDateTime>>>,
 }
+
+/// How often a key's last-usage record is rewritten at most: often enough for
+/// GetKeyLastUsage to answer "used in the last minute", rarely enough not to add a store
+/// write to every cryptographic call.
+const LAST_USAGE_RESOLUTION: time::Duration = time::Duration::minutes(1);
 
 impl std::fmt::Debug for Kms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,6 +77,51 @@ impl Kms {
             sealer,
             materials: Arc::default(),
             policies: Arc::default(),
+            usage_written: Arc::default(),
+        }
+    }
+
+    /// Records a successful cryptographic use of a key (for GetKeyLastUsage), at most once
+    /// per [`LAST_USAGE_RESOLUTION`] per key; losing a write race only loses a timestamp.
+    pub async fn record_usage(
+        &self,
+        key_arn: &str,
+        operation: &str,
+        at: time::OffsetDateTime,
+        request_id: &str,
+    ) {
+        {
+            let mut written = self.usage_written.lock().unwrap_or_else(|e| e.into_inner());
+            if written
+                .get(key_arn)
+                .is_some_and(|t| at - *t < LAST_USAGE_RESOLUTION)
+            {
+                return;
+            }
+            if written.len() >= CACHE_MAX {
+                written.clear();
+            }
+            written.insert(key_arn.to_owned(), at);
+        }
+        let mut parts = key_arn.splitn(6, ':').skip(3);
+        let (Some(region), Some(account), Some(resource)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return;
+        };
+        let Some(id) = resource.strip_prefix("key/") else {
+            return;
+        };
+        let Ok(Some(mut key)) = self.key_by_id(account, region, id).await else {
+            return;
+        };
+        key.value.last_usage = Some(crate::model::LastUsage {
+            operation: operation.to_owned(),
+            at,
+            request_id: request_id.to_owned(),
+        });
+        if let Ok(op) = Self::key_op(&key) {
+            let _ = self.commit(&[op]).await;
         }
     }
 

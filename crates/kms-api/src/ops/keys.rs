@@ -317,7 +317,11 @@ pub async fn list_keys(ctx: &Ctx<'_>) -> Result<Done> {
         Some(m) => {
             // Markers are key ids this listing returned; anything else was never issued.
             let known = m.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && ctx.kms.key_by_id(ctx.account(), ctx.region(), m).await?.is_some();
+                && ctx
+                    .kms
+                    .key_by_id(ctx.account(), ctx.region(), m)
+                    .await?
+                    .is_some();
             if !known {
                 return Err(KmsError::InvalidMarker("Invalid marker".into()));
             }
