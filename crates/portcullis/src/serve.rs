@@ -151,7 +151,9 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
             max_body_bytes: cfg.api.max_body_bytes,
             max_skew: cfg.api.max_clock_skew,
         },
-        Arc::new(move || serde_json::json!({"status": "ok", "store": backend, "root_key": root_kind})),
+        Arc::new(
+            move || serde_json::json!({"status": "ok", "store": backend, "root_key": root_kind}),
+        ),
     ));
 
     let listener = tokio::net::TcpListener::bind(cfg.api.listen)
