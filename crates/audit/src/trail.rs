@@ -14,6 +14,9 @@ use tokio::task::JoinHandle;
 
 use crate::files::LogFileWriter;
 
+/// Records stored per transaction at most.
+const AUDIT_BATCH: usize = 2048;
+
 /// The store event stream that holds audit records.
 pub const AUDIT_STREAM: &str = "audit";
 
@@ -86,10 +89,10 @@ async fn run(
     let mut pending: Vec<CloudTrailRecord> = Vec::new();
     let mut tick = tokio::time::interval(cfg.file_interval);
     tick.tick().await;
-    let mut batch = Vec::with_capacity(256);
+    let mut batch = Vec::with_capacity(AUDIT_BATCH);
     loop {
         tokio::select! {
-            n = rx.recv_many(&mut batch, 256) => {
+            n = rx.recv_many(&mut batch, AUDIT_BATCH) => {
                 if n == 0 {
                     break;
                 }

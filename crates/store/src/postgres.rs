@@ -317,34 +317,56 @@ impl Store for PostgresStore {
         }
         let mut tx = self.pool.begin().await?;
         let mut seqs = Vec::with_capacity(events.len());
-        for event in events {
-            let inserted = sqlx::query_scalar::<_, i64>(sql::INSERT_EVENT)
-                .bind(stream)
-                .bind(&event.id)
-                .bind(to_micros(event.time))
-                .bind(Json(&event.body))
-                .fetch_one(&mut *tx)
-                .await;
-            let seq = match inserted {
-                Ok(seq) => seq,
+        // Multi-row statements: a batch costs a few round trips to the database, not several
+        // per event, so the audit trail keeps pace with the API.
+        for chunk in events.chunks(sql::EVENTS_PER_STATEMENT) {
+            let statement = sql::insert_events(chunk.len());
+            let mut q = sqlx::query(&statement);
+            for e in chunk {
+                q = q
+                    .bind(stream)
+                    .bind(&e.id)
+                    .bind(to_micros(e.time))
+                    .bind(Json(&e.body));
+            }
+            let rows = match q.fetch_all(&mut *tx).await {
+                Ok(rows) => rows,
                 Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
                     return Err(StoreError::DuplicateEvent {
                         stream: stream.to_owned(),
-                        id: event.id.clone(),
+                        id: chunk
+                            .iter()
+                            .map(|e| e.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
                     });
                 }
                 Err(other) => return Err(other.into()),
             };
-            for (name, value) in &event.attrs {
-                sqlx::query(sql::INSERT_EVENT_ATTR)
-                    .bind(seq)
-                    .bind(stream)
-                    .bind(name)
-                    .bind(value)
-                    .execute(&mut *tx)
-                    .await?;
+            let mut by_id = std::collections::HashMap::with_capacity(rows.len());
+            for row in &rows {
+                let seq: i64 = row.try_get(0)?;
+                let id: String = row.try_get(1)?;
+                by_id.insert(id, seq);
             }
-            seqs.push(unsigned("events", || seq.to_string(), seq)?);
+            let mut attrs: Vec<(i64, &str, &str)> = Vec::new();
+            for e in chunk {
+                let seq = *by_id.get(&e.id).ok_or_else(|| StoreError::Corrupt {
+                    table: "events",
+                    row: e.id.clone(),
+                    detail: "an inserted event was not returned".into(),
+                })?;
+                seqs.push(unsigned("events", || seq.to_string(), seq)?);
+                attrs.extend(e.attrs.iter().map(|(n, v)| (seq, n.as_str(), v.as_str())));
+            }
+            for part in attrs.chunks(sql::ATTRS_PER_STATEMENT) {
+                let statement = sql::insert_event_attrs(part.len());
+                let mut q = sqlx::query(&statement);
+                for (seq, name, value) in part {
+                    q = q.bind(*seq).bind(stream).bind(*name).bind(*value);
+                }
+                q.execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
         Ok(seqs)

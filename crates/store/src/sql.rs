@@ -61,14 +61,6 @@ pub(crate) fn delete_item(cond: Precondition) -> Option<&'static str> {
     }
 }
 
-/// Appends an event row: binds stream, id, time_us, body. Returns seq.
-pub(crate) const INSERT_EVENT: &str =
-    "INSERT INTO events (stream, id, time_us, body) VALUES ($1, $2, $3, $4) RETURNING seq";
-
-/// Adds one lookup attribute to an event: binds seq, stream, name, value.
-pub(crate) const INSERT_EVENT_ATTR: &str = "INSERT INTO event_attrs (seq, stream, name, value) VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (seq, name, value) DO NOTHING";
-
 /// PostgreSQL only: takes a transaction-scoped advisory lock: binds the lock id.
 pub(crate) const PG_ITEM_LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
 
@@ -168,6 +160,49 @@ pub(crate) fn query_events<'a>(stream: &'a str, query: &'a EventQuery) -> Plan<'
         Param::Int(limit_param(query.limit)),
     );
     plan
+}
+
+/// Events inserted by one statement at most (4 parameters each).
+pub(crate) const EVENTS_PER_STATEMENT: usize = 250;
+/// Lookup attributes inserted by one statement at most (4 parameters each; SQLite allows
+/// 32766 parameters per statement).
+pub(crate) const ATTRS_PER_STATEMENT: usize = 2000;
+
+/// `$1, $2, ...` tuples of `width` parameters, `rows` times.
+fn tuples(rows: usize, width: usize) -> String {
+    let mut out = String::new();
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..width {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * width + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Inserts `n` events in one statement: binds (stream, id, time_us, body) per event; returns
+/// `seq, id` per row (matched by id: RETURNING order is not promised).
+pub(crate) fn insert_events(n: usize) -> String {
+    format!(
+        "INSERT INTO events (stream, id, time_us, body) VALUES {} RETURNING seq, id",
+        tuples(n, 4)
+    )
+}
+
+/// Inserts `n` lookup attributes in one statement: binds (seq, stream, name, value) per row.
+pub(crate) fn insert_event_attrs(n: usize) -> String {
+    format!(
+        "INSERT INTO event_attrs (seq, stream, name, value) VALUES {} ON CONFLICT (seq, name, value) DO NOTHING",
+        tuples(n, 4)
+    )
 }
 
 #[cfg(test)]
