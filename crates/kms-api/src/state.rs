@@ -2,6 +2,7 @@
 //! authorization decision (key policy, IAM policies, grants) and the material cache.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use portcullis_http::ApiRequest;
@@ -44,6 +45,24 @@ pub struct Kms {
     materials: Arc<Mutex<MaterialCache>>,
     policies: Arc<Mutex<HashMap<String, Arc<Policy>>>>,
     usage_written: Arc<Mutex<HashMap<String, time::OffsetDateTime>>>,
+    /// Bumped after every write through this node; cached reads from an older generation
+    /// are not used.
+    generation: Arc<AtomicU64>,
+    keys: Arc<Mutex<HashMap<String, Cached<Key>>>>,
+    alias_cache: Arc<Mutex<HashMap<String, Cached<Alias>>>>,
+}
+
+/// How long a cached key or alias record may be used: a change made by another node that
+/// shares the store applies within this bound. Changes made through this node apply at
+/// once, since every write here invalidates the caches.
+pub const READ_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A cached read: when, under which generation, and what.
+#[derive(Debug, Clone)]
+struct Cached<T> {
+    at: std::time::Instant,
+    generation: u64,
+    value: Versioned<T>,
 }
 
 /// How often a key's last-usage record is rewritten at most: often enough for
@@ -78,6 +97,9 @@ impl Kms {
             materials: Arc::default(),
             policies: Arc::default(),
             usage_written: Arc::default(),
+            generation: Arc::default(),
+            keys: Arc::default(),
+            alias_cache: Arc::default(),
         }
     }
 
@@ -200,7 +222,46 @@ impl Kms {
 
     /// Applies writes atomically.
     pub async fn commit(&self, ops: &[WriteOp]) -> Result<()> {
-        self.store.write_batch(ops).await.map_err(KmsError::from)
+        let result = self.store.write_batch(ops).await.map_err(KmsError::from);
+        // Whether or not it applied (a lost race means our cached copy is stale), nothing
+        // read before this write may be served from the caches any more.
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        result
+    }
+
+    /// A read through one of the caches: fresh enough and from the current generation, or
+    /// read again. Absent records are not cached, so a record created elsewhere appears at once.
+    async fn cached<T: DeserializeOwned + Clone>(
+        &self,
+        cache: &Mutex<HashMap<String, Cached<T>>>,
+        collection: &str,
+        key: String,
+    ) -> Result<Option<Versioned<T>>> {
+        // The generation is read before the store: a write racing this read bumps it after,
+        // so what we cache below is never reused past that write.
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some(c) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
+            && c.generation == generation
+            && c.at.elapsed() < READ_CACHE_TTL
+        {
+            return Ok(Some(c.value.clone()));
+        }
+        let read: Option<Versioned<T>> = self.get(collection, &key).await?;
+        if let Some(v) = &read {
+            let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+            if map.len() >= CACHE_MAX {
+                map.clear();
+            }
+            map.insert(
+                key,
+                Cached {
+                    at: std::time::Instant::now(),
+                    generation,
+                    value: v.clone(),
+                },
+            );
+        }
+        Ok(read)
     }
 
     /// Loads a key by id.
@@ -210,7 +271,8 @@ impl Kms {
         region: &str,
         key_id: &str,
     ) -> Result<Option<Versioned<Key>>> {
-        self.get(c::KEYS, &key_key(account, region, key_id)).await
+        self.cached(&self.keys, c::KEYS, key_key(account, region, key_id))
+            .await
     }
 
     /// Loads an alias.
@@ -220,8 +282,12 @@ impl Kms {
         region: &str,
         name: &str,
     ) -> Result<Option<Versioned<Alias>>> {
-        self.get(c::ALIASES, &alias_key(account, region, name))
-            .await
+        self.cached(
+            &self.alias_cache,
+            c::ALIASES,
+            alias_key(account, region, name),
+        )
+        .await
     }
 
     /// Loads a grant.
