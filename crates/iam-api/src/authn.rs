@@ -307,3 +307,162 @@ impl Authenticator for IamAuthenticator {
             .await;
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, reason = "test set-up")]
+mod tests {
+    use std::time::Duration;
+
+    use portcullis_common::{AccountId, SystemClock};
+    use portcullis_iam::policy::Decision;
+    use portcullis_store::Precondition;
+
+    use super::*;
+    use crate::authz::{Authorizer, ResourcePolicy};
+    use crate::model::{AccessKey, entity_key};
+    use crate::repo::CACHE_TTL;
+    use crate::sealing::FileRootKey;
+
+    const ACCOUNT: &str = "000000000000";
+    const KEY_ID: &str = "AKIATESTCACHE0000001";
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        repo: Repo,
+        authn: IamAuthenticator,
+        authz: Authorizer,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = portcullis_store::open(&url).await.unwrap();
+        let repo = Repo::new(store);
+        let (root, _) = FileRootKey::generate().unwrap();
+        let root: Arc<dyn Sealer> = Arc::new(root);
+        let secret = Secret::new("test-secret-0123456789abcdef".to_owned());
+        crate::bootstrap(
+            &repo,
+            &*root,
+            &SystemClock,
+            &AccountId::new(ACCOUNT.to_owned()).unwrap(),
+            Some((KEY_ID.to_owned(), secret)),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        Fixture {
+            _dir: dir,
+            authn: IamAuthenticator::new(repo.clone(), root),
+            authz: Authorizer::new(repo.clone()),
+            repo,
+        }
+    }
+
+    async fn access_key(repo: &Repo) -> Versioned<AccessKey> {
+        repo.access_key(KEY_ID).await.unwrap().unwrap()
+    }
+
+    use crate::repo::Versioned;
+
+    async fn decide(f: &Fixture, action: &str) -> Decision {
+        let caller = f.authn.credentials(KEY_ID).await.unwrap().unwrap().caller;
+        let ctx =
+            portcullis_iam::policy::RequestContext::new(caller.principal.clone(), action, "*");
+        f.authz
+            .decide(&caller, &ctx, ResourcePolicy::None)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_deactivated_key_is_refused_on_the_next_request() {
+        let f = fixture().await;
+        assert!(f.authn.credentials(KEY_ID).await.unwrap().unwrap().active);
+        let mut key = access_key(&f.repo).await;
+        key.value.status = KeyStatus::Inactive;
+        let cond = Precondition::Version(key.version);
+        f.repo
+            .put(
+                collections::ACCESS_KEYS,
+                KEY_ID.to_owned(),
+                &key.value,
+                cond,
+            )
+            .await
+            .unwrap();
+        let creds = f.authn.credentials(KEY_ID).await.unwrap().unwrap();
+        assert!(
+            !creds.active,
+            "a cached active key outlived its deactivation"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deleted_key_is_unknown_on_the_next_request() {
+        let f = fixture().await;
+        assert!(f.authn.credentials(KEY_ID).await.unwrap().is_some());
+        let mut user = f.repo.user_required(ACCOUNT, "admin").await.unwrap();
+        user.value.access_keys.retain(|k| k != KEY_ID);
+        let cond = Precondition::Version(user.version);
+        let key = entity_key(ACCOUNT, "admin");
+        f.repo
+            .put(collections::USERS, key, &user.value, cond)
+            .await
+            .unwrap();
+        assert!(f.authn.credentials(KEY_ID).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_detached_policy_stops_allowing_on_the_next_request() {
+        let f = fixture().await;
+        assert_eq!(decide(&f, "iam:ListUsers").await, Decision::Allow);
+        let mut user = f.repo.user_required(ACCOUNT, "admin").await.unwrap();
+        user.value.attached_policies.clear();
+        user.value.inline_policies.insert(
+            "deny".into(),
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#.into(),
+        );
+        let cond = Precondition::Version(user.version);
+        let key = entity_key(ACCOUNT, "admin");
+        f.repo
+            .put(collections::USERS, key, &user.value, cond)
+            .await
+            .unwrap();
+        assert_eq!(decide(&f, "iam:ListUsers").await, Decision::ImplicitDeny);
+        assert_eq!(decide(&f, "kms:Encrypt").await, Decision::Allow);
+    }
+
+    /// A change another node makes in the shared store (not through this `Repo`) is seen
+    /// once the cache entry is older than `CACHE_TTL`, and not reused before.
+    #[tokio::test]
+    async fn a_change_from_another_node_applies_within_the_ttl() {
+        let f = fixture().await;
+        assert!(f.authn.credentials(KEY_ID).await.unwrap().unwrap().active);
+        let other_node = Repo::new(f.repo.store().clone());
+        let mut key = access_key(&other_node).await;
+        key.value.status = KeyStatus::Inactive;
+        let cond = Precondition::Version(key.version);
+        other_node
+            .put(
+                collections::ACCESS_KEYS,
+                KEY_ID.to_owned(),
+                &key.value,
+                cond,
+            )
+            .await
+            .unwrap();
+        // Within the TTL the cached entry may still answer; after it, never.
+        tokio::time::sleep(CACHE_TTL + Duration::from_millis(100)).await;
+        assert!(!f.authn.credentials(KEY_ID).await.unwrap().unwrap().active);
+    }
+
+    #[test]
+    fn cached_secrets_stay_redacted() {
+        let cache: ReadCache<Secret<String>> = ReadCache::new(4);
+        cache.insert("k".into(), 0, Secret::new("hunter2-hunter2".into()));
+        assert!(!format!("{cache:?}").contains("hunter2"));
+        assert!(cache.get("k", 0).is_some());
+        assert!(cache.get("k", 1).is_none(), "a newer generation must miss");
+    }
+}
