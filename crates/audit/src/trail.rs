@@ -14,6 +14,9 @@ use tokio::task::JoinHandle;
 
 use crate::files::LogFileWriter;
 
+/// Records per CloudTrail log file at most.
+const FILE_MAX_RECORDS: usize = 5000;
+
 /// Records stored per transaction at most.
 const AUDIT_BATCH: usize = 2048;
 
@@ -99,22 +102,46 @@ async fn run(
                 store_records(&*store, &batch).await;
                 if writer.is_some() {
                     pending.append(&mut batch);
+                    // A full file is written at once rather than at the tick, which bounds
+                    // both the memory held and the size of one file.
+                    if pending.len() >= FILE_MAX_RECORDS {
+                        flush(writer.as_ref(), &mut pending, clock.now()).await;
+                    }
                 } else {
                     batch.clear();
                 }
             }
-            _ = tick.tick() => flush(writer.as_ref(), &mut pending, clock.now()),
+            _ = tick.tick() => flush(writer.as_ref(), &mut pending, clock.now()).await,
         }
     }
-    flush(writer.as_ref(), &mut pending, clock.now());
+    flush(writer.as_ref(), &mut pending, clock.now()).await;
 }
 
-fn flush(writer: Option<&LogFileWriter>, pending: &mut Vec<CloudTrailRecord>, now: OffsetDateTime) {
+/// Writes the pending records as one log file, off the async workers (serializing and
+/// compressing thousands of records is CPU work).
+async fn flush(
+    writer: Option<&LogFileWriter>,
+    pending: &mut Vec<CloudTrailRecord>,
+    now: OffsetDateTime,
+) {
     let Some(w) = writer else { return };
-    match w.write(pending, now) {
-        Ok(_) => pending.clear(),
+    if pending.is_empty() {
+        return;
+    }
+    let (w, records) = (w.clone(), std::mem::take(pending));
+    let joined = tokio::task::spawn_blocking(move || {
+        let result = w.write(&records, now);
+        (result, records)
+    })
+    .await;
+    match joined {
+        Ok((Ok(_), _)) => {}
         // Keep the records and try again at the next tick; they are already in the store.
-        Err(e) => tracing::error!(error = %e, "writing an audit log file failed"),
+        Ok((Err(e), records)) => {
+            tracing::error!(error = %e, "writing an audit log file failed");
+            *pending = records;
+        }
+        Err(e) => tracing::error!(error = %e, "the audit log file writer panicked"),
     }
 }
 

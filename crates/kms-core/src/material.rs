@@ -8,6 +8,7 @@
 //! key.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -27,6 +28,34 @@ pub const MATERIAL_ID_HEX_LEN: usize = 64;
 pub struct KeyMaterial {
     spec: KeySpec,
     bytes: Zeroizing<Vec<u8>>,
+    /// Parsed forms, made once on first use and shared by clones: parsing a PKCS#8 key
+    /// costs more than the signature itself.
+    parsed: Arc<Parsed>,
+}
+
+/// The parsed key objects of one material (only the one for its spec is ever filled).
+#[derive(Default)]
+struct Parsed {
+    rsa: OnceLock<RsaKeyPair>,
+    ecdsa: OnceLock<EcdsaKeyPair>,
+    ed25519: OnceLock<Ed25519KeyPair>,
+    ml_dsa: OnceLock<PqdsaKeyPair>,
+    public_der: OnceLock<Vec<u8>>,
+}
+
+/// The value in `cell`, made with `make` on first use.
+fn once<T>(
+    cell: &OnceLock<T>,
+    make: impl FnOnce() -> Result<T, KmsCryptoError>,
+) -> Result<&T, KmsCryptoError> {
+    if let Some(v) = cell.get() {
+        return Ok(v);
+    }
+    let made = make()?;
+    // A racing thread may have filled it first; either value is the same key.
+    let _ = cell.set(made);
+    cell.get()
+        .ok_or_else(|| KmsCryptoError::internal("parsed key cache"))
 }
 
 impl fmt::Debug for KeyMaterial {
@@ -71,6 +100,7 @@ impl KeyMaterial {
         Ok(KeyMaterial {
             spec,
             bytes: Zeroizing::new(bytes),
+            parsed: Arc::default(),
         })
     }
 
@@ -81,6 +111,7 @@ impl KeyMaterial {
         let material = KeyMaterial {
             spec,
             bytes: Zeroizing::new(bytes.to_vec()),
+            parsed: Arc::default(),
         };
         let ok = match spec {
             KeySpec::SymmetricDefault => bytes.len() == 32,
@@ -111,6 +142,10 @@ impl KeyMaterial {
     /// The DER SubjectPublicKeyInfo (RFC 5280) of an asymmetric key, as `GetPublicKey`
     /// returns it. Symmetric and HMAC specs → [`KmsCryptoError::UnsupportedSpec`].
     pub fn public_key_der(&self) -> Result<Vec<u8>, KmsCryptoError> {
+        once(&self.parsed.public_der, || self.encode_public_key()).cloned()
+    }
+
+    fn encode_public_key(&self) -> Result<Vec<u8>, KmsCryptoError> {
         let fail = |_| KmsCryptoError::internal("public key encoding failed");
         let der: PublicKeyX509Der<'static> = match self.spec {
             KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096 => {
@@ -138,34 +173,43 @@ impl KeyMaterial {
     }
 
     /// The RSA key pair (RSA specs only), with the modulus size checked against the spec.
-    pub(crate) fn rsa_key_pair(&self) -> Result<RsaKeyPair, KmsCryptoError> {
-        let size = rsa_key_size(self.spec)?;
-        let pair = RsaKeyPair::from_pkcs8(&self.bytes)
-            .map_err(|_| KmsCryptoError::IncorrectKeyMaterial)?;
-        if pair.public_modulus_len() != size.len() {
-            return Err(KmsCryptoError::IncorrectKeyMaterial);
-        }
-        Ok(pair)
+    pub(crate) fn rsa_key_pair(&self) -> Result<&RsaKeyPair, KmsCryptoError> {
+        once(&self.parsed.rsa, || {
+            let size = rsa_key_size(self.spec)?;
+            let pair = RsaKeyPair::from_pkcs8(&self.bytes)
+                .map_err(|_| KmsCryptoError::IncorrectKeyMaterial)?;
+            if pair.public_modulus_len() != size.len() {
+                return Err(KmsCryptoError::IncorrectKeyMaterial);
+            }
+            Ok(pair)
+        })
     }
 
     /// The ECDSA key pair with the one hash AWS pairs with its curve.
-    pub(crate) fn ecdsa_key_pair(&self) -> Result<EcdsaKeyPair, KmsCryptoError> {
-        EcdsaKeyPair::from_pkcs8(ecdsa_signing(self.spec)?, &self.bytes)
-            .map_err(|_| KmsCryptoError::IncorrectKeyMaterial)
+    pub(crate) fn ecdsa_key_pair(&self) -> Result<&EcdsaKeyPair, KmsCryptoError> {
+        once(&self.parsed.ecdsa, || {
+            EcdsaKeyPair::from_pkcs8(ecdsa_signing(self.spec)?, &self.bytes)
+                .map_err(|_| KmsCryptoError::IncorrectKeyMaterial)
+        })
     }
 
     /// The Ed25519 key pair.
-    pub(crate) fn ed25519_key_pair(&self) -> Result<Ed25519KeyPair, KmsCryptoError> {
+    pub(crate) fn ed25519_key_pair(&self) -> Result<&Ed25519KeyPair, KmsCryptoError> {
         if self.spec != KeySpec::EccNistEdwards25519 {
             return Err(KmsCryptoError::IncorrectKeyMaterial);
         }
-        Ed25519KeyPair::from_pkcs8(&self.bytes).map_err(|_| KmsCryptoError::IncorrectKeyMaterial)
+        once(&self.parsed.ed25519, || {
+            Ed25519KeyPair::from_pkcs8(&self.bytes)
+                .map_err(|_| KmsCryptoError::IncorrectKeyMaterial)
+        })
     }
 
     /// The ML-DSA key pair of the spec's parameter set.
-    pub(crate) fn ml_dsa_key_pair(&self) -> Result<PqdsaKeyPair, KmsCryptoError> {
-        PqdsaKeyPair::from_pkcs8(ml_dsa_signing(self.spec)?, &self.bytes)
-            .map_err(|_| KmsCryptoError::IncorrectKeyMaterial)
+    pub(crate) fn ml_dsa_key_pair(&self) -> Result<&PqdsaKeyPair, KmsCryptoError> {
+        once(&self.parsed.ml_dsa, || {
+            PqdsaKeyPair::from_pkcs8(ml_dsa_signing(self.spec)?, &self.bytes)
+                .map_err(|_| KmsCryptoError::IncorrectKeyMaterial)
+        })
     }
 }
 

@@ -320,7 +320,7 @@ impl Store for PostgresStore {
         // Multi-row statements: a batch costs a few round trips to the database, not several
         // per event, so the audit trail keeps pace with the API.
         for chunk in events.chunks(sql::EVENTS_PER_STATEMENT) {
-            let statement = sql::insert_events(chunk.len());
+            let statement = sql::insert_events(chunk.len(), sql::Placeholders::Numbered);
             let mut q = sqlx::query(&statement);
             for e in chunk {
                 q = q
@@ -360,7 +360,7 @@ impl Store for PostgresStore {
                 attrs.extend(e.attrs.iter().map(|(n, v)| (seq, n.as_str(), v.as_str())));
             }
             for part in attrs.chunks(sql::ATTRS_PER_STATEMENT) {
-                let statement = sql::insert_event_attrs(part.len());
+                let statement = sql::insert_event_attrs(part.len(), sql::Placeholders::Numbered);
                 let mut q = sqlx::query(&statement);
                 for (seq, name, value) in part {
                     q = q.bind(*seq).bind(stream).bind(*name).bind(*value);

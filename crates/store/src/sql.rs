@@ -168,8 +168,18 @@ pub(crate) const EVENTS_PER_STATEMENT: usize = 250;
 /// 32766 parameters per statement).
 pub(crate) const ATTRS_PER_STATEMENT: usize = 2000;
 
-/// `$1, $2, ...` tuples of `width` parameters, `rows` times.
-fn tuples(rows: usize, width: usize) -> String {
+/// How a backend spells bound parameters in generated statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placeholders {
+    /// `$1, $2, ...` (PostgreSQL).
+    Numbered,
+    /// `?` (SQLite: numbered names make sqlx look each one up by name, quadratic in the
+    /// number of parameters, which dominated large batch inserts).
+    Positional,
+}
+
+/// Parameter tuples of `width` parameters, `rows` times.
+fn tuples(rows: usize, width: usize, style: Placeholders) -> String {
     let mut out = String::new();
     for r in 0..rows {
         if r > 0 {
@@ -180,8 +190,13 @@ fn tuples(rows: usize, width: usize) -> String {
             if c > 0 {
                 out.push_str(", ");
             }
-            out.push('$');
-            out.push_str(&(r * width + c + 1).to_string());
+            match style {
+                Placeholders::Numbered => {
+                    out.push('$');
+                    out.push_str(&(r * width + c + 1).to_string());
+                }
+                Placeholders::Positional => out.push('?'),
+            }
         }
         out.push(')');
     }
@@ -190,18 +205,18 @@ fn tuples(rows: usize, width: usize) -> String {
 
 /// Inserts `n` events in one statement: binds (stream, id, time_us, body) per event; returns
 /// `seq, id` per row (matched by id: RETURNING order is not promised).
-pub(crate) fn insert_events(n: usize) -> String {
+pub(crate) fn insert_events(n: usize, style: Placeholders) -> String {
     format!(
         "INSERT INTO events (stream, id, time_us, body) VALUES {} RETURNING seq, id",
-        tuples(n, 4)
+        tuples(n, 4, style)
     )
 }
 
 /// Inserts `n` lookup attributes in one statement: binds (seq, stream, name, value) per row.
-pub(crate) fn insert_event_attrs(n: usize) -> String {
+pub(crate) fn insert_event_attrs(n: usize, style: Placeholders) -> String {
     format!(
         "INSERT INTO event_attrs (seq, stream, name, value) VALUES {} ON CONFLICT (seq, name, value) DO NOTHING",
-        tuples(n, 4)
+        tuples(n, 4, style)
     )
 }
 
