@@ -1,6 +1,7 @@
 //! The queue and background task that store records and write log files.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ pub struct TrailConfig {
 /// The audit trail: a non-blocking sink and the task behind it.
 pub struct AuditTrail {
     tx: Mutex<Option<mpsc::UnboundedSender<CloudTrailRecord>>>,
+    backlog: Arc<AtomicUsize>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -52,9 +54,11 @@ impl AuditTrail {
     /// Starts the background task on the current tokio runtime.
     pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, cfg: TrailConfig) -> Arc<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(store, clock, cfg, rx));
+        let backlog = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(run(store, clock, cfg, rx, backlog.clone()));
         Arc::new(Self {
             tx: Mutex::new(Some(tx)),
+            backlog,
             task: Mutex::new(Some(task)),
         })
     }
@@ -73,9 +77,15 @@ impl AuditSink for AuditTrail {
     fn record(&self, record: CloudTrailRecord) {
         let guard = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         match guard.as_ref() {
-            Some(tx) if tx.send(record).is_ok() => {}
+            Some(tx) if tx.send(record).is_ok() => {
+                self.backlog.fetch_add(1, Ordering::AcqRel);
+            }
             _ => tracing::warn!("audit record after shutdown was dropped"),
         }
+    }
+
+    fn backlog(&self) -> usize {
+        self.backlog.load(Ordering::Acquire)
     }
 }
 
@@ -84,6 +94,7 @@ async fn run(
     clock: Arc<dyn Clock>,
     cfg: TrailConfig,
     mut rx: mpsc::UnboundedReceiver<CloudTrailRecord>,
+    backlog: Arc<AtomicUsize>,
 ) {
     let writer = cfg
         .files_dir
@@ -100,6 +111,7 @@ async fn run(
                     break;
                 }
                 store_records(&*store, &batch).await;
+                backlog.fetch_sub(n, Ordering::AcqRel);
                 if writer.is_some() {
                     pending.append(&mut batch);
                     // A full file is written at once rather than at the tick, which bounds

@@ -155,6 +155,13 @@ mod tests {
 pub trait AuditSink: Send + Sync + 'static {
     /// Records one API call.
     fn record(&self, record: CloudTrailRecord);
+
+    /// Records queued but not yet stored. The listener holds new requests back while this
+    /// is above its high-water mark, so a sustained overload slows callers down instead of
+    /// growing memory without bound or dropping records.
+    fn backlog(&self) -> usize {
+        0
+    }
 }
 
 /// A sink that drops everything; for tests and tools that run no audit trail.

@@ -28,6 +28,9 @@ pub struct PipelineConfig {
     pub max_skew: Duration,
 }
 
+/// Audit records queued but not stored above which new API calls wait.
+pub const AUDIT_HIGH_WATER: usize = 50_000;
+
 /// A callback that reports component health for `/health`.
 pub type HealthCheck = Arc<dyn Fn() -> Value + Send + Sync>;
 
@@ -123,6 +126,11 @@ impl Pipeline {
                 }
                 _ => {}
             }
+        }
+        // Back-pressure: while the audit trail is far behind, new calls wait for it rather
+        // than queueing records without bound (every call must be recorded).
+        while self.audit.backlog() > AUDIT_HIGH_WATER {
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let (reply, service, operation) = self.dispatch(req, conn, &request_id).await;
         crate::metrics::request(
