@@ -187,29 +187,7 @@ pub async fn get_public_key(ctx: &Ctx<'_>) -> Result<Done> {
         "KeySpec": spec.as_str(),
         "KeyUsage": usage.as_str(),
     });
-    if let Some(cmk) = spec.customer_master_key_spec() {
-        super::render::set(&mut body, "CustomerMasterKeySpec", json!(cmk));
-    }
-    let enc: Vec<&str> = spec
-        .encryption_algorithms(usage)
-        .iter()
-        .map(|a| a.as_str())
-        .collect();
-    if !enc.is_empty() {
-        super::render::set(&mut body, "EncryptionAlgorithms", json!(enc));
-    }
-    let sig: Vec<&str> = spec
-        .signing_algorithms(usage)
-        .iter()
-        .map(|a| a.as_str())
-        .collect();
-    if !sig.is_empty() {
-        super::render::set(&mut body, "SigningAlgorithms", json!(sig));
-    }
-    let agree = spec.key_agreement_algorithms(usage);
-    if !agree.is_empty() {
-        super::render::set(&mut body, "KeyAgreementAlgorithms", json!(agree));
-    }
+    super::render::set_algorithms(&mut body, spec, usage);
     Ok(Done::with_key(body))
 }
 

@@ -39,30 +39,8 @@ pub fn key_metadata(key: &Key) -> Value {
         "MultiRegion": false,
     });
     if let Some(spec) = spec {
-        if let Some(cmk) = spec.customer_master_key_spec() {
-            super::render::set(&mut m, "CustomerMasterKeySpec", json!(cmk));
-        }
         if let Some(usage) = usage {
-            let enc: Vec<&str> = spec
-                .encryption_algorithms(usage)
-                .iter()
-                .map(|a| a.as_str())
-                .collect();
-            if !enc.is_empty() {
-                super::render::set(&mut m, "EncryptionAlgorithms", json!(enc));
-            }
-            let sig: Vec<&str> = spec
-                .signing_algorithms(usage)
-                .iter()
-                .map(|a| a.as_str())
-                .collect();
-            if !sig.is_empty() {
-                super::render::set(&mut m, "SigningAlgorithms", json!(sig));
-            }
-            let agree = spec.key_agreement_algorithms(usage);
-            if !agree.is_empty() {
-                super::render::set(&mut m, "KeyAgreementAlgorithms", json!(agree));
-            }
+            super::render::set_algorithms(&mut m, spec, usage);
         }
         let mac: Vec<&str> = spec.mac_algorithms().iter().map(|a| a.as_str()).collect();
         if !mac.is_empty() {
