@@ -63,3 +63,12 @@ PORTCULLIS_BIN="$root/target/debug/portcullis" compat/run.sh
 step "real-client compatibility suite: PostgreSQL store, root key in a SoftHSM token"
 PORTCULLIS_BIN="$root/target/debug/portcullis" PORTCULLIS_COMPAT_STORE=postgres PORTCULLIS_COMPAT_ROOT_KEY=pkcs11 \
     scripts/with-softhsm.sh scripts/with-postgres.sh compat/run.sh
+
+# The KMS suites on the other two store x root-key combinations, so every pairing is covered.
+step "KMS compatibility: PostgreSQL store, root key in a file"
+PORTCULLIS_BIN="$root/target/debug/portcullis" PORTCULLIS_COMPAT_STORE=postgres \
+    scripts/with-postgres.sh compat/run.sh -k "kms or variant"
+
+step "KMS compatibility: SQLite store, root key in a SoftHSM token"
+PORTCULLIS_BIN="$root/target/debug/portcullis" PORTCULLIS_COMPAT_ROOT_KEY=pkcs11 \
+    scripts/with-softhsm.sh compat/run.sh -k "kms or variant"
