@@ -94,9 +94,13 @@ fn check_mac_algorithm(key: &Key, alg: MacAlgorithm) -> Result<()> {
     Ok(())
 }
 
-/// Sign.
-pub async fn sign(ctx: &Ctx<'_>) -> Result<Done> {
-    let message = ctx.input.blob_req("Message", 1..=4096)?;
+/// What Sign and Verify share: the algorithm and message type, and the key resolved,
+/// authorized (with `kms:SigningAlgorithm` and `kms:MessageType`) and checked for both.
+async fn signing_key(
+    ctx: &Ctx<'_>,
+    action: &str,
+    grant_op: &str,
+) -> Result<(Versioned<Key>, SigningAlgorithm, MessageType)> {
     let message_type: MessageType = ctx
         .input
         .parse_opt("MessageType", MESSAGE_TYPES)?
@@ -110,8 +114,15 @@ pub async fn sign(ctx: &Ctx<'_>) -> Result<Done> {
         ("kms:SigningAlgorithm", alg.as_str().to_owned()),
         ("kms:MessageType", message_type.as_str().to_owned()),
     ];
-    let key = usable_key(ctx, "kms:Sign", Some("Sign"), "SIGN_VERIFY", &extra).await?;
+    let key = usable_key(ctx, action, Some(grant_op), "SIGN_VERIFY", &extra).await?;
     check_signing_algorithm(&key.value, alg)?;
+    Ok((key, alg, message_type))
+}
+
+/// Sign.
+pub async fn sign(ctx: &Ctx<'_>) -> Result<Done> {
+    let message = ctx.input.blob_req("Message", 1..=4096)?;
+    let (key, alg, message_type) = signing_key(ctx, "kms:Sign", "Sign").await?;
     ctx.dry_run()?;
     let signature = core::sign(&*material(ctx, &key.value)?, alg, message_type, &message)?;
     Ok(Done::with_key(
@@ -123,21 +134,7 @@ pub async fn sign(ctx: &Ctx<'_>) -> Result<Done> {
 pub async fn verify(ctx: &Ctx<'_>) -> Result<Done> {
     let message = ctx.input.blob_req("Message", 1..=4096)?;
     let signature = ctx.input.blob_req("Signature", 1..=6144)?;
-    let message_type: MessageType = ctx
-        .input
-        .parse_opt("MessageType", MESSAGE_TYPES)?
-        .unwrap_or(MessageType::Raw);
-    let alg: SigningAlgorithm = required(
-        ctx.input
-            .parse_opt("SigningAlgorithm", SIGNING_ALGORITHMS)?,
-        "SigningAlgorithm",
-    )?;
-    let extra = [
-        ("kms:SigningAlgorithm", alg.as_str().to_owned()),
-        ("kms:MessageType", message_type.as_str().to_owned()),
-    ];
-    let key = usable_key(ctx, "kms:Verify", Some("Verify"), "SIGN_VERIFY", &extra).await?;
-    check_signing_algorithm(&key.value, alg)?;
+    let (key, alg, message_type) = signing_key(ctx, "kms:Verify", "Verify").await?;
     ctx.dry_run()?;
     if !core::verify(
         &*material(ctx, &key.value)?,
@@ -242,11 +239,7 @@ pub async fn verify_mac(ctx: &Ctx<'_>) -> Result<Done> {
 
 /// DeriveSharedSecret (ECDH).
 pub async fn derive_shared_secret(ctx: &Ctx<'_>) -> Result<Done> {
-    if ctx.input.value("Recipient").is_some() {
-        return Err(KmsError::UnsupportedOperation(
-            "Recipient (attested enclaves) is not supported by this server.".into(),
-        ));
-    }
+    ctx.refuse_recipient()?;
     let alg = ctx.input.str_req("KeyAgreementAlgorithm", 1..=32)?;
     if alg != "ECDH" {
         return Err(KmsError::Validation(format!(
@@ -282,11 +275,7 @@ pub async fn generate_data_key_pair(ctx: &Ctx<'_>, with_plaintext: bool) -> Resu
             "kms:GenerateDataKeyPairWithoutPlaintext",
         )
     };
-    if ctx.input.value("Recipient").is_some() {
-        return Err(KmsError::UnsupportedOperation(
-            "Recipient (attested enclaves) is not supported by this server.".into(),
-        ));
-    }
+    ctx.refuse_recipient()?;
     let ec = ctx.input.string_map("EncryptionContext")?;
     let spec_name = ctx.input.str_req("KeyPairSpec", 1..=64)?;
     let spec: DataKeyPairSpec = match spec_name.parse() {

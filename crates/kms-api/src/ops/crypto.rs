@@ -212,11 +212,7 @@ pub async fn encrypt(ctx: &Ctx<'_>) -> Result<Done> {
 
 /// Decrypt.
 pub async fn decrypt(ctx: &Ctx<'_>) -> Result<Done> {
-    if ctx.input.value("Recipient").is_some() {
-        return Err(KmsError::UnsupportedOperation(
-            "Recipient (attested enclaves) is not supported by this server.".into(),
-        ));
-    }
+    ctx.refuse_recipient()?;
     let blob = ctx.input.blob_req("CiphertextBlob", 1..=MAX_CIPHERTEXT)?;
     let ec = context(ctx, "EncryptionContext")?;
     let alg = algorithm(ctx, "EncryptionAlgorithm")?;
@@ -300,11 +296,7 @@ pub async fn generate_data_key(ctx: &Ctx<'_>, with_plaintext: bool) -> Result<Do
             "kms:GenerateDataKeyWithoutPlaintext",
         )
     };
-    if ctx.input.value("Recipient").is_some() {
-        return Err(KmsError::UnsupportedOperation(
-            "Recipient (attested enclaves) is not supported by this server.".into(),
-        ));
-    }
+    ctx.refuse_recipient()?;
     let ec = context(ctx, "EncryptionContext")?;
     let n = ctx.input.int_opt("NumberOfBytes", 1..=1024)?;
     let spec: Option<DataKeySpec> = ctx.input.parse_opt("KeySpec", "AES_256, AES_128")?;
@@ -350,11 +342,7 @@ pub async fn generate_random(ctx: &Ctx<'_>) -> Result<Done> {
             "Custom key stores are not supported by this server.".into(),
         ));
     }
-    if ctx.input.value("Recipient").is_some() {
-        return Err(KmsError::UnsupportedOperation(
-            "Recipient (attested enclaves) is not supported by this server.".into(),
-        ));
-    }
+    ctx.refuse_recipient()?;
     let n = ctx
         .input
         .int_opt("NumberOfBytes", 1..=1024)?

@@ -49,6 +49,17 @@ impl Ctx<'_> {
         self.req.received_at
     }
 
+    /// Refuses `Recipient` (attestation documents of AWS Nitro enclaves), which this server
+    /// cannot verify.
+    pub fn refuse_recipient(&self) -> Result<()> {
+        if self.input.value("Recipient").is_some() {
+            return Err(KmsError::UnsupportedOperation(
+                "Recipient (attested enclaves) is not supported by this server.".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// `DryRun: true` on a request that would succeed.
     pub fn dry_run(&self) -> Result<()> {
         if self.input.bool_opt("DryRun")? == Some(true) {
