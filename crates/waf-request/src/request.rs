@@ -1,0 +1,271 @@
+//! The HTTP request as the WAF sees it: request line, headers in arrival order, and the inspectable body prefix.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// One HTTP request, as received by the proxy, ready for inspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The peer address of the client connection.
+    pub client_addr: SocketAddr,
+    /// The local address the request arrived on.
+    pub server_addr: SocketAddr,
+    /// The request method exactly as sent (e.g. `GET`).
+    pub method: String,
+    /// The request target exactly as sent, e.g. `/a%20b/c.php?x=1&y` (not decoded, not normalised).
+    pub uri: String,
+    /// The protocol version, e.g. `HTTP/1.1` or `HTTP/2`.
+    pub version: String,
+    /// The headers in received order, names as sent.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The body bytes available for inspection (may be only a prefix of the body).
+    pub body: Vec<u8>,
+    /// The full body length; greater than `body.len()` when the body was truncated for inspection.
+    pub body_total_len: u64,
+    /// The JA3 fingerprint of the TLS ClientHello, when one was computed.
+    pub ja3: Option<String>,
+    /// The JA4 fingerprint of the TLS ClientHello, when one was computed.
+    pub ja4: Option<String>,
+}
+
+impl Request {
+    /// Starts a builder with test-friendly defaults: client `127.0.0.1:50000`, server `127.0.0.1:80`, `GET /`,
+    /// `HTTP/1.1`, no headers, empty body.
+    pub fn builder() -> RequestBuilder {
+        RequestBuilder::default()
+    }
+
+    /// The request target before the first `?` (as ModSecurity's `REQUEST_FILENAME` before decoding).
+    pub fn path(&self) -> &str {
+        self.uri
+            .split_once('?')
+            .map_or(self.uri.as_str(), |(p, _)| p)
+    }
+
+    /// Everything after the first `?`, or `""` when there is none (as ModSecurity's `QUERY_STRING`).
+    pub fn query(&self) -> &str {
+        self.uri.split_once('?').map_or("", |(_, q)| q)
+    }
+
+    /// The fragment after the first `#` (browsers do not send it, but a raw client may), if any.
+    pub fn fragment(&self) -> Option<&str> {
+        self.uri.split_once('#').map(|(_, f)| f)
+    }
+
+    /// The value of the first header named `name` (ASCII case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.header_values(name).next()
+    }
+
+    /// The values of every header named `name` (ASCII case-insensitive), in received order.
+    pub fn header_values<'a, 'n>(
+        &'a self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'a [u8]> + use<'a, 'n> {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The first `Content-Type` header value, if any.
+    pub fn content_type(&self) -> Option<&[u8]> {
+        self.header("content-type")
+    }
+
+    /// The media type of `Content-Type` (before any `;`), trimmed and lowercased, e.g. `multipart/form-data`.
+    pub fn media_type(&self) -> Option<String> {
+        let ct = self.content_type()?;
+        let end = ct.iter().position(|&b| b == b';').unwrap_or(ct.len());
+        let mt = ct.get(..end).unwrap_or(ct).trim_ascii();
+        Some(String::from_utf8_lossy(mt).to_ascii_lowercase())
+    }
+
+    /// True when the body was truncated for inspection (`body_total_len > body.len()`).
+    pub fn body_truncated(&self) -> bool {
+        self.body_total_len > self.body.len() as u64
+    }
+
+    /// Header names in arrival order, lowercased, joined by `:` (AWS `HeaderOrder`).
+    pub fn header_order(&self) -> String {
+        let mut out = String::new();
+        for (i, (n, _)) in self.headers.iter().enumerate() {
+            if i > 0 {
+                out.push(':');
+            }
+            out.push_str(&n.to_ascii_lowercase());
+        }
+        out
+    }
+
+    /// The query-string arguments (see [`crate::query::parse`]).
+    pub fn query_args(&self) -> Vec<crate::query::Param> {
+        crate::query::parse(self.query().as_bytes())
+    }
+
+    /// The cookies of every `Cookie` header (see [`crate::cookies::parse`]).
+    pub fn cookies(&self) -> Vec<crate::query::Param> {
+        crate::cookies::parse(self)
+    }
+
+    /// The request line as ModSecurity's `REQUEST_LINE`: `METHOD URI VERSION`.
+    pub fn request_line(&self) -> String {
+        format!("{} {} {}", self.method, self.uri, self.version)
+    }
+}
+
+/// Builds a [`Request`] for tests and tools; see [`Request::builder`] for the defaults.
+#[derive(Debug, Clone)]
+pub struct RequestBuilder {
+    req: Request,
+    body_total_len: Option<u64>,
+}
+
+impl Default for RequestBuilder {
+    fn default() -> Self {
+        let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        Self {
+            req: Request {
+                client_addr: SocketAddr::new(lo, 50000),
+                server_addr: SocketAddr::new(lo, 80),
+                method: "GET".to_owned(),
+                uri: "/".to_owned(),
+                version: "HTTP/1.1".to_owned(),
+                headers: Vec::new(),
+                body: Vec::new(),
+                body_total_len: 0,
+                ja3: None,
+                ja4: None,
+            },
+            body_total_len: None,
+        }
+    }
+}
+
+impl RequestBuilder {
+    /// Sets the client address.
+    pub fn client_addr(mut self, addr: SocketAddr) -> Self {
+        self.req.client_addr = addr;
+        self
+    }
+
+    /// Sets the server address.
+    pub fn server_addr(mut self, addr: SocketAddr) -> Self {
+        self.req.server_addr = addr;
+        self
+    }
+
+    /// Sets the method.
+    pub fn method(mut self, method: &str) -> Self {
+        method.clone_into(&mut self.req.method);
+        self
+    }
+
+    /// Sets the request target (path and query as sent).
+    pub fn uri(mut self, uri: &str) -> Self {
+        uri.clone_into(&mut self.req.uri);
+        self
+    }
+
+    /// Sets the protocol version.
+    pub fn version(mut self, version: &str) -> Self {
+        version.clone_into(&mut self.req.version);
+        self
+    }
+
+    /// Appends a header.
+    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        self.req
+            .headers
+            .push((name.to_owned(), value.as_ref().to_vec()));
+        self
+    }
+
+    /// Sets the body; `body_total_len` defaults to its length.
+    pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
+        self.req.body = body.as_ref().to_vec();
+        self
+    }
+
+    /// Declares the full body length (to simulate a body truncated for inspection).
+    pub fn body_total_len(mut self, len: u64) -> Self {
+        self.body_total_len = Some(len);
+        self
+    }
+
+    /// Sets the JA3 fingerprint.
+    pub fn ja3(mut self, ja3: &str) -> Self {
+        self.req.ja3 = Some(ja3.to_owned());
+        self
+    }
+
+    /// Sets the JA4 fingerprint.
+    pub fn ja4(mut self, ja4: &str) -> Self {
+        self.req.ja4 = Some(ja4.to_owned());
+        self
+    }
+
+    /// Finishes the request.
+    pub fn build(self) -> Request {
+        let mut req = self.req;
+        req.body_total_len = self
+            .body_total_len
+            .unwrap_or(req.body.len() as u64)
+            .max(req.body.len() as u64);
+        req
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_helpers() {
+        let r = Request::builder()
+            .uri("/a%20b/c.php?x=1&y")
+            .header("Host", "h")
+            .header("Cookie", "a=1")
+            .header("cookie", "b=2")
+            .header("Content-Type", "Multipart/Form-Data; boundary=x")
+            .build();
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.client_addr.to_string(), "127.0.0.1:50000");
+        assert_eq!(r.server_addr.to_string(), "127.0.0.1:80");
+        assert_eq!(r.path(), "/a%20b/c.php");
+        assert_eq!(r.query(), "x=1&y");
+        assert_eq!(r.fragment(), None);
+        assert_eq!(r.header("HOST"), Some(&b"h"[..]));
+        assert_eq!(r.header("COOKIE"), Some(&b"a=1"[..]));
+        assert_eq!(r.header_values("cookie").count(), 2);
+        assert_eq!(r.header("missing"), None);
+        assert_eq!(r.media_type().as_deref(), Some("multipart/form-data"));
+        assert_eq!(r.header_order(), "host:cookie:cookie:content-type");
+        assert_eq!(r.cookies().len(), 2);
+        assert_eq!(r.query_args().len(), 2);
+        assert_eq!(r.query_args()[1].name, b"y");
+        assert!(!r.body_truncated());
+    }
+
+    #[test]
+    fn no_query() {
+        let r = Request::builder().uri("/x").build();
+        assert_eq!(r.path(), "/x");
+        assert_eq!(r.query(), "");
+        let r = Request::builder().uri("/x?").build();
+        assert_eq!(r.query(), "");
+        let r = Request::builder().uri("/x?a?b=c").build();
+        assert_eq!(r.query(), "a?b=c");
+    }
+
+    #[test]
+    fn truncated_body() {
+        let r = Request::builder()
+            .method("POST")
+            .body(b"abc")
+            .body_total_len(10)
+            .build();
+        assert!(r.body_truncated());
+        assert_eq!(r.body_total_len, 10);
+        assert_eq!(r.request_line(), "POST / HTTP/1.1");
+    }
+}
