@@ -1,1 +1,47 @@
-//! Sans-I/O: the AWS WAFv2 model (parse, validate, capacity), compiled into an evaluation plan that decides allow/block/count for each request.
+//! Sans-I/O: the AWS WAFv2 engine. A web ACL ([`portcullis_waf_model::WebAcl`]) is compiled once into a
+//! [`CompiledAcl`] (resolving IP sets, regex pattern sets and rule groups from [`Resources`]); each request is then
+//! evaluated into a [`Verdict`] — allow / block (with the custom response) / CAPTCHA / challenge, the terminating
+//! rule, the labels and the non-terminating matches — with AWS's semantics (priority order, Count, labels visible to
+//! later rules, rule-group overrides, oversize and fallback handling, forwarded IPs, rate-based rules).
+//!
+//! Speed comes from the plan: every distinct (field, transformations) pair is extracted at most once per request,
+//! byte matches on the same field share one Aho-Corasick pass and regexes one regex set, and SQLi/XSS results are
+//! shared. The clock, rate counters ([`rate::RateCounter`]), geo database ([`geo::GeoDb`]) and the client's
+//! CAPTCHA/challenge token come in through [`EvalEnv`]. Managed rule groups plug in through [`ManagedGroup`].
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+mod acl;
+mod compile;
+pub mod env;
+pub mod error;
+mod eval;
+mod field;
+pub mod geo;
+pub mod ipset;
+pub mod json;
+pub mod labels;
+pub mod managed;
+mod plan;
+pub mod rate;
+pub mod verdict;
+
+#[cfg(test)]
+mod tests;
+
+pub use acl::{CompiledAcl, DEFAULT_BODY_LIMIT, Resources, RuleGroupManaged};
+pub use env::{EvalEnv, TokenRejection, TokenState};
+pub use error::CompileError;
+pub use managed::{GroupMatch, GroupOutcome, ManagedGroup, ManagedGroupConfig};
+pub use plan::ResolvedAction;
+pub use verdict::{
+    ActionKind, BlockResponse, FinalAction, MatchedRule, ResponseBody, RuleType, TerminatingRule,
+    Verdict,
+};

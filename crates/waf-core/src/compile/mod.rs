@@ -1,0 +1,271 @@
+//! Compilation of the WAFv2 model into a [`Plan`]: fields are interned, byte matches and regexes are merged per
+//! field, resources are resolved, and every problem becomes a [`CompileError`].
+
+mod rules;
+mod stmt;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::bytes::{RegexBuilder, RegexSetBuilder};
+
+use crate::error::CompileError;
+use crate::ipset::IpSet;
+use crate::plan::{ByteGroup, Detector, FieldId, FieldSpec, Plan, Position, RegexGroup};
+
+pub(crate) use rules::{AclCx, acl_immunity, compile_group_rules, compile_rules, resolve_default};
+
+/// Compiled-program size limit of one regex (bytes).
+const REGEX_SIZE_LIMIT: usize = 4 << 20;
+/// Compiled-program size limit of a merged regex set (bytes); above it the set is split per pattern.
+const REGEX_SET_SIZE_LIMIT: usize = 32 << 20;
+
+/// Byte-match search strings collected for one field.
+struct ByteAcc {
+    field: FieldId,
+    patterns: Vec<Vec<u8>>,
+    meta: Vec<(Position, usize)>,
+}
+
+/// Regexes collected for one field.
+struct RegexAcc {
+    field: FieldId,
+    /// Each pattern with whether it needs Unicode mode.
+    patterns: Vec<(String, bool)>,
+    owners: Vec<usize>,
+}
+
+/// Accumulates interned fields and merged matchers while statements compile.
+#[derive(Default)]
+pub(crate) struct Builder {
+    fields: Vec<FieldSpec>,
+    field_ids: HashMap<FieldSpec, FieldId>,
+    bytes: Vec<ByteAcc>,
+    byte_by_field: HashMap<FieldId, usize>,
+    byte_hit_ids: HashMap<(usize, Vec<u8>, u8), usize>,
+    byte_hits: usize,
+    regexes: Vec<RegexAcc>,
+    regex_by_field: HashMap<FieldId, usize>,
+    regex_hit_ids: HashMap<(usize, String), usize>,
+    regex_hits: usize,
+    detect: HashMap<(FieldId, Detector), usize>,
+    /// Patterns already checked, with whether they need Unicode mode.
+    checked: HashMap<String, bool>,
+    ip_sets: HashMap<String, Arc<IpSet>>,
+}
+
+fn position_code(p: Position) -> u8 {
+    match p {
+        Position::Exactly => 0,
+        Position::StartsWith => 1,
+        Position::EndsWith => 2,
+        Position::Contains => 3,
+        Position::ContainsWord => 4,
+    }
+}
+
+impl Builder {
+    /// The id of a field spec, interning it on first use.
+    pub(crate) fn field(&mut self, spec: FieldSpec) -> FieldId {
+        if let Some(id) = self.field_ids.get(&spec) {
+            return *id;
+        }
+        let id = self.fields.len();
+        self.fields.push(spec.clone());
+        self.field_ids.insert(spec, id);
+        id
+    }
+
+    /// Registers a byte-match search string; returns (group, hit).
+    pub(crate) fn byte(
+        &mut self,
+        field: FieldId,
+        search: Vec<u8>,
+        pos: Position,
+    ) -> (usize, usize) {
+        let group = match self.byte_by_field.get(&field) {
+            Some(g) => *g,
+            None => {
+                let g = self.bytes.len();
+                self.bytes.push(ByteAcc {
+                    field,
+                    patterns: Vec::new(),
+                    meta: Vec::new(),
+                });
+                self.byte_by_field.insert(field, g);
+                g
+            }
+        };
+        let key = (group, search.clone(), position_code(pos));
+        if let Some(hit) = self.byte_hit_ids.get(&key) {
+            return (group, *hit);
+        }
+        let hit = self.byte_hits;
+        self.byte_hits += 1;
+        self.byte_hit_ids.insert(key, hit);
+        if let Some(acc) = self.bytes.get_mut(group) {
+            acc.patterns.push(search);
+            acc.meta.push((pos, hit));
+        }
+        (group, hit)
+    }
+
+    /// Checks that `pattern` compiles; returns it with whether it needs Unicode mode. Patterns run in byte mode
+    /// (PCRE's default semantics: `.` is any byte) unless they only compile with Unicode, e.g. `\p{L}`.
+    pub(crate) fn check_regex(
+        &mut self,
+        rule: &str,
+        pattern: &str,
+    ) -> Result<(String, bool), CompileError> {
+        if let Some(unicode) = self.checked.get(pattern) {
+            return Ok((pattern.to_owned(), *unicode));
+        }
+        let build = |unicode: bool| {
+            RegexBuilder::new(pattern)
+                .unicode(unicode)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+        };
+        let unicode = match build(false) {
+            Ok(_) => false,
+            Err(_) => match build(true) {
+                Ok(_) => true,
+                Err(e) => {
+                    return Err(CompileError::Regex {
+                        rule: rule.to_owned(),
+                        pattern: pattern.to_owned(),
+                        reason: e.to_string(),
+                    });
+                }
+            },
+        };
+        self.checked.insert(pattern.to_owned(), unicode);
+        Ok((pattern.to_owned(), unicode))
+    }
+
+    /// Registers a regex statement made of `patterns` (already checked) under the dedup `key`; returns
+    /// (group, hit).
+    pub(crate) fn regex(
+        &mut self,
+        field: FieldId,
+        key: String,
+        patterns: Vec<(String, bool)>,
+    ) -> (usize, usize) {
+        let group = match self.regex_by_field.get(&field) {
+            Some(g) => *g,
+            None => {
+                let g = self.regexes.len();
+                self.regexes.push(RegexAcc {
+                    field,
+                    patterns: Vec::new(),
+                    owners: Vec::new(),
+                });
+                self.regex_by_field.insert(field, g);
+                g
+            }
+        };
+        if let Some(hit) = self.regex_hit_ids.get(&(group, key.clone())) {
+            return (group, *hit);
+        }
+        let hit = self.regex_hits;
+        self.regex_hits += 1;
+        self.regex_hit_ids.insert((group, key), hit);
+        if let Some(acc) = self.regexes.get_mut(group) {
+            for p in patterns {
+                acc.patterns.push(p);
+                acc.owners.push(hit);
+            }
+        }
+        (group, hit)
+    }
+
+    /// The result slot of a detector on a field.
+    pub(crate) fn detect(&mut self, field: FieldId, d: Detector) -> usize {
+        let next = self.detect.len();
+        *self.detect.entry((field, d)).or_insert(next)
+    }
+
+    /// Builds (once per ARN) an IP set.
+    pub(crate) fn ip_set(
+        &mut self,
+        arn: &str,
+        set: &portcullis_waf_model::IpSet,
+    ) -> Result<Arc<IpSet>, CompileError> {
+        if let Some(s) = self.ip_sets.get(arn) {
+            return Ok(s.clone());
+        }
+        let built =
+            IpSet::from_addresses(&set.addresses).map_err(|e| CompileError::InvalidIpSet {
+                arn: arn.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let built = Arc::new(built);
+        self.ip_sets.insert(arn.to_owned(), built.clone());
+        Ok(built)
+    }
+
+    /// Builds the automata and returns the plan parts.
+    pub(crate) fn finish(self, plan: &mut Plan) -> Result<(), CompileError> {
+        plan.fields = self.fields;
+        plan.byte_hits = self.byte_hits;
+        plan.detect_slots = self.detect.len();
+        for acc in self.bytes {
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&acc.patterns)
+                .map_err(|e| CompileError::Unsupported {
+                    rule: String::new(),
+                    reason: format!("byte match automaton: {e}"),
+                })?;
+            plan.byte_groups.push(ByteGroup {
+                field: acc.field,
+                ac,
+                patterns: acc.meta,
+            });
+        }
+        plan.regex_hits = self.regex_hits;
+        for acc in self.regexes {
+            let mut sets = Vec::new();
+            for unicode in [false, true] {
+                let (pats, owners): (Vec<&str>, Vec<usize>) = acc
+                    .patterns
+                    .iter()
+                    .zip(&acc.owners)
+                    .filter(|((_, u), _)| *u == unicode)
+                    .map(|((p, _), o)| (p.as_str(), *o))
+                    .unzip();
+                if pats.is_empty() {
+                    continue;
+                }
+                let set = RegexSetBuilder::new(&pats)
+                    .unicode(unicode)
+                    .size_limit(REGEX_SET_SIZE_LIMIT)
+                    .build();
+                match set {
+                    Ok(set) => sets.push((set, owners)),
+                    Err(_) => {
+                        // Too large together: one set per pattern (each was checked alone).
+                        for (p, owner) in pats.iter().zip(owners) {
+                            let set = RegexSetBuilder::new([p])
+                                .unicode(unicode)
+                                .size_limit(REGEX_SIZE_LIMIT)
+                                .build()
+                                .map_err(|e| CompileError::Regex {
+                                    rule: String::new(),
+                                    pattern: (*p).to_owned(),
+                                    reason: e.to_string(),
+                                })?;
+                            sets.push((set, vec![owner]));
+                        }
+                    }
+                }
+            }
+            plan.regex_groups.push(RegexGroup {
+                field: acc.field,
+                sets,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,317 @@
+//! Statement evaluation over one request, with the per-request caches: extracted fields, merged byte-match and
+//! regex results, detector results and the labels added so far.
+
+mod addr;
+mod rate;
+pub(crate) mod rules;
+
+use std::sync::Arc;
+
+use portcullis_waf_injection::{Sensitivity, detect_sqli_with, detect_xss};
+
+use crate::env::EvalEnv;
+use crate::field::{Parsed, Slot, extract};
+use crate::labels::label_matches;
+use crate::plan::{Detector, Forwarded, Plan, Position, Stmt};
+
+/// Per-request evaluation state.
+pub(crate) struct Ctx<'p> {
+    pub plan: &'p Plan,
+    pub parsed: &'p Parsed<'p>,
+    pub env: &'p EvalEnv<'p>,
+    fields: Vec<Option<Slot<'p>>>,
+    /// One allocation for every per-request flag; see [`Offsets`].
+    flags: Vec<bool>,
+    off: Offsets,
+    /// Fully qualified labels in the order they were added (no duplicates).
+    pub labels: Vec<Arc<str>>,
+}
+
+/// Where each kind of flag starts in [`Ctx::flags`].
+struct Offsets {
+    byte_done: usize,
+    byte_hit: usize,
+    regex_done: usize,
+    regex_hit: usize,
+    detect_done: usize,
+    detect_hit: usize,
+    len: usize,
+}
+
+impl Offsets {
+    fn new(plan: &Plan) -> Offsets {
+        let byte_done = 0;
+        let byte_hit = byte_done + plan.byte_groups.len();
+        let regex_done = byte_hit + plan.byte_hits;
+        let regex_hit = regex_done + plan.regex_groups.len();
+        let detect_done = regex_hit + plan.regex_hits;
+        let detect_hit = detect_done + plan.detect_slots;
+        Offsets {
+            byte_done,
+            byte_hit,
+            regex_done,
+            regex_hit,
+            detect_done,
+            detect_hit,
+            len: detect_hit + plan.detect_slots,
+        }
+    }
+}
+
+fn set(v: &mut [bool], i: usize, b: bool) {
+    if let Some(x) = v.get_mut(i) {
+        *x = b;
+    }
+}
+
+fn get(v: &[bool], i: usize) -> bool {
+    v.get(i).copied().unwrap_or(false)
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Does an occurrence at `start..end` of a value of length `len` satisfy the constraint?
+fn position_ok(pos: Position, value: &[u8], start: usize, end: usize) -> bool {
+    match pos {
+        Position::Contains => true,
+        Position::StartsWith => start == 0,
+        Position::EndsWith => end == value.len(),
+        Position::Exactly => start == 0 && end == value.len(),
+        Position::ContainsWord => {
+            let before = start == 0 || value.get(start - 1).is_some_and(|&b| !is_word(b));
+            let after = end == value.len() || value.get(end).is_some_and(|&b| !is_word(b));
+            before && after
+        }
+    }
+}
+
+impl<'p> Ctx<'p> {
+    pub(crate) fn new(plan: &'p Plan, parsed: &'p Parsed<'p>, env: &'p EvalEnv<'p>) -> Ctx<'p> {
+        let off = Offsets::new(plan);
+        Ctx {
+            plan,
+            parsed,
+            env,
+            fields: (0..plan.fields.len()).map(|_| None).collect(),
+            flags: vec![false; off.len],
+            off,
+            labels: Vec::new(),
+        }
+    }
+
+    /// Adds a fully qualified label unless the request already has it.
+    pub(crate) fn add_label(&mut self, label: Arc<str>) {
+        if !self.labels.contains(&label) {
+            self.labels.push(label);
+        }
+    }
+
+    fn ensure_field(&mut self, id: usize) {
+        if matches!(self.fields.get(id), Some(None))
+            && let Some(spec) = self.plan.fields.get(id)
+        {
+            let slot = extract(self.parsed, spec, self.plan.body_limit);
+            if let Some(s) = self.fields.get_mut(id) {
+                *s = Some(slot);
+            }
+        }
+    }
+
+    fn slot(&self, id: usize) -> Option<&Slot<'p>> {
+        self.fields.get(id).and_then(Option::as_ref)
+    }
+
+    /// Evaluates a statement (short-circuiting And/Or).
+    pub(crate) fn eval(&mut self, s: &Stmt) -> bool {
+        match s {
+            Stmt::Byte { group, hit } => self.byte(*group, *hit),
+            Stmt::Regex { group, hit } => self.regex(*group, *hit),
+            Stmt::Never => false,
+            Stmt::Size { field, cmp, size } => {
+                self.ensure_field(*field);
+                match self.slot(*field) {
+                    Some(Slot::Forced(b)) => *b,
+                    Some(Slot::Values(vals)) => {
+                        vals.iter().any(|v| cmp.test(v.len() as u64, *size))
+                    }
+                    None => false,
+                }
+            }
+            Stmt::Detect {
+                field,
+                detector,
+                slot,
+            } => self.detect(*field, *detector, *slot),
+            Stmt::Geo { countries, fwd } => self.geo(countries, fwd.as_ref()),
+            Stmt::Asn { asns, fwd } => {
+                let Some(geo) = self.env.geo else {
+                    return false;
+                };
+                match addr::source(self.parsed.req, fwd.as_ref()) {
+                    addr::Source::Absent => false,
+                    addr::Source::Fallback(b) => b,
+                    addr::Source::Ips(ips) => ips
+                        .iter()
+                        .any(|ip| geo.asn(*ip).is_some_and(|a| asns.contains(&a))),
+                }
+            }
+            Stmt::IpSet { set, fwd } => match addr::source(self.parsed.req, fwd.as_ref()) {
+                addr::Source::Absent => false,
+                addr::Source::Fallback(b) => b,
+                addr::Source::Ips(ips) => ips.iter().any(|ip| set.contains(*ip)),
+            },
+            Stmt::Label {
+                scope,
+                key,
+                context,
+            } => self
+                .labels
+                .iter()
+                .any(|l| label_matches(l, *scope, key, context)),
+            Stmt::And(all) => {
+                for s in all {
+                    if !self.eval(s) {
+                        return false;
+                    }
+                }
+                true
+            }
+            Stmt::Or(any) => {
+                for s in any {
+                    if self.eval(s) {
+                        return true;
+                    }
+                }
+                false
+            }
+            Stmt::Not(s) => !self.eval(s),
+            Stmt::Rate(spec) => self.rate(spec),
+        }
+    }
+
+    fn byte(&mut self, group: usize, hit: usize) -> bool {
+        let base = self.off.byte_hit;
+        if !get(&self.flags, self.off.byte_done + group) {
+            set(&mut self.flags, self.off.byte_done + group, true);
+            if let Some(g) = self.plan.byte_groups.get(group) {
+                self.ensure_field(g.field);
+                let Ctx { fields, flags, .. } = self;
+                match fields.get(g.field).and_then(Option::as_ref) {
+                    Some(Slot::Forced(b)) => {
+                        for (_, h) in &g.patterns {
+                            set(flags, base + *h, *b);
+                        }
+                    }
+                    Some(Slot::Values(vals)) => {
+                        for v in vals {
+                            let v: &[u8] = v;
+                            for m in g.ac.find_overlapping_iter(v) {
+                                if let Some((pos, h)) = g.patterns.get(m.pattern().as_usize())
+                                    && !get(flags, base + *h)
+                                    && position_ok(*pos, v, m.start(), m.end())
+                                {
+                                    set(flags, base + *h, true);
+                                }
+                            }
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        get(&self.flags, base + hit)
+    }
+
+    fn regex(&mut self, group: usize, hit: usize) -> bool {
+        let base = self.off.regex_hit;
+        if !get(&self.flags, self.off.regex_done + group) {
+            set(&mut self.flags, self.off.regex_done + group, true);
+            if let Some(g) = self.plan.regex_groups.get(group) {
+                self.ensure_field(g.field);
+                let Ctx { fields, flags, .. } = self;
+                match fields.get(g.field).and_then(Option::as_ref) {
+                    Some(Slot::Forced(b)) => {
+                        for (_, owners) in &g.sets {
+                            for h in owners {
+                                set(flags, base + *h, *b);
+                            }
+                        }
+                    }
+                    Some(Slot::Values(vals)) => {
+                        for (rs, owners) in &g.sets {
+                            for v in vals {
+                                if let [only] = owners.as_slice() {
+                                    if !get(flags, base + *only) && rs.is_match(v) {
+                                        set(flags, base + *only, true);
+                                    }
+                                    continue;
+                                }
+                                for i in rs.matches(v).iter() {
+                                    if let Some(h) = owners.get(i) {
+                                        set(flags, base + *h, true);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        get(&self.flags, base + hit)
+    }
+
+    fn detect(&mut self, field: usize, detector: Detector, slot: usize) -> bool {
+        if get(&self.flags, self.off.detect_done + slot) {
+            return get(&self.flags, self.off.detect_hit + slot);
+        }
+        self.ensure_field(field);
+        let r = match self.slot(field) {
+            Some(Slot::Forced(b)) => *b,
+            // An empty value holds no attack; skipping it saves a detector call per absent component.
+            Some(Slot::Values(vals)) => vals.iter().any(|v| {
+                !v.is_empty()
+                    && match detector {
+                        Detector::SqliLow => detect_sqli_with(v, Sensitivity::Low).is_some(),
+                        Detector::SqliHigh => detect_sqli_with(v, Sensitivity::High).is_some(),
+                        Detector::Xss => detect_xss(v),
+                    }
+            }),
+            None => false,
+        };
+        set(&mut self.flags, self.off.detect_done + slot, true);
+        set(&mut self.flags, self.off.detect_hit + slot, r);
+        r
+    }
+
+    /// `GeoMatchStatement`: also labels the request with its country (and region) whether or not it matches.
+    fn geo(&mut self, countries: &[[u8; 2]], fwd: Option<&Forwarded>) -> bool {
+        let Some(geo) = self.env.geo else {
+            return false;
+        };
+        let ip = match addr::source(self.parsed.req, fwd) {
+            addr::Source::Absent => return false,
+            addr::Source::Fallback(b) => return b,
+            addr::Source::Ips(ips) => match ips.first() {
+                Some(ip) => *ip,
+                None => return false,
+            },
+        };
+        let prefix = if fwd.is_some() {
+            "awswaf:forwardedip:geo:"
+        } else {
+            "awswaf:clientip:geo:"
+        };
+        let Some(cc) = geo.country(ip) else {
+            return false;
+        };
+        let cc_str = String::from_utf8_lossy(&cc).into_owned();
+        self.add_label(Arc::from(format!("{prefix}country:{cc_str}")));
+        if let Some(region) = geo.region(ip) {
+            self.add_label(Arc::from(format!("{prefix}region:{region}")));
+        }
+        countries.contains(&cc)
+    }
+}
