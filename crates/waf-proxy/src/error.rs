@@ -1,0 +1,42 @@
+//! The crate's one error type.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Errors from building or running the proxy. Per-request problems never surface here: they become HTTP
+/// responses (4xx for the client's fault, 5xx for ours or the upstream's) and a log line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// The configuration is inconsistent (a route names an unknown pool, a pool has no upstreams, ...). All problems
+    /// found are listed, one per line.
+    #[error("invalid proxy configuration:\n{0}")]
+    Config(String),
+    /// A listener could not bind its address.
+    #[error("cannot bind listener {addr}: {source}")]
+    Bind {
+        /// The address from the configuration.
+        addr: SocketAddr,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+    /// A certificate or key file could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        /// The file named in the configuration.
+        path: PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+    /// A PEM file held no usable certificate or private key, or the key type is not supported.
+    #[error("bad certificate or key in {path}: {reason}")]
+    BadCertificate {
+        /// The file named in the configuration.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// rustls rejected the TLS configuration.
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] rustls::Error),
+}

@@ -1,0 +1,139 @@
+//! `X-Forwarded-For`, `-Proto` and `-Host` on forwarded requests.
+//!
+//! Policy (documented in the crate docs):
+//! - The peer is **trusted** (its address is in `trusted_proxies`, e.g. a CDN or another load balancer in front of
+//!   us): its `X-Forwarded-For` chain is kept and the peer address is **appended** (nginx's
+//!   `$proxy_add_x_forwarded_for`, ALB's default `append` mode); `X-Forwarded-Proto`/`-Host` it sent are kept, and
+//!   set from this hop when absent.
+//! - Any other peer: whatever it sent is **replaced**: `X-Forwarded-For` becomes the peer address alone,
+//!   `X-Forwarded-Proto` this listener's scheme and `X-Forwarded-Host` the request's host (ALB's `replace` mode,
+//!   applied to untrusted peers only), so a client cannot forge the chain the application reads.
+//!
+//! The web ACL always sees the peer address as the client IP; rules that read a forwarded header say so with
+//! `ForwardedIPConfig`, as in AWS.
+
+use std::net::IpAddr;
+
+use http::HeaderMap;
+use http::header::HeaderValue;
+use ipnet::IpNet;
+
+/// `x-forwarded-for`.
+pub const X_FORWARDED_FOR: &str = "x-forwarded-for";
+/// `x-forwarded-proto`.
+pub const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
+/// `x-forwarded-host`.
+pub const X_FORWARDED_HOST: &str = "x-forwarded-host";
+
+/// Whether `peer` is one of the trusted proxies.
+pub fn is_trusted(peer: IpAddr, trusted: &[IpNet]) -> bool {
+    let peer = match peer {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    trusted.iter().any(|net| net.contains(&peer))
+}
+
+/// Rewrite the forwarding headers of a request about to be sent upstream.
+pub fn apply(
+    headers: &mut HeaderMap,
+    peer: IpAddr,
+    trusted: &[IpNet],
+    scheme: &'static str,
+    host: Option<&str>,
+) {
+    let peer_text = peer.to_string();
+    if is_trusted(peer, trusted) {
+        let chain: Vec<&str> = headers
+            .get_all(X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        let mut value = chain.join(", ");
+        if !value.is_empty() {
+            value.push_str(", ");
+        }
+        value.push_str(&peer_text);
+        set(headers, X_FORWARDED_FOR, &value);
+        if !headers.contains_key(X_FORWARDED_PROTO) {
+            set(headers, X_FORWARDED_PROTO, scheme);
+        }
+        if !headers.contains_key(X_FORWARDED_HOST) {
+            set_or_remove(headers, X_FORWARDED_HOST, host);
+        }
+    } else {
+        set(headers, X_FORWARDED_FOR, &peer_text);
+        set(headers, X_FORWARDED_PROTO, scheme);
+        set_or_remove(headers, X_FORWARDED_HOST, host);
+    }
+}
+
+fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    match HeaderValue::from_str(value) {
+        Ok(v) => {
+            headers.insert(name, v);
+        }
+        Err(_) => {
+            headers.remove(name);
+        }
+    }
+}
+
+fn set_or_remove(headers: &mut HeaderMap, name: &'static str, value: Option<&str>) {
+    match value {
+        Some(v) => set(headers, name, v),
+        None => {
+            headers.remove(name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets() -> Vec<IpNet> {
+        vec!["10.0.0.0/8".parse().unwrap()]
+    }
+
+    #[test]
+    fn trusted_peer_appends() {
+        let mut h = HeaderMap::new();
+        h.append(X_FORWARDED_FOR, HeaderValue::from_static("1.2.3.4"));
+        h.append(X_FORWARDED_FOR, HeaderValue::from_static("5.6.7.8"));
+        h.insert(X_FORWARDED_PROTO, HeaderValue::from_static("https"));
+        apply(
+            &mut h,
+            "10.1.1.1".parse().unwrap(),
+            &nets(),
+            "http",
+            Some("a.example"),
+        );
+        assert_eq!(h[X_FORWARDED_FOR], "1.2.3.4, 5.6.7.8, 10.1.1.1");
+        assert_eq!(h[X_FORWARDED_PROTO], "https");
+        assert_eq!(h[X_FORWARDED_HOST], "a.example");
+    }
+
+    #[test]
+    fn untrusted_peer_replaces() {
+        let mut h = HeaderMap::new();
+        h.insert(X_FORWARDED_FOR, HeaderValue::from_static("1.2.3.4"));
+        h.insert(X_FORWARDED_PROTO, HeaderValue::from_static("https"));
+        h.insert(X_FORWARDED_HOST, HeaderValue::from_static("evil"));
+        apply(&mut h, "192.0.2.9".parse().unwrap(), &nets(), "http", None);
+        assert_eq!(h[X_FORWARDED_FOR], "192.0.2.9");
+        assert_eq!(h[X_FORWARDED_PROTO], "http");
+        assert!(h.get(X_FORWARDED_HOST).is_none());
+    }
+
+    #[test]
+    fn mapped_v4_is_matched() {
+        assert!(is_trusted("::ffff:10.2.3.4".parse().unwrap(), &nets()));
+        assert!(!is_trusted("::1".parse().unwrap(), &nets()));
+    }
+}

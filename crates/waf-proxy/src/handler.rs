@@ -1,0 +1,529 @@
+//! One request: hygiene checks, routing, inspection of the head and body prefix, then forwarding with the rest of
+//! the body streamed.
+
+use std::collections::HashMap;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Version};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use ipnet::IpNet;
+use portcullis_waf_request::Request as WafRequest;
+
+use crate::body::{
+    BodyReadError, ForwardBody, Guarded, IdleTimeout, Prefix, ProxyBody, full, read_prefix,
+};
+use crate::config::{FailMode, Limits};
+use crate::forwarded;
+use crate::inspect::{Decision, InspectorCell};
+use crate::sniff::HeadChecks;
+use crate::upstream::Pool;
+
+/// State shared by every listener of one proxy.
+pub(crate) struct Shared {
+    pub limits: Limits,
+    pub trusted: Vec<IpNet>,
+    pub fail_mode: FailMode,
+    pub inspector: InspectorCell,
+    pub per_ip: PerIp,
+}
+
+/// A compiled route.
+pub(crate) struct Route {
+    pub host: Option<String>,
+    pub prefix: String,
+    pub pool: Arc<Pool>,
+}
+
+/// State of one listener.
+pub(crate) struct ListenerCtx {
+    pub name: String,
+    pub scheme: &'static str,
+    pub routes: Vec<Route>,
+    pub shared: Arc<Shared>,
+}
+
+/// What the handler knows about the connection a request came on.
+pub(crate) struct ConnInfo {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub checks: HeadChecks,
+}
+
+/// Requests in flight per client IP.
+#[derive(Clone, Default)]
+pub(crate) struct PerIp(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// Holds one slot of a client IP's request budget.
+pub(crate) struct IpSlot(PerIp, IpAddr);
+
+impl PerIp {
+    fn acquire(&self, ip: IpAddr, max: usize) -> Option<IpSlot> {
+        let mut map = self.0.lock().ok()?;
+        let count = map.entry(ip).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(IpSlot(self.clone(), ip))
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        if let Ok(mut map) = (self.0).0.lock()
+            && let Some(count) = map.get_mut(&self.1)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                map.remove(&self.1);
+            }
+        }
+    }
+}
+
+/// Headers that describe one hop and are never forwarded.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// A plain-text response; `close` asks hyper to close an HTTP/1 connection after it.
+fn plain(status: StatusCode, text: &str, close: bool) -> Response<ProxyBody> {
+    let mut resp = Response::new(full(format!("{text}\n")));
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if close {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+fn version_text(v: Version) -> &'static str {
+    match v {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// The request's host without port, lowercased.
+fn request_host(req: &Request<Incoming>) -> Option<String> {
+    let raw = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))?;
+    Some(raw)
+}
+
+fn strip_port(host: &str) -> String {
+    let h = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    h.to_ascii_lowercase()
+}
+
+fn is_idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// Handle one request; never fails (every problem is a response).
+pub(crate) async fn handle(
+    ctx: Arc<ListenerCtx>,
+    conn: Arc<ConnInfo>,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Infallible> {
+    let h1 = req.version() != Version::HTTP_2;
+    if h1 && let Some(problem) = conn.checks.next() {
+        tracing::warn!(listener = %ctx.name, peer = %conn.peer, reason = problem.reason(), "rejected malformed request");
+        return Ok(plain(
+            StatusCode::BAD_REQUEST,
+            &format!("Bad Request: {}", problem.reason()),
+            true,
+        ));
+    }
+    Ok(handle_checked(&ctx, &conn, req, h1).await)
+}
+
+async fn handle_checked(
+    ctx: &ListenerCtx,
+    conn: &ConnInfo,
+    req: Request<Incoming>,
+    h1: bool,
+) -> Response<ProxyBody> {
+    let shared = &ctx.shared;
+    let limits = &shared.limits;
+    if req.method() == Method::CONNECT {
+        return plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "CONNECT is not supported",
+            false,
+        );
+    }
+    let Some(slot) = shared
+        .per_ip
+        .acquire(conn.peer.ip(), limits.max_requests_per_ip)
+    else {
+        tracing::warn!(listener = %ctx.name, peer = %conn.peer, "per-IP concurrency limit reached");
+        return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", false);
+    };
+    let host = request_host(&req);
+    let route_host = host.as_deref().map(strip_port);
+    let path = req.uri().path().to_owned();
+    let Some(route) = ctx.routes.iter().find(|r| {
+        r.host
+            .as_deref()
+            .is_none_or(|h| route_host.as_deref() == Some(h))
+            && path.starts_with(r.prefix.as_str())
+    }) else {
+        return plain(StatusCode::NOT_FOUND, "No route", false);
+    };
+    let declared_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared_len.is_some_and(|n| n > limits.max_body_bytes) {
+        return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large", h1);
+    }
+
+    let inspector = shared.inspector.load();
+    let window = inspector.body_limit().unwrap_or(limits.inspection_limit);
+    let (mut parts, body) = req.into_parts();
+    let read = read_prefix(body, window, limits.max_body_bytes);
+    let prefix = match tokio::time::timeout(limits.body_prefix_timeout, read).await {
+        Err(_) => {
+            tracing::warn!(listener = %ctx.name, peer = %conn.peer, "request body too slow");
+            return plain(StatusCode::REQUEST_TIMEOUT, "Request Timeout", true);
+        }
+        Ok(Ok(p)) => p,
+        Ok(Err(BodyReadError::TooLarge)) => {
+            return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large", h1);
+        }
+        Ok(Err(BodyReadError::Client(e))) => {
+            tracing::warn!(listener = %ctx.name, peer = %conn.peer, error = %e, "bad request body");
+            return plain(StatusCode::BAD_REQUEST, "Bad Request: malformed body", true);
+        }
+    };
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
+
+    let waf_req = {
+        let inspected = prefix.inspected(window);
+        let total = match (declared_len, prefix.complete()) {
+            (Some(n), _) => n,
+            (None, true) => prefix.len,
+            (None, false) => prefix.len.max(inspected.len() as u64 + 1),
+        };
+        let mut b = WafRequest::builder()
+            .client_addr(conn.peer)
+            .server_addr(conn.local)
+            .method(parts.method.as_str())
+            .uri(&path_and_query)
+            .version(version_text(parts.version));
+        if !parts.headers.contains_key(header::HOST)
+            && let Some(h) = host.as_deref()
+        {
+            b = b.header("host", h);
+        }
+        for (name, value) in &parts.headers {
+            b = b.header(name.as_str(), value.as_bytes());
+        }
+        b.body(inspected).body_total_len(total).build()
+    };
+    let decision = std::panic::catch_unwind(AssertUnwindSafe(|| inspector.inspect(&waf_req)));
+    drop(waf_req);
+    let insert_headers = match decision {
+        Ok(Ok(Decision::Allow { insert_headers })) => insert_headers,
+        Ok(Ok(Decision::Block(block))) => {
+            tracing::info!(listener = %ctx.name, peer = %conn.peer, path = %path, status = block.status, "request blocked");
+            let mut resp = Response::new(full(block.body));
+            *resp.status_mut() =
+                StatusCode::from_u16(block.status).unwrap_or(StatusCode::FORBIDDEN);
+            for (n, v) in &block.headers {
+                if let (Ok(n), Ok(v)) = (
+                    HeaderName::from_bytes(n.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) {
+                    resp.headers_mut().append(n, v);
+                }
+            }
+            return resp;
+        }
+        Ok(Ok(Decision::Captcha)) => {
+            return interstitial(StatusCode::METHOD_NOT_ALLOWED, "captcha");
+        }
+        Ok(Ok(Decision::Challenge)) => return interstitial(StatusCode::ACCEPTED, "challenge"),
+        Ok(Err(e)) => match fail(ctx, conn, &e.to_string()) {
+            Some(resp) => return resp,
+            None => Vec::new(),
+        },
+        Err(_) => match fail(ctx, conn, "inspector panicked") {
+            Some(resp) => return resp,
+            None => Vec::new(),
+        },
+    };
+
+    // Build the upstream head.
+    let mut headers = std::mem::take(&mut parts.headers);
+    strip_hop_by_hop(&mut headers);
+    // The client's expectation was met by reading the body; the upstream gets the body without waiting.
+    headers.remove(header::EXPECT);
+    if !headers.contains_key(header::HOST)
+        && let Some(h) = host.as_deref().and_then(|h| HeaderValue::from_str(h).ok())
+    {
+        headers.insert(header::HOST, h);
+    }
+    forwarded::apply(
+        &mut headers,
+        conn.peer.ip(),
+        &shared.trusted,
+        ctx.scheme,
+        host.as_deref(),
+    );
+    for (n, v) in insert_headers {
+        match (
+            HeaderName::from_bytes(n.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
+            (Ok(n), Ok(v)) => {
+                headers.insert(n, v);
+            }
+            _ => {
+                tracing::warn!(header = %n, "inspector asked to insert an invalid header; skipped")
+            }
+        }
+    }
+    let upstream = Upstream {
+        method: parts.method,
+        path_and_query,
+        headers,
+    };
+    match send(&route.pool, &upstream, prefix, limits.max_body_bytes).await {
+        Ok((resp, in_flight)) => {
+            let (mut parts, body) = resp.into_parts();
+            strip_hop_by_hop(&mut parts.headers);
+            let body = IdleTimeout::wrap(
+                body.map_err(Into::into).boxed(),
+                route.pool.config.read_timeout,
+            );
+            let body = Guarded::wrap(body, (slot, in_flight));
+            Response::from_parts(parts, body)
+        }
+        Err(failure) => {
+            tracing::warn!(listener = %ctx.name, peer = %conn.peer, pool = %route.pool.config.name, reason = failure.reason, "upstream request failed");
+            plain(
+                failure.status,
+                failure.reason,
+                h1 && failure.status.is_client_error(),
+            )
+        }
+    }
+}
+
+fn interstitial(status: StatusCode, action: &'static str) -> Response<ProxyBody> {
+    let mut resp = plain(status, &format!("This request requires a {action}."), false);
+    resp.headers_mut()
+        .insert("x-amzn-waf-action", HeaderValue::from_static(action));
+    resp
+}
+
+/// Apply the fail mode: `Some(response)` to refuse, `None` to forward uninspected.
+fn fail(ctx: &ListenerCtx, conn: &ConnInfo, why: &str) -> Option<Response<ProxyBody>> {
+    match ctx.shared.fail_mode {
+        FailMode::Closed { status } => {
+            tracing::error!(listener = %ctx.name, peer = %conn.peer, error = why, "inspection failed; request refused (fail closed)");
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Some(plain(status, "Request could not be inspected", false))
+        }
+        FailMode::Open => {
+            tracing::warn!(listener = %ctx.name, peer = %conn.peer, error = why, "inspection failed; request forwarded (fail open)");
+            None
+        }
+    }
+}
+
+struct Upstream {
+    method: Method,
+    path_and_query: String,
+    headers: HeaderMap,
+}
+
+struct SendFailure {
+    status: StatusCode,
+    reason: &'static str,
+}
+
+fn replay(prefix: &Prefix) -> Prefix {
+    Prefix {
+        chunks: prefix.chunks.iter().cloned().collect::<VecDeque<Bytes>>(),
+        len: prefix.len,
+        trailers: prefix.trailers.clone(),
+        rest: None,
+    }
+}
+
+/// Send to a server of `pool`, retrying on another server when the connection could not be made and the request
+/// can be replayed (idempotent method, whole body buffered).
+async fn send(
+    pool: &Arc<Pool>,
+    up: &Upstream,
+    prefix: Prefix,
+    max_body: u64,
+) -> Result<(Response<Incoming>, crate::upstream::InFlight), SendFailure> {
+    let replayable = is_idempotent(&up.method) && prefix.complete();
+    let mut prefix = Some(prefix);
+    let mut tried = Vec::new();
+    let attempts = if replayable {
+        1 + pool.config.retries as usize
+    } else {
+        1
+    };
+    loop {
+        let Some((index, in_flight)) = pool.pick(&tried) else {
+            return Err(SendFailure {
+                status: StatusCode::BAD_GATEWAY,
+                reason: "No upstream available",
+            });
+        };
+        tried.push(index);
+        let addr = pool.servers.get(index).map(|s| s.addr);
+        let body_prefix = match (&prefix, replayable) {
+            (Some(p), true) => replay(p),
+            _ => match prefix.take() {
+                Some(p) => p,
+                None => {
+                    return Err(SendFailure {
+                        status: StatusCode::BAD_GATEWAY,
+                        reason: "Upstream unavailable",
+                    });
+                }
+            },
+        };
+        let (body, flags) = ForwardBody::new(body_prefix, max_body);
+        let mut builder = Request::builder()
+            .method(up.method.clone())
+            .version(Version::HTTP_11);
+        if let Some(addr) = addr {
+            builder = builder.uri(format!("http://{addr}{}", up.path_and_query));
+        }
+        let Ok(mut req) = builder.body(body.boxed()) else {
+            return Err(SendFailure {
+                status: StatusCode::BAD_REQUEST,
+                reason: "Bad Request: invalid target",
+            });
+        };
+        *req.headers_mut() = up.headers.clone();
+        match tokio::time::timeout(pool.config.read_timeout, pool.client.request(req)).await {
+            Ok(Ok(resp)) => return Ok((resp, in_flight)),
+            Ok(Err(e)) => {
+                if flags.hit() {
+                    return Err(SendFailure {
+                        status: StatusCode::PAYLOAD_TOO_LARGE,
+                        reason: "Payload Too Large",
+                    });
+                }
+                if flags.client_error() {
+                    return Err(SendFailure {
+                        status: StatusCode::BAD_REQUEST,
+                        reason: "Bad Request: malformed body",
+                    });
+                }
+                let connect = e.is_connect();
+                tracing::debug!(upstream = ?addr, error = %e, connect, "upstream error");
+                if connect && tried.len() < attempts {
+                    continue;
+                }
+                return Err(SendFailure {
+                    status: StatusCode::BAD_GATEWAY,
+                    reason: "Bad Gateway",
+                });
+            }
+            Err(_) => {
+                return Err(SendFailure {
+                    status: StatusCode::GATEWAY_TIMEOUT,
+                    reason: "Gateway Timeout",
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_stripped() {
+        assert_eq!(strip_port("Example.COM:8080"), "example.com");
+        assert_eq!(strip_port("[::1]:80"), "::1");
+        assert_eq!(strip_port("a.b"), "a.b");
+    }
+
+    #[test]
+    fn hop_by_hop_and_connection_tokens_removed() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", HeaderValue::from_static("close, x-secret"));
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("te", HeaderValue::from_static("trailers"));
+        h.insert("x-keep", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-keep"));
+    }
+
+    #[test]
+    fn per_ip_slots() {
+        let p = PerIp::default();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let a = p.acquire(ip, 2).unwrap();
+        let _b = p.acquire(ip, 2).unwrap();
+        assert!(p.acquire(ip, 2).is_none());
+        drop(a);
+        assert!(p.acquire(ip, 2).is_some());
+    }
+}

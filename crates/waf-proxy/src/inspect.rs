@@ -1,0 +1,152 @@
+//! The narrow interface between the proxy and the rule engine, and the hot-swappable cell that holds it.
+//!
+//! The proxy builds a [`Request`] from the head and the body prefix, calls [`Inspector::inspect`] and acts on the
+//! [`Decision`]. The web ACL engine plugs in through an adapter; tests plug in closures.
+
+use std::sync::{Arc, RwLock};
+
+use portcullis_waf_request::Request;
+
+/// What the proxy must do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Forward upstream, adding these request headers (names already carry the `x-amzn-waf-` prefix).
+    Allow {
+        /// Headers to add to the forwarded request.
+        insert_headers: Vec<(String, String)>,
+    },
+    /// Answer the client with this response; nothing reaches the upstream.
+    Block(BlockResponse),
+    /// Answer with the CAPTCHA interstitial (AWS: 405 with `x-amzn-waf-action: captcha`).
+    Captcha,
+    /// Answer with the challenge interstitial (AWS: 202 with `x-amzn-waf-action: challenge`).
+    Challenge,
+}
+
+impl Decision {
+    /// Allow without extra headers.
+    pub fn allow() -> Self {
+        Decision::Allow {
+            insert_headers: Vec::new(),
+        }
+    }
+
+    /// Block with the default 403 response.
+    pub fn block() -> Self {
+        Decision::Block(BlockResponse::default())
+    }
+}
+
+/// The response sent for a blocked request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockResponse {
+    /// HTTP status (403 by default).
+    pub status: u16,
+    /// Response headers.
+    pub headers: Vec<(String, String)>,
+    /// Response body (empty by default).
+    pub body: Vec<u8>,
+}
+
+impl Default for BlockResponse {
+    fn default() -> Self {
+        Self {
+            status: 403,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+}
+
+/// Why inspection could not decide.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("inspection failed: {0}")]
+pub struct InspectError(pub String);
+
+/// Decides what happens to each request. Implementations must be fast and must not block on I/O: the proxy calls
+/// them on its worker threads. A panic is caught and treated like an error (see [`crate::FailMode`]).
+pub trait Inspector: Send + Sync {
+    /// Decide for one request.
+    fn inspect(&self, req: &Request) -> Result<Decision, InspectError>;
+
+    /// How many body bytes this inspector wants to see (the web ACL's body inspection limit); `None` uses the
+    /// proxy's configured [`crate::Limits::inspection_limit`].
+    fn body_limit(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// An inspector that allows everything (the proxy without a web ACL).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllowAll;
+
+impl Inspector for AllowAll {
+    fn inspect(&self, _req: &Request) -> Result<Decision, InspectError> {
+        Ok(Decision::allow())
+    }
+}
+
+/// Any `Fn(&Request) -> Result<Decision, InspectError>` is an inspector.
+impl<F> Inspector for F
+where
+    F: Fn(&Request) -> Result<Decision, InspectError> + Send + Sync,
+{
+    fn inspect(&self, req: &Request) -> Result<Decision, InspectError> {
+        self(req)
+    }
+}
+
+/// Holds the current inspector. A request takes the inspector current when it arrives and keeps it to the end, so
+/// [`InspectorCell::swap`] affects new requests at once and never disturbs requests or connections in flight.
+#[derive(Clone)]
+pub struct InspectorCell {
+    current: Arc<RwLock<Arc<dyn Inspector>>>,
+}
+
+impl std::fmt::Debug for InspectorCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InspectorCell").finish_non_exhaustive()
+    }
+}
+
+impl InspectorCell {
+    /// A cell holding `inspector`.
+    pub fn new(inspector: Arc<dyn Inspector>) -> Self {
+        Self {
+            current: Arc::new(RwLock::new(inspector)),
+        }
+    }
+
+    /// The inspector for a request that starts now.
+    pub fn load(&self) -> Arc<dyn Inspector> {
+        match self.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            // A writer cannot panic while holding the lock (it only assigns), but stay total anyway.
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replace the inspector; returns the previous one.
+    pub fn swap(&self, inspector: Arc<dyn Inspector>) -> Arc<dyn Inspector> {
+        let mut guard = match self.current.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        std::mem::replace(&mut *guard, inspector)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swap_changes_what_load_returns() {
+        let cell = InspectorCell::new(Arc::new(AllowAll));
+        let req = Request::builder().uri("/").build();
+        let before = cell.load();
+        cell.swap(Arc::new(|_: &Request| Ok(Decision::block())));
+        assert_eq!(before.inspect(&req), Ok(Decision::allow()));
+        assert_eq!(cell.load().inspect(&req), Ok(Decision::block()));
+    }
+}

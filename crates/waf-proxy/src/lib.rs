@@ -1,0 +1,46 @@
+//! The WAF reverse proxy: listeners that run a web ACL on every request before forwarding it to an upstream pool.
+//!
+//! # Request path
+//! 1. **Accept** (bounded by [`Limits::max_connections`]), TLS with SNI certificate choice ([`tls`]), HTTP/1.1 or
+//!    HTTP/2 (ALPN or prior knowledge) served by hyper.
+//! 2. **Hygiene**: hyper rejects unparseable heads (400), oversized heads (431) and slow heads (connection closed
+//!    after [`Limits::header_read_timeout`]); the [`sniff`] tap rejects request-smuggling shapes hyper would accept
+//!    (400 and the connection closed); per-IP concurrency ([`Limits::max_requests_per_ip`], 429) and body size
+//!    ([`Limits::max_body_bytes`], 413) are enforced.
+//! 3. **Inspection**: the head and the first N body bytes (the inspector's body limit or
+//!    [`Limits::inspection_limit`]) become a [`portcullis_waf_request::Request`]; the current [`Inspector`] (from a
+//!    hot-swappable [`InspectorCell`]) returns a [`Decision`]. Errors and panics follow [`FailMode`] (default: fail
+//!    closed with 500, as an ALB does unless `waf_fail_open` is set).
+//! 4. **Forwarding**: Block answers with the decision's response (403 by default); Allow adds the decision's headers
+//!    (`x-amzn-waf-*`) and `X-Forwarded-*` ([`forwarded`]), then sends the buffered prefix followed by the rest of
+//!    the body *streamed* to a server picked by the route's pool ([`upstream`]).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod acl_inspector;
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod forwarded;
+mod handler;
+pub mod inspect;
+mod server;
+pub mod sniff;
+pub mod tls;
+pub mod upstream;
+
+pub use acl_inspector::AclInspector;
+pub use config::{
+    Balance, CertificateFiles, FailMode, HealthCheckConfig, Limits, ListenerConfig, PoolConfig,
+    ProxyConfig, RouteConfig, TlsConfig,
+};
+pub use error::ProxyError;
+pub use inspect::{AllowAll, BlockResponse, Decision, InspectError, Inspector, InspectorCell};
+pub use server::{ProxyHandle, start};
