@@ -29,6 +29,57 @@ pub enum Command {
     },
     /// The built-in certificate authority: issue, list, revoke and rotate certificates.
     Ca(CaArgs),
+    /// Web application firewall tools.
+    Waf {
+        /// What to do.
+        #[command(subcommand)]
+        command: WafCommand,
+    },
+}
+
+/// `portcullis waf ...`.
+#[derive(Debug, Subcommand)]
+pub enum WafCommand {
+    /// Run OWASP CRS regression tests (v3.3 YAML format) against the built-in SecLang engine.
+    ///
+    /// Loads the engine settings CRS assumes, crs-setup.conf, the suite's setup (DetectionOnly, paranoia 4,
+    /// rule 910000 removed, size limits, UTF-8 validation) and DIR/rules/*.conf, then runs every test found
+    /// under PATH... in-process: no server is needed. log_contains/no_log_contains are regexes over the log
+    /// lines of each request; status is judged against the status the client would get with the engine On
+    /// (the HTTP front end's own 400/505 for malformed requests, else the first would-be deny, else 200);
+    /// expect_error passes when the exchange fails (HTTP/0.9, a body the server waits for, a dropped
+    /// connection).
+    ///
+    /// Prints each failure with its cause, a summary grouped by cause, and finally
+    /// `crs-test: N passed, N failed, N skipped`. Exit status: 0 when no test failed (or with
+    /// --allow-failures), 1 when some test failed, 2 when the rules or test files could not be loaded.
+    CrsTest(CrsTestArgs),
+}
+
+/// `portcullis waf crs-test`.
+#[derive(Debug, Args)]
+pub struct CrsTestArgs {
+    /// The CRS directory (holding rules/*.conf and the .data files).
+    #[arg(long, value_name = "DIR", default_value = "/usr/share/modsecurity-crs")]
+    pub crs: PathBuf,
+    /// crs-setup.conf [default: /etc/modsecurity/crs/crs-setup.conf, else DIR/crs-setup.conf(.example)].
+    #[arg(long, value_name = "FILE")]
+    pub setup: Option<PathBuf>,
+    /// Paranoia level (the regression suite expects 4).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub paranoia: u8,
+    /// Also write every result as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Exit with status 0 even when tests fail.
+    #[arg(long)]
+    pub allow_failures: bool,
+    /// Do not print each failure (only the grouped summary and the final line).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Test files or directories holding *.yaml tests (searched recursively).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
 }
 
 /// Settings shared by every command that reads the configuration.

@@ -7,6 +7,7 @@
 mod ca;
 mod cli;
 mod serve;
+mod waf;
 
 use clap::Parser;
 
@@ -19,6 +20,9 @@ fn main() -> std::process::ExitCode {
             command: cli::ConfigCommand::Check(args),
         } => serve::check_config(&args),
         cli::Command::Ca(args) => ca::run(args),
+        cli::Command::Waf {
+            command: cli::WafCommand::CrsTest(args),
+        } => waf::crs_test(&args),
     };
     match result {
         Ok(code) => code,

@@ -20,3 +20,5 @@ mod postgres;
 mod root_key;
 #[path = "e2e/startup.rs"]
 mod startup;
+#[path = "e2e/waf_crs_test.rs"]
+mod waf_crs_test;

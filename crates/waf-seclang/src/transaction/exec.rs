@@ -1,0 +1,514 @@
+//! Running rules: target collection, transformations, operators, per-link actions, and what a full match does.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use portcullis_waf_request::transform::{apply, apply_chain};
+
+use super::state::State;
+use super::vars::{self, View};
+use crate::log::{Disruption, Intervention, LogEntry};
+use crate::macros::{MacroText, MacroVar};
+use crate::operator::OperatorEnv;
+use crate::rule::{
+    Action, AllowScope, Ctl, Disruptive, EngineMode, Exclusion, Link, Rule, Selector, SetVarOp,
+    Target,
+};
+use crate::ruleset::{Entry, RuleSet};
+use crate::variables::Var;
+
+/// Longest matched value kept in a log entry.
+const MAX_LOGGED_VALUE: usize = 512;
+
+/// Expands macro text against the transaction.
+pub(crate) fn expand(view: View<'_>, st: &State, text: &MacroText) -> Vec<u8> {
+    text.expand(|mv, out| resolve(view, st, mv, out))
+}
+
+fn resolve(view: View<'_>, st: &State, mv: &MacroVar, out: &mut Vec<u8>) {
+    let Some(var) = Var::from_name(&mv.collection) else {
+        return;
+    };
+    match (var, mv.key.as_deref()) {
+        (Var::Tx | Var::Ip | Var::Global | Var::Session | Var::User | Var::Resource, Some(key)) => {
+            if let Some(v) = st.collection(var).and_then(|c| c.get(key, st.now)) {
+                out.extend_from_slice(v);
+            }
+        }
+        (Var::MatchedVar, _) => out.extend_from_slice(&st.matched_var),
+        (Var::MatchedVarName, _) => out.extend_from_slice(st.matched_var_name.as_bytes()),
+        (Var::Rule, Some(key)) => {
+            let rule = view.rules.rules.get(st.rule_index);
+            match (key, rule) {
+                ("id", _) => out.extend_from_slice(st.rule_id.to_string().as_bytes()),
+                ("phase", _) => out.extend_from_slice(st.phase.to_string().as_bytes()),
+                // Macros inside `msg`/`logdata` are left unexpanded here (no recursion).
+                ("msg", Some(r)) => {
+                    out.extend_from_slice(r.msg.as_ref().map_or(&b""[..], |m| m.raw().as_bytes()))
+                }
+                ("logdata", Some(r)) => {
+                    out.extend_from_slice(
+                        r.logdata.as_ref().map_or(&b""[..], |m| m.raw().as_bytes()),
+                    );
+                }
+                ("severity", Some(r)) => {
+                    if let Some(s) = r.severity {
+                        out.extend_from_slice(s.to_string().as_bytes());
+                    }
+                }
+                ("ver", Some(r)) => {
+                    out.extend_from_slice(r.ver.as_deref().unwrap_or("").as_bytes())
+                }
+                ("rev", Some(r)) => {
+                    out.extend_from_slice(r.rev.as_deref().unwrap_or("").as_bytes())
+                }
+                _ => {}
+            }
+        }
+        (_, key) => {
+            let target = Target {
+                var,
+                selector: key.map_or(Selector::All, |k| Selector::Key(k.to_owned())),
+                count: false,
+            };
+            let mut tmp = Vec::new();
+            vars::collect(view, st, &target, [&[], &[]], &mut tmp);
+            if let Some(v) = tmp.first() {
+                out.extend_from_slice(&v.value);
+            }
+        }
+    }
+}
+
+fn lossy(v: &[u8]) -> String {
+    String::from_utf8_lossy(v).into_owned()
+}
+
+struct OpEnv<'x, 'a> {
+    view: View<'a>,
+    st: &'x mut State,
+    capture: bool,
+}
+
+impl OperatorEnv for OpEnv<'_, '_> {
+    fn expand(&self, text: &str) -> String {
+        lossy(&expand(self.view, self.st, &MacroText::parse(text)))
+    }
+
+    fn capture(&mut self, index: usize, value: &[u8]) {
+        if index <= 9 {
+            self.st.tx.set(&index.to_string(), value.to_vec());
+        }
+    }
+
+    fn capture_enabled(&self) -> bool {
+        self.capture
+    }
+
+    fn remote_addr(&self) -> IpAddr {
+        self.view.req.client_addr.ip()
+    }
+}
+
+/// What the phase loop does after a rule.
+enum Flow {
+    Continue,
+    Stop,
+    Skip(u32),
+    SkipAfter,
+    EndPhase,
+}
+
+/// Runs the rules of `phase`.
+pub(crate) fn run_phase(view: View<'_>, st: &mut State, phase: u8) {
+    let rs = view.rules;
+    if st.engine == EngineMode::Off {
+        return;
+    }
+    if st.intervention.is_some() && phase != 5 {
+        return;
+    }
+    match st.allow {
+        Some(AllowScope::All) if phase < 5 => return,
+        Some(AllowScope::Request) if phase <= 2 => return,
+        _ => {}
+    }
+    st.phase = phase;
+    let Some(entries) = rs.phases.get(usize::from(phase.saturating_sub(1))) else {
+        return;
+    };
+    let mut i = 0;
+    let mut skip = 0u32;
+    // Reused for every link's values: one allocation per phase instead of one per rule.
+    let mut scratch = Vec::with_capacity(32);
+    while let Some(entry) = entries.get(i) {
+        i += 1;
+        let Entry::Rule(idx) = entry else { continue };
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        if !st.removed.is_empty() && st.removed.contains(idx) {
+            continue;
+        }
+        let Some(rule) = rs.rules.get(*idx) else {
+            continue;
+        };
+        if st.engine == EngineMode::Off {
+            return;
+        }
+        st.rule_id = rule.id;
+        st.rule_index = *idx;
+        if !eval_rule(rs, view, st, rule, &mut scratch) {
+            continue;
+        }
+        match on_full_match(view, st, rule) {
+            Flow::Continue => {}
+            Flow::Stop | Flow::EndPhase => return,
+            Flow::Skip(n) => skip = n,
+            Flow::SkipAfter => i = rs.skip_targets.get(*idx).copied().unwrap_or(entries.len()),
+        }
+    }
+}
+
+fn eval_rule<'a>(
+    rs: &'a RuleSet,
+    view: View<'a>,
+    st: &mut State,
+    rule: &'a Rule,
+    scratch: &mut Vec<vars::Value<'a>>,
+) -> bool {
+    st.matched_vars.clear();
+    rule.links
+        .iter()
+        .all(|link| eval_link(rs, view, st, rule, link, scratch))
+}
+
+fn eval_link<'a>(
+    rs: &'a RuleSet,
+    view: View<'a>,
+    st: &mut State,
+    rule: &Rule,
+    link: &'a Link,
+    values: &mut Vec<vars::Value<'a>>,
+) -> bool {
+    let Some(op) = &link.operator else {
+        run_actions(rs, view, st, &link.actions);
+        return true;
+    };
+    let removed: Vec<Exclusion> = if st.removed_targets.is_empty() {
+        Vec::new()
+    } else {
+        st.removed_targets
+            .get(&rule.index)
+            .cloned()
+            .unwrap_or_default()
+    };
+    values.clear();
+    for t in &link.targets {
+        vars::collect(view, st, t, [&link.exclusions, &removed], values);
+    }
+    let mut matched = false;
+    for v in values.iter() {
+        if link.multi_match {
+            // The operator sees the value before any transformation and after every step that changed it.
+            if test_value(rs, view, st, link, op, v, &v.value) {
+                matched = true;
+            }
+            let mut cur: Option<Vec<u8>> = None;
+            for &t in &link.transforms {
+                let prev: &[u8] = cur.as_deref().unwrap_or(&v.value);
+                let Cow::Owned(next) = apply(t, prev) else {
+                    continue;
+                };
+                if test_value(rs, view, st, link, op, v, &next) {
+                    matched = true;
+                }
+                cur = Some(next);
+            }
+        } else if link.transforms.is_empty() {
+            if test_value(rs, view, st, link, op, v, &v.value) {
+                matched = true;
+            }
+        } else if let Cow::Borrowed(raw) = &v.value {
+            let key = (raw.as_ptr() as usize, raw.len(), link.chain_id);
+            let cached = match st.transform_cache.get(&key) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = match apply_chain(&link.transforms, raw) {
+                        Cow::Borrowed(_) => None,
+                        Cow::Owned(o) => Some(Arc::<[u8]>::from(o)),
+                    };
+                    st.transform_cache.insert(key, c.clone());
+                    c
+                }
+            };
+            let input: &[u8] = cached.as_deref().unwrap_or(raw);
+            if test_value(rs, view, st, link, op, v, input) {
+                matched = true;
+            }
+        } else {
+            let c = apply_chain(&link.transforms, &v.value);
+            if test_value(rs, view, st, link, op, v, &c) {
+                matched = true;
+            }
+        }
+    }
+    matched
+}
+
+fn test_value(
+    rs: &RuleSet,
+    view: View<'_>,
+    st: &mut State,
+    link: &Link,
+    op: &crate::rule::RuleOperator,
+    v: &vars::Value<'_>,
+    input: &[u8],
+) -> bool {
+    let hit = {
+        let mut env = OpEnv {
+            view,
+            st,
+            capture: link.capture,
+        };
+        op.operator.evaluate(input, &mut env) != op.negated
+    };
+    if hit {
+        st.matched_var.clear();
+        st.matched_var.extend_from_slice(input);
+        st.matched_var_name.clear();
+        v.write_name(&mut st.matched_var_name);
+        if rs.uses_matched_vars {
+            st.matched_vars
+                .push((st.matched_var_name.clone(), input.to_vec()));
+        }
+        run_actions(rs, view, st, &link.actions);
+    }
+    hit
+}
+
+fn numeric(v: &[u8]) -> i64 {
+    let s = String::from_utf8_lossy(v);
+    let t = s.trim();
+    t.parse::<i64>()
+        .ok()
+        .or_else(|| t.parse::<f64>().ok().map(|f| f as i64))
+        .unwrap_or(0)
+}
+
+fn run_actions(rs: &RuleSet, view: View<'_>, st: &mut State, actions: &[Action]) {
+    for a in actions {
+        match a {
+            Action::SetVar(r, op) => {
+                let key: Cow<'_, str> = match r.key.as_literal() {
+                    Some(k) => Cow::Borrowed(k),
+                    None => Cow::Owned(lossy(&expand(view, st, &r.key)).to_ascii_lowercase()),
+                };
+                let operand: Cow<'_, [u8]> = match op {
+                    SetVarOp::Set(m) | SetVarOp::Add(m) | SetVarOp::Sub(m) => {
+                        match m.as_literal() {
+                            Some(l) => Cow::Borrowed(l.as_bytes()),
+                            None => Cow::Owned(expand(view, st, m)),
+                        }
+                    }
+                    SetVarOp::Delete => Cow::Borrowed(&[]),
+                };
+                let now = st.now;
+                let Some(coll) = st.collection_mut(r.collection) else {
+                    continue;
+                };
+                match op {
+                    SetVarOp::Set(_) => coll.set(&key, operand.into_owned()),
+                    SetVarOp::Add(_) | SetVarOp::Sub(_) => {
+                        let cur = coll.get(&key, now).map_or(0, numeric);
+                        let delta = numeric(&operand);
+                        let new = if matches!(op, SetVarOp::Add(_)) {
+                            cur.saturating_add(delta)
+                        } else {
+                            cur.saturating_sub(delta)
+                        };
+                        coll.set(&key, new.to_string().into_bytes());
+                    }
+                    SetVarOp::Delete => coll.remove(&key),
+                }
+            }
+            Action::ExpireVar(r, secs) => {
+                let key = lossy(&expand(view, st, &r.key)).to_ascii_lowercase();
+                let secs = u64::try_from(numeric(&expand(view, st, secs))).unwrap_or(0);
+                let at = st.now.saturating_add(secs);
+                if let Some(c) = st.collection_mut(r.collection) {
+                    c.expire(&key, at);
+                }
+            }
+            Action::InitCol(var, key) => {
+                if st.persistent_get(*var).is_some() {
+                    continue;
+                }
+                let key = lossy(&expand(view, st, key));
+                let c = rs
+                    .store
+                    .load(*var, &key, st.now, rs.config.collection_timeout);
+                st.persistent.push((*var, key, c));
+            }
+            Action::SetEnv(name, value) => {
+                let v = expand(view, st, value);
+                st.env.insert(name.to_ascii_lowercase(), v);
+            }
+            Action::Ctl(ctl) => run_ctl(rs, st, ctl),
+        }
+    }
+}
+
+fn run_ctl(rs: &RuleSet, st: &mut State, ctl: &Ctl) {
+    let remove_target = |pred: &dyn Fn(&Rule) -> bool, ex: &Exclusion, st: &mut State| {
+        for r in rs.rules.iter().filter(|r| pred(r)) {
+            st.removed_targets
+                .entry(r.index)
+                .or_default()
+                .push(ex.clone());
+        }
+    };
+    match ctl {
+        Ctl::RuleRemoveById(range) => {
+            for r in rs.rules.iter().filter(|r| range.contains(r.id)) {
+                st.removed.insert(r.index);
+            }
+        }
+        Ctl::RuleRemoveByTag(re) => {
+            for r in rs
+                .rules
+                .iter()
+                .filter(|r| r.tags.iter().any(|t| re.is_match(t.as_bytes())))
+            {
+                st.removed.insert(r.index);
+            }
+        }
+        Ctl::RuleRemoveByMsg(re) => {
+            for r in &rs.rules {
+                if r.msg
+                    .as_ref()
+                    .and_then(|m| m.as_literal())
+                    .is_some_and(|m| re.is_match(m.as_bytes()))
+                {
+                    st.removed.insert(r.index);
+                }
+            }
+        }
+        Ctl::RuleRemoveTargetById(range, ex) => remove_target(&|r| range.contains(r.id), ex, st),
+        Ctl::RuleRemoveTargetByTag(re, ex) => {
+            remove_target(
+                &|r| r.tags.iter().any(|t| re.is_match(t.as_bytes())),
+                ex,
+                st,
+            );
+        }
+        Ctl::RuleRemoveTargetByMsg(re, ex) => remove_target(
+            &|r| {
+                r.msg
+                    .as_ref()
+                    .and_then(|m| m.as_literal())
+                    .is_some_and(|m| re.is_match(m.as_bytes()))
+            },
+            ex,
+            st,
+        ),
+        Ctl::RuleEngine(mode) => st.engine = *mode,
+        Ctl::RequestBodyProcessor(p) => st.body_processor = Some(*p),
+        Ctl::RequestBodyAccess(on) => st.body_access = *on,
+        Ctl::ForceRequestBodyVariable(_) | Ctl::Ignored => {}
+        Ctl::ResponseBodyAccess(on) => st.response_body_access = *on,
+    }
+}
+
+fn on_full_match(view: View<'_>, st: &mut State, rule: &Rule) -> Flow {
+    if rule.id != 0 {
+        st.matched_ids.push(rule.id);
+    }
+    if let Some(sev) = rule.severity {
+        st.highest_severity = st.highest_severity.min(sev);
+    }
+    let enforcing = st.engine == EngineMode::On;
+    let disrupts = enforcing
+        && matches!(
+            rule.disruptive,
+            Disruptive::Deny | Disruptive::Drop | Disruptive::Redirect(_)
+        );
+    let mut line = String::new();
+    if rule.log || disrupts {
+        let mut data = st.matched_var.clone();
+        data.truncate(MAX_LOGGED_VALUE);
+        let entry = LogEntry {
+            rule_id: rule.id,
+            phase: st.phase,
+            msg: rule
+                .msg
+                .as_ref()
+                .map(|m| lossy(&expand(view, st, m)))
+                .unwrap_or_default(),
+            logdata: rule
+                .logdata
+                .as_ref()
+                .map(|m| lossy(&expand(view, st, m)))
+                .unwrap_or_default(),
+            severity: rule.severity,
+            tags: rule.tags.clone(),
+            matched_var_name: st.matched_var_name.clone(),
+            matched_data: lossy(&data),
+            file: rule.file.to_string(),
+            line: rule.line,
+            disruptive: disrupts,
+            ver: rule.ver.clone(),
+        };
+        line = entry.to_string();
+        if rule.log {
+            st.logs.push(entry);
+        }
+    }
+    if enforcing {
+        let rule_id = (rule.id != 0).then_some(rule.id);
+        match &rule.disruptive {
+            Disruptive::Deny | Disruptive::Drop => {
+                st.intervention = Some(Intervention {
+                    status: rule.status.unwrap_or(403),
+                    rule_id,
+                    disruptive: if matches!(rule.disruptive, Disruptive::Drop) {
+                        Disruption::Drop
+                    } else {
+                        Disruption::Deny
+                    },
+                    log: line,
+                });
+                return Flow::Stop;
+            }
+            Disruptive::Redirect(url) => {
+                let status = rule
+                    .status
+                    .filter(|s| (300..400).contains(s))
+                    .unwrap_or(302);
+                st.intervention = Some(Intervention {
+                    status,
+                    rule_id,
+                    disruptive: Disruption::Redirect {
+                        url: lossy(&expand(view, st, url)),
+                    },
+                    log: line,
+                });
+                return Flow::Stop;
+            }
+            Disruptive::Allow(scope) => {
+                st.allow = Some(*scope);
+                return Flow::EndPhase;
+            }
+            Disruptive::Pass | Disruptive::Block => {}
+        }
+    }
+    if rule.skip_after.is_some() {
+        return Flow::SkipAfter;
+    }
+    if rule.skip > 0 {
+        return Flow::Skip(rule.skip);
+    }
+    Flow::Continue
+}
