@@ -6,7 +6,8 @@
 #   3. unit, conformance and end-to-end tests (cargo nextest, or cargo test), beside a
 #      throwaway SoftHSM token (the PKCS#11 root key) and a throwaway PostgreSQL server (so
 #      the store's conformance suite runs on both backends);
-#   4. the real-client suite in compat/ (boto3, the AWS CLI, the AWS Encryption SDK and
+#   4. the OWASP CRS regression suite through `portcullis waf crs-test`;
+#   5. the real-client suite in compat/ (boto3, the AWS CLI, the AWS Encryption SDK and
 #      `cryptography` in a venv) against the binary: once on SQLite with the root key in a
 #      file, once on PostgreSQL with the root key in a SoftHSM token.
 #
@@ -57,6 +58,10 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     scripts/with-softhsm.sh scripts/with-postgres.sh cargo test --workspace --locked --no-fail-fast
 fi
+
+step "OWASP CRS 3.3.4 regression suite against the SecLang engine"
+# The pass-rate floor is asserted by waf-seclang's corpus test above; this prints the figures.
+target/debug/portcullis waf crs-test --allow-failures -q "$PORTCULLIS_CORPORA/waf/crs-3.3.4-regression"
 
 step "real-client compatibility suite: SQLite store, root key in a file"
 PORTCULLIS_BIN="$root/target/debug/portcullis" compat/run.sh
