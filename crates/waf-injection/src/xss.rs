@@ -27,7 +27,33 @@ const CONTEXTS: [Html5Flags; 5] = [
 
 /// Full XSS verdict, 3.9.2 semantics.
 pub(crate) fn detect(input: &[u8]) -> bool {
+    may_be_xss(input) && detect_unfiltered(input)
+}
+
+/// The verdict without the [`may_be_xss`] prefilter (kept for the differential test).
+pub(crate) fn detect_unfiltered(input: &[u8]) -> bool {
     libinjectionrs::detect_xss(input).is_injection() || has_any_event_handler(input)
+}
+
+/// Prefilter: an input with neither `<` nor `=` can never be flagged, so the five tokenizer passes are skipped.
+///
+/// Why this is exact, from how libinjectionrs's HTML5 tokenizer (`Html5State`) and both detectors work:
+/// * Every verdict comes from one of four token kinds: `Doctype`, `TagNameOpen` or `TagComment` (flagged on
+///   their own), or an `AttrValue` whose *immediately preceding* token was an `AttrName` (libinjectionrs resets
+///   its attribute type, and [`handler_in_context`] its `pending` state, on every token that is not a value;
+///   both start with nothing pending).
+/// * `Doctype`, `TagNameOpen` and `TagComment` are only emitted by the tag states (tag open, end tag open, tag
+///   name, markup declaration, doctype, comment, bogus comment, CDATA). The only way into them is the data
+///   state's transition to "tag open", taken exactly when it finds a `<`; no start context begins there.
+/// * `AttrValue` is emitted only by the four attribute-value states. They are entered either as the start state
+///   of the quoted value contexts — then the value is the first token and nothing precedes it — or from
+///   "before attribute value", whose only entries are the attribute-name and after-attribute-name states on
+///   reading `=`. (The unquoted-value context starts in "before attribute name", not in a value state.)
+///
+/// So without `<` no tag token exists, and without `=` no value ever follows an attribute name: both detectors
+/// answer "not XSS" in all five contexts. `prefilter_is_exact` checks this differentially.
+pub(crate) fn may_be_xss(input: &[u8]) -> bool {
+    input.iter().any(|&b| b == b'<' || b == b'=')
 }
 
 /// What the previous attribute name makes of the next attribute value.
@@ -123,6 +149,47 @@ mod tests {
     fn still_flags_what_libinjectionrs_flags() {
         assert!(detect(b"<script>alert(1)</script>"));
         assert!(detect(b"<img src=x onerror=alert(1)>"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// Inputs built from HTML-significant pieces (but never `<` or `=`): the unfiltered detector agrees
+        /// with the prefilter that they are not XSS.
+        #[test]
+        fn prefilter_is_exact(parts in proptest::collection::vec(proptest::sample::select(vec![
+            "on", "onerror", "ONLOAD", "onauxclick", " ", "\t", "\n", "/", ">", "\"", "'", "`", "!", "-", "--",
+            "?", "%", "javascript:", "ATTRIBUTENAME", "style", "href", "src", "x", "alert(1)", "&#", ";", "\0",
+            "[if", "xml", "import", "ENTITY", "script", "doctype", ":", "(", ")",
+        ]), 0..16)) {
+            let input = parts.concat();
+            proptest::prop_assert!(!may_be_xss(input.as_bytes()));
+            proptest::prop_assert!(!detect_unfiltered(input.as_bytes()), "{:?}", input);
+        }
+
+        /// Arbitrary bytes: prefiltered and unfiltered verdicts are identical.
+        #[test]
+        fn prefiltered_equals_unfiltered(input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48)) {
+            proptest::prop_assert_eq!(detect(&input), detect_unfiltered(&input));
+        }
+
+        /// Same, over a small alphabet where tags and attributes are likely.
+        #[test]
+        fn prefiltered_equals_unfiltered_html(input in "[<>=/ \"'`onerrxsciptOE!-]{0,24}") {
+            proptest::prop_assert_eq!(detect(input.as_bytes()), detect_unfiltered(input.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn prefilter_keeps_known_attacks() {
+        for input in [
+            &b"<script>alert(1)</script>"[..],
+            b"\" onhelp=\"alert(1)",
+            b"x onerror=alert(1)",
+        ] {
+            assert!(may_be_xss(input) && detect(input));
+        }
+        assert!(!may_be_xss(b"javascript:alert(1) onerror"));
     }
 
     #[test]

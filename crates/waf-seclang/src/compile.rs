@@ -50,6 +50,13 @@ fn selector(var: Var, raw: Option<RawSelector>) -> Result<Selector, String> {
             var.name()
         )),
         Some(RawSelector::Key(k)) => Ok(Selector::Key(k.to_ascii_lowercase())),
+        Some(RawSelector::Regex(r))
+            if !r.is_empty()
+                && r.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') =>
+        {
+            Ok(Selector::Contains(r.to_ascii_lowercase().into_bytes()))
+        }
         Some(RawSelector::Regex(r)) => key_regex(&r).map(Selector::Regex),
     }
 }

@@ -22,6 +22,9 @@ pub enum Selector {
     Key(String),
     /// The members whose key matches this expression (compiled case-insensitively).
     Regex(Arc<Regex>),
+    /// The members whose key contains this lowercase literal, ASCII case-insensitively: a `/regex/` selector
+    /// made only of letters, digits, `_` and `-` (`!REQUEST_COOKIES:/__utm/`), which needs no regex search.
+    Contains(Vec<u8>),
 }
 
 impl Selector {
@@ -31,6 +34,9 @@ impl Selector {
             Selector::All => true,
             Selector::Key(k) => k.as_bytes().eq_ignore_ascii_case(key),
             Selector::Regex(r) => r.is_match(key),
+            Selector::Contains(lit) => {
+                lit.is_empty() || key.windows(lit.len()).any(|w| w.eq_ignore_ascii_case(lit))
+            }
         }
     }
 }
@@ -375,5 +381,15 @@ mod tests {
         assert_eq!(parse_severity("warning"), Some(4));
         assert_eq!(parse_severity("5"), Some(5));
         assert_eq!(parse_severity("9"), None);
+    }
+
+    proptest::proptest! {
+        /// The literal fast path selects exactly what the case-insensitive regex would.
+        #[test]
+        fn contains_selector_agrees_with_regex(lit in "[a-zA-Z0-9_-]{1,4}", key in "[a-zA-Z0-9_ -]{0,12}") {
+            let re = crate::compile::key_regex(&lit).unwrap();
+            let fast = Selector::Contains(lit.to_ascii_lowercase().into_bytes());
+            proptest::prop_assert_eq!(fast.matches(key.as_bytes()), re.is_match(key.as_bytes()));
+        }
     }
 }

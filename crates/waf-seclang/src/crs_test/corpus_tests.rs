@@ -61,13 +61,14 @@ fn regression_corpus() {
     );
     let run = summary.passed + summary.failed;
     assert!(run > 0);
-    // ModSecurity 3.0.9 passes 97.6 % of the runnable tests of this corpus (reference §3.7); this engine passed
-    // 1,835 of 1,869 (98.2 %) when the runner was written. `CRS_TEST_FLOOR` overrides the floor (e.g. 0 while
+    // ModSecurity 3.0.9 passes 97.6 % of the runnable tests of this corpus (reference §3.7); this engine passes
+    // 1,865 of 1,869 (99.79 %) since REQUEST_BODY follows the v2 manual (URLENCODED or forced only). The floor sits
+    // just below that rate, so losing a single test fails. `CRS_TEST_FLOOR` overrides the floor (e.g. 0 while
     // running a subset with CRS_TEST_ONLY).
     let default_floor = if std::env::var_os("CRS_TEST_ONLY").is_some() {
         0.0
     } else {
-        0.975
+        0.9975
     };
     let floor = std::env::var("CRS_TEST_FLOOR")
         .ok()

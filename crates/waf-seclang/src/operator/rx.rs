@@ -174,6 +174,10 @@ impl Matcher {
                         re.is_match(input)
                     };
                 }
+                // Most values do not match: the match-only search is much cheaper than resolving captures.
+                if !re.is_match(input) {
+                    return false;
+                }
                 let Some(caps) = re.captures(input) else {
                     return false;
                 };

@@ -50,8 +50,11 @@ pub(crate) struct RequestData {
     pub multipart: Option<multipart::MultipartFlags>,
     /// The parsed XML body.
     pub xml: Option<xml::XmlDoc>,
-    /// Bytes of the body visible as `REQUEST_BODY` (0 = unset).
+    /// Bytes of the body that were inspected (`REQUEST_BODY_LENGTH`).
     pub body_len: usize,
+    /// Whether `REQUEST_BODY` is populated: as the ModSecurity v2 reference manual specifies, only when the
+    /// URLENCODED processor ran, or when no processor was selected and `ctl:forceRequestBodyVariable=On` was set.
+    pub body_var: bool,
     /// `REQBODY_ERROR_MSG` when a processor failed.
     pub reqbody_error: Option<String>,
     /// Set once the body processors ran.
@@ -142,6 +145,7 @@ impl RequestData {
         req: &Request,
         cfg: &EngineConfig,
         processor: Option<BodyProcessor>,
+        force_body_var: bool,
     ) -> bool {
         self.body_processed = true;
         let total = req.body_total_len.max(req.body.len() as u64);
@@ -162,6 +166,11 @@ impl RequestData {
             inspect = inspect.get(..keep).unwrap_or(inspect);
         }
         self.body_len = inspect.len();
+        self.body_var = match processor {
+            Some(BodyProcessor::UrlEncoded) => true,
+            None => force_body_var,
+            Some(_) => false,
+        };
         let max_args = cfg.arguments_limit.saturating_sub(self.args_get.len());
         match processor {
             Some(BodyProcessor::UrlEncoded) => {
@@ -244,10 +253,10 @@ mod tests {
             ..EngineConfig::default()
         };
         let mut d = RequestData::new(&req, &cfg, "u".into());
-        assert!(d.process_body(&req, &cfg, Some(BodyProcessor::UrlEncoded)));
+        assert!(d.process_body(&req, &cfg, Some(BodyProcessor::UrlEncoded), false));
         cfg.request_body_limit_action = LimitAction::ProcessPartial;
         let mut d2 = RequestData::new(&req, &cfg, "u".into());
-        assert!(!d2.process_body(&req, &cfg, Some(BodyProcessor::UrlEncoded)));
+        assert!(!d2.process_body(&req, &cfg, Some(BodyProcessor::UrlEncoded), false));
         assert_eq!(d2.body_len, 10);
         assert!(d2.inbound_data_error);
         let _ = &mut d;

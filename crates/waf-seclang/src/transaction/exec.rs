@@ -232,6 +232,14 @@ fn eval_link<'a>(
                 matched = true;
             }
         } else if let Cow::Borrowed(raw) = &v.value {
+            if st.transform_cache.capacity() == 0 {
+                // Growing the table step by step (rehashing each time) cost more than the lookups themselves;
+                // CRS runs about 16 distinct chains over each request value.
+                let d = view.data;
+                let members = d.args_get.len() + d.args_post.len() + d.cookies.len();
+                let estimate = 16 * (members + view.req.headers.len()) + 64;
+                st.transform_cache.reserve(estimate.min(8192));
+            }
             let key = (raw.as_ptr() as usize, raw.len(), link.chain_id);
             let cached = match st.transform_cache.get(&key) {
                 Some(c) => c.clone(),
@@ -417,7 +425,8 @@ fn run_ctl(rs: &RuleSet, st: &mut State, ctl: &Ctl) {
         Ctl::RuleEngine(mode) => st.engine = *mode,
         Ctl::RequestBodyProcessor(p) => st.body_processor = Some(*p),
         Ctl::RequestBodyAccess(on) => st.body_access = *on,
-        Ctl::ForceRequestBodyVariable(_) | Ctl::Ignored => {}
+        Ctl::ForceRequestBodyVariable(on) => st.force_body_var = *on,
+        Ctl::Ignored => {}
         Ctl::ResponseBodyAccess(on) => st.response_body_access = *on,
     }
 }

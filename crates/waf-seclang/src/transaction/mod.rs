@@ -101,9 +101,12 @@ impl<'a> Transaction<'a> {
             return self.st.intervention.clone();
         }
         if self.st.body_access && !self.data.body_processed {
-            let rejected =
-                self.data
-                    .process_body(self.req, &self.rules.config, self.st.body_processor);
+            let rejected = self.data.process_body(
+                self.req,
+                &self.rules.config,
+                self.st.body_processor,
+                self.st.force_body_var,
+            );
             if rejected && self.st.engine == EngineMode::On {
                 self.st.intervention = Some(Intervention {
                     status: 413,

@@ -36,6 +36,8 @@ pub(crate) struct State {
     pub removed_targets: FastMap<usize, Vec<Exclusion>>,
     /// Selected request body processor.
     pub body_processor: Option<BodyProcessor>,
+    /// `ctl:forceRequestBodyVariable`.
+    pub force_body_var: bool,
     /// `SecRequestBodyAccess` / `ctl:requestBodyAccess`.
     pub body_access: bool,
     /// `SecResponseBodyAccess` / `ctl:responseBodyAccess`.
@@ -84,6 +86,7 @@ impl State {
             removed: FastSet::default(),
             removed_targets: FastMap::default(),
             body_processor: None,
+            force_body_var: false,
             body_access,
             response_body_access,
             logs: Vec::new(),

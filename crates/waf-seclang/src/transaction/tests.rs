@@ -296,6 +296,46 @@ SecRule ARGS_POST:user|ARGS_POST:json.user "@streq admin" "id:2,phase:2,deny,sta
 }
 
 #[test]
+fn request_body_variable_only_for_urlencoded_or_forced() {
+    let rules = r#"
+SecRuleEngine DetectionOnly
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "xml" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=XML"
+SecRule REQUEST_HEADERS:X-Force "1" "id:2,phase:1,pass,nolog,ctl:forceRequestBodyVariable=On"
+SecRule REQUEST_BODY "@contains admin" "id:4,phase:2,pass,log"
+SecRule REQUEST_BODY_LENGTH "@gt 0" "id:5,phase:2,pass,log"
+"#;
+    let req = |ct: Option<&str>, force: bool| {
+        let mut b = Request::builder().method("POST").body("<a>admin</a>");
+        if let Some(ct) = ct {
+            b = b.header("Content-Type", ct);
+        }
+        if force {
+            b = b.header("X-Force", "1");
+        }
+        b.build()
+    };
+    let xml = run(rules, &req(Some("text/xml"), false), &[]);
+    assert_eq!(xml.logged, vec![5], "{:?}", xml.lines);
+    let forced_xml = run(rules, &req(Some("text/xml"), true), &[]);
+    assert_eq!(
+        forced_xml.logged,
+        vec![5],
+        "force has no effect with a processor"
+    );
+    let none = run(rules, &req(None, false), &[]);
+    assert_eq!(none.logged, vec![5]);
+    let forced = run(rules, &req(None, true), &[]);
+    assert_eq!(forced.logged, vec![4, 5]);
+    let form = run(
+        rules,
+        &req(Some("application/x-www-form-urlencoded"), false),
+        &[],
+    );
+    assert_eq!(form.logged, vec![4, 5]);
+}
+
+#[test]
 fn update_target_and_remove_by_id_at_load() {
     let rules = r#"
 SecRuleEngine On

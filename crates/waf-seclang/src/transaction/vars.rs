@@ -66,6 +66,18 @@ impl<'a> Sink<'_, 'a> {
         }
     }
 
+    /// Like [`Sink::keyed`] for values that must be copied: the key is tested before anything is allocated.
+    fn keyed_copy(&mut self, key: &[u8], value: &[u8]) {
+        let var = self.target.var;
+        if self.target.selector.matches(key) && !self.excluded(var, Some(key)) {
+            self.out.push(Value {
+                var,
+                key: Some(Cow::Owned(key.to_vec())),
+                value: Cow::Owned(value.to_vec()),
+            });
+        }
+    }
+
     fn scalar(&mut self, value: Cow<'a, [u8]>) {
         let var = self.target.var;
         if !self.excluded(var, None) {
@@ -175,7 +187,7 @@ pub(crate) fn collect<'a>(
         Var::RequestMethod => s.scalar(b(&req.method)),
         Var::RequestProtocol => s.scalar(b(&req.version)),
         Var::RequestBody => {
-            if data.body_len > 0 {
+            if data.body_var && data.body_len > 0 {
                 s.scalar(Cow::Borrowed(
                     req.body.get(..data.body_len).unwrap_or(&req.body),
                 ));
@@ -310,7 +322,7 @@ pub(crate) fn collect<'a>(
         Var::Geo | Var::Session | Var::User | Var::Resource => {
             if let Some(c) = st.persistent_get(target.var) {
                 for (k, v) in c.iter(st.now) {
-                    s.keyed(Cow::Owned(k.as_bytes().to_vec()), Cow::Owned(v.to_vec()));
+                    s.keyed_copy(k.as_bytes(), v);
                 }
             }
         }
@@ -381,20 +393,20 @@ pub(crate) fn collect<'a>(
             }
             _ => {
                 for (k, v) in st.tx.iter(st.now) {
-                    s.keyed(Cow::Owned(k.as_bytes().to_vec()), Cow::Owned(v.to_vec()));
+                    s.keyed_copy(k.as_bytes(), v);
                 }
             }
         },
         Var::Ip | Var::Global => {
             if let Some(c) = st.persistent_get(target.var) {
                 for (k, v) in c.iter(st.now) {
-                    s.keyed(Cow::Owned(k.as_bytes().to_vec()), Cow::Owned(v.to_vec()));
+                    s.keyed_copy(k.as_bytes(), v);
                 }
             }
         }
         Var::Env => {
             for (k, v) in &st.env {
-                s.keyed(Cow::Owned(k.as_bytes().to_vec()), Cow::Owned(v.clone()));
+                s.keyed_copy(k.as_bytes(), v);
             }
         }
         Var::Rule => {
