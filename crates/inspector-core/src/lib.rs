@@ -21,6 +21,7 @@ pub mod error;
 pub mod fs;
 pub mod lockfile;
 pub mod osv;
+pub mod reachability;
 pub mod scan;
 pub mod version;
 
