@@ -6,36 +6,15 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use portcullis_waf_request::Request;
-use portcullis_waf_seclang::{RuleSet, Transaction};
+use portcullis_waf_seclang::RuleSet;
 
-const CRS_LOAD: &str = "/usr/share/modsecurity-crs/owasp-crs.load";
+#[path = "support/crs_fixture.rs"]
+mod crs_fixture;
 
-const SETTINGS: &str = r#"
-SecRuleEngine On
-SecRequestBodyAccess On
-SecRule REQUEST_HEADERS:Content-Type "application/json" \
-     "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"
-SecRequestBodyLimit 13107200
-SecRequestBodyNoFilesLimit 131072
-SecRequestBodyJsonDepthLimit 512
-SecRule REQBODY_ERROR "!@eq 0" "id:200002,phase:2,t:none,log,deny,status:400"
-"#;
-
-fn run(rules: &RuleSet, req: &Request) -> bool {
-    let mut tx = Transaction::new(rules, req);
-    let blocked = tx.process_request().is_some();
-    tx.process_response(
-        200,
-        &[("Content-Type".into(), b"text/html".to_vec())],
-        b"<html>ok</html>",
-    );
-    tx.finish();
-    blocked
-}
+use crs_fixture::{CRS_LOAD, run};
 
 /// CPU time of this thread in nanoseconds (Linux `schedstat`), so the figure is not inflated by other load on a
 /// shared machine the way wall-clock time is.
@@ -56,54 +35,15 @@ fn cpu_per_request(name: &str, rules: &RuleSet, req: &Request, n: u32) {
 }
 
 fn bench(c: &mut Criterion) {
-    if !Path::new(CRS_LOAD).exists() {
-        eprintln!("SKIPPED: {CRS_LOAD} not found");
-        return;
-    }
-    let src = vec![(
-        "settings".to_owned(),
-        format!("{SETTINGS}\nInclude {CRS_LOAD}\n"),
-    )];
-    let Ok((rules, _)) = RuleSet::from_sources(&src, None) else {
-        eprintln!("SKIPPED: CRS did not load");
+    let Some(rules) = crs_fixture::load() else {
+        eprintln!("SKIPPED: {CRS_LOAD} not found or CRS did not load");
         return;
     };
-    let simple = Request::builder()
-        .uri("/")
-        .header("Host", "localhost")
-        .header("User-Agent", "curl/7.88.1")
-        .header("Accept", "*/*")
-        .build();
-    let browser = Request::builder()
-        .uri("/search/results.php?q=blue+shoes&page=2&sort=price&lang=en&size=42&color=navy")
-        .header("Host", "www.example.com")
-        .header(
-            "User-Agent",
-            "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
-        )
-        .header(
-            "Accept",
-            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-        )
-        .header("Accept-Language", "en-US,en;q=0.5")
-        .header("Accept-Encoding", "gzip, deflate, br")
-        .header("Referer", "https://www.example.com/")
-        .header(
-            "Cookie",
-            "session=8f14e45fceea167a5a36dedd4bea2543; theme=dark; consent=yes",
-        )
-        .build();
-    let body = br#"{"user":{"name":"Alice Example","email":"alice@example.com","roles":["reader","writer"]},"items":[{"sku":"A-100","qty":2,"price":19.99},{"sku":"B-200","qty":1,"price":5.5}],"note":"Please deliver after 5pm, ring the bell twice.","coupon":null,"gift":false,"address":{"street":"1 Main Street","city":"Springfield","zip":"12345","country":"US"},"tags":["express","fragile","insured"],"meta":{"client":"web","version":"3.4.1","locale":"en-US"}}"#;
-    let json = Request::builder()
-        .method("POST")
-        .uri("/api/orders")
-        .header("Host", "api.example.com")
-        .header("User-Agent", "Mozilla/5.0")
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/json")
-        .header("Content-Length", body.len().to_string())
-        .body(body)
-        .build();
+    let (simple, browser, json) = (
+        crs_fixture::simple_get(),
+        crs_fixture::browser_get(),
+        crs_fixture::json_post(),
+    );
     assert!(!run(&rules, &simple) && !run(&rules, &browser) && !run(&rules, &json));
     cpu_per_request("cpu crs_pl1_simple_get", &rules, &simple, 2000);
     cpu_per_request("cpu crs_pl1_browser_get", &rules, &browser, 500);
