@@ -4,8 +4,9 @@
 #   1. formatting and lints (cargo fmt --check, cargo clippy -D warnings);
 #   2. one debug build of the workspace, reused by everything below;
 #   3. unit, conformance and end-to-end tests (cargo nextest, or cargo test), beside a
-#      throwaway SoftHSM token (the PKCS#11 root key) and a throwaway PostgreSQL server (so
-#      the store's conformance suite runs on both backends);
+#      throwaway SoftHSM token (the PKCS#11 root key), a throwaway PostgreSQL server (so
+#      the store's conformance suite runs on both backends) and a throwaway Redis (the WAF's
+#      shared rate counters);
 #   4. the OWASP CRS regression suite through `portcullis waf crs-test`;
 #   5. the real-client suite in compat/ (boto3, the AWS CLI, the AWS Encryption SDK and
 #      `cryptography` in a venv) against the binary: once on SQLite with the root key in a
@@ -34,6 +35,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -f /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 [ -f /usr/share/modsecurity-crs/rules/REQUEST-942-APPLICATION-ATTACK-SQLI.conf ] || need+=(modsecurity-crs)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -53,10 +55,10 @@ cargo build --workspace --all-targets --locked
 
 step "tests (with a throwaway SoftHSM token and PostgreSQL)"
 if cargo nextest --version >/dev/null 2>&1; then
-    scripts/with-softhsm.sh scripts/with-postgres.sh cargo nextest run --workspace --locked --no-fail-fast
+    scripts/with-softhsm.sh scripts/with-postgres.sh scripts/with-redis.sh cargo nextest run --workspace --locked --no-fail-fast
     cargo test --workspace --doc --locked
 else
-    scripts/with-softhsm.sh scripts/with-postgres.sh cargo test --workspace --locked --no-fail-fast
+    scripts/with-softhsm.sh scripts/with-postgres.sh scripts/with-redis.sh cargo test --workspace --locked --no-fail-fast
 fi
 
 step "OWASP CRS 3.3.4 regression suite against the SecLang engine"
