@@ -4,9 +4,15 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use portcullis_waf_challenge::Interstitials;
+
+use crate::inspect::InspectorCell;
+use crate::logging::Logging;
+use crate::samples::Samples;
 
 /// Everything one proxy instance needs.
 #[derive(Debug, Clone)]
@@ -23,6 +29,14 @@ pub struct ProxyConfig {
     pub fail_mode: FailMode,
     /// How long graceful shutdown waits for in-flight requests before closing connections.
     pub shutdown_grace: Duration,
+    /// The logging configurations of the web ACLs (shared state: pass a clone of a kept [`Logging`] to carry
+    /// configurations across restarts; also reachable as `ProxyHandle::logging`).
+    pub logging: Logging,
+    /// The sampled-request store (shared state, like `logging`; also `ProxyHandle::samples`).
+    pub samples: Samples,
+    /// The CAPTCHA and challenge interstitials and the `aws-waf-token` keys; `None` answers Captcha and Challenge
+    /// decisions with a bare 405/202 and evaluates every request as token-less.
+    pub interstitials: Option<Arc<Interstitials>>,
 }
 
 impl Default for ProxyConfig {
@@ -34,6 +48,9 @@ impl Default for ProxyConfig {
             trusted_proxies: Vec::new(),
             fail_mode: FailMode::default(),
             shutdown_grace: Duration::from_secs(10),
+            logging: Logging::default(),
+            samples: Samples::default(),
+            interstitials: None,
         }
     }
 }
@@ -49,6 +66,23 @@ pub struct ListenerConfig {
     pub tls: Option<TlsConfig>,
     /// Routes tried in order; the first whose host and path prefix match wins.
     pub routes: Vec<RouteConfig>,
+    /// The web ACL associated with this listener. `None` uses the proxy's default cell (the inspector given to
+    /// `start`, `ProxyHandle::inspector`). Pass a cell you keep to swap the listener's ACL later and to keep it
+    /// across proxy restarts.
+    pub inspector: Option<InspectorCell>,
+}
+
+impl ListenerConfig {
+    /// A plain-HTTP listener without routes, using the proxy's default inspector.
+    pub fn new(name: &str, bind: SocketAddr) -> Self {
+        Self {
+            name: name.to_owned(),
+            bind,
+            tls: None,
+            routes: Vec::new(),
+            inspector: None,
+        }
+    }
 }
 
 /// TLS settings of a listener.

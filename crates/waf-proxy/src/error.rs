@@ -36,6 +36,17 @@ pub enum ProxyError {
         /// What was wrong.
         reason: String,
     },
+    /// A WAFv2 `LoggingConfiguration` could not be used.
+    #[error("invalid logging configuration: {0}")]
+    LoggingConfig(String),
+    /// A log sink could not be set up (file not writable, writer thread not started).
+    #[error("log sink: {what}: {source}")]
+    LogSink {
+        /// What was attempted.
+        what: String,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
     /// rustls rejected the TLS configuration.
     #[error("TLS configuration: {0}")]
     Tls(#[from] rustls::Error),

@@ -21,17 +21,24 @@ use crate::body::{
 };
 use crate::config::{FailMode, Limits};
 use crate::forwarded;
-use crate::inspect::{Decision, InspectorCell};
+use crate::inspect::{Decision, InspectContext, Inspection, InspectorCell};
+use crate::logging::Logging;
+use crate::metrics;
+use crate::observe::{RequestView, observe};
+use crate::samples::Samples;
 use crate::sniff::HeadChecks;
 use crate::upstream::Pool;
+use portcullis_waf_challenge::{ClientRequest, Interstitials, MAX_BODY as MAX_INTERSTITIAL_BODY};
 
 /// State shared by every listener of one proxy.
 pub(crate) struct Shared {
     pub limits: Limits,
     pub trusted: Vec<IpNet>,
     pub fail_mode: FailMode,
-    pub inspector: InspectorCell,
     pub per_ip: PerIp,
+    pub logging: Logging,
+    pub samples: Samples,
+    pub interstitials: Option<Arc<Interstitials>>,
 }
 
 /// A compiled route.
@@ -39,11 +46,13 @@ pub(crate) struct Route {
     pub host: Option<String>,
     pub prefix: String,
     pub pool: Arc<Pool>,
+    pub pool_name: Arc<str>,
 }
 
 /// State of one listener.
 pub(crate) struct ListenerCtx {
-    pub name: String,
+    pub name: Arc<str>,
+    pub inspector: InspectorCell,
     pub scheme: &'static str,
     pub routes: Vec<Route>,
     pub shared: Arc<Shared>,
@@ -178,6 +187,7 @@ pub(crate) async fn handle(
     let h1 = req.version() != Version::HTTP_2;
     if h1 && let Some(problem) = conn.checks.next() {
         tracing::warn!(listener = %ctx.name, peer = %conn.peer, reason = problem.reason(), "rejected malformed request");
+        metrics::rejected(&ctx.name, "smuggling");
         return Ok(plain(
             StatusCode::BAD_REQUEST,
             &format!("Bad Request: {}", problem.reason()),
@@ -207,6 +217,7 @@ async fn handle_checked(
         .acquire(conn.peer.ip(), limits.max_requests_per_ip)
     else {
         tracing::warn!(listener = %ctx.name, peer = %conn.peer, "per-IP concurrency limit reached");
+        metrics::rejected(&ctx.name, "per_ip_limit");
         return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", false);
     };
     let host = request_host(&req);
@@ -226,24 +237,28 @@ async fn handle_checked(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared_len.is_some_and(|n| n > limits.max_body_bytes) {
+        metrics::rejected(&ctx.name, "body_too_large");
         return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large", h1);
     }
 
-    let inspector = shared.inspector.load();
+    let inspector = ctx.inspector.load();
     let window = inspector.body_limit().unwrap_or(limits.inspection_limit);
     let (mut parts, body) = req.into_parts();
     let read = read_prefix(body, window, limits.max_body_bytes);
     let prefix = match tokio::time::timeout(limits.body_prefix_timeout, read).await {
         Err(_) => {
             tracing::warn!(listener = %ctx.name, peer = %conn.peer, "request body too slow");
+            metrics::rejected(&ctx.name, "body_timeout");
             return plain(StatusCode::REQUEST_TIMEOUT, "Request Timeout", true);
         }
         Ok(Ok(p)) => p,
         Ok(Err(BodyReadError::TooLarge)) => {
+            metrics::rejected(&ctx.name, "body_too_large");
             return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large", h1);
         }
         Ok(Err(BodyReadError::Client(e))) => {
             tracing::warn!(listener = %ctx.name, peer = %conn.peer, error = %e, "bad request body");
+            metrics::rejected(&ctx.name, "malformed_body");
             return plain(StatusCode::BAD_REQUEST, "Bad Request: malformed body", true);
         }
     };
@@ -251,6 +266,35 @@ async fn handle_checked(
         .uri
         .path_and_query()
         .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
+
+    // CAPTCHA and challenge: the verify endpoints answer before the web ACL (a Challenge rule on `/` must not
+    // challenge its own answer), and the client's token is checked for the engine.
+    let token_host = route_host.clone().unwrap_or_default();
+    let client = shared.interstitials.as_ref().map(|_| {
+        ClientRequest::new(
+            &token_host,
+            ctx.scheme == "https",
+            conn.peer.ip(),
+            &parts.headers,
+            epoch_ms(),
+        )
+    });
+    let mut cx = InspectContext::default();
+    if let (Some(inter), Some(client)) = (&shared.interstitials, &client) {
+        if Interstitials::is_endpoint(&path_and_query) {
+            let answer_body = prefix.inspected(MAX_INTERSTITIAL_BODY);
+            if let Some(resp) = inter.intercept(
+                client,
+                &parts.method,
+                &path_and_query,
+                &parts.headers,
+                &answer_body,
+            ) {
+                return resp.map(full);
+            }
+        }
+        cx.token = inter.token_state(client, &parts.headers, inspector.token_domains());
+    }
 
     let waf_req = {
         let inspected = prefix.inspected(window);
@@ -275,8 +319,27 @@ async fn handle_checked(
         }
         b.body(inspected).body_total_len(total).build()
     };
-    let decision = std::panic::catch_unwind(AssertUnwindSafe(|| inspector.inspect(&waf_req)));
+    let inspection =
+        std::panic::catch_unwind(AssertUnwindSafe(|| inspector.inspect_with(&waf_req, &cx)));
     drop(waf_req);
+    // Metrics, samples and logs are taken from the web ACL's report before the head is moved upstream.
+    let decision = inspection.map(|result| {
+        result.map(|Inspection { decision, detail }| {
+            if let Some(detail) = detail {
+                let view = RequestView {
+                    listener: &ctx.name,
+                    client_ip: conn.peer.ip(),
+                    headers: &parts.headers,
+                    method: parts.method.as_str(),
+                    path: &path,
+                    query: parts.uri.query().unwrap_or(""),
+                    version: version_text(parts.version),
+                };
+                observe(&detail, &decision, &view, &shared.logging, &shared.samples);
+            }
+            decision
+        })
+    });
     let insert_headers = match decision {
         Ok(Ok(Decision::Allow { insert_headers })) => insert_headers,
         Ok(Ok(Decision::Block(block))) => {
@@ -295,9 +358,21 @@ async fn handle_checked(
             return resp;
         }
         Ok(Ok(Decision::Captcha)) => {
-            return interstitial(StatusCode::METHOD_NOT_ALLOWED, "captcha");
+            return match (&shared.interstitials, &client) {
+                (Some(inter), Some(client)) => {
+                    inter.captcha_page(client, &path_and_query).map(full)
+                }
+                _ => interstitial(StatusCode::METHOD_NOT_ALLOWED, "captcha"),
+            };
         }
-        Ok(Ok(Decision::Challenge)) => return interstitial(StatusCode::ACCEPTED, "challenge"),
+        Ok(Ok(Decision::Challenge)) => {
+            return match (&shared.interstitials, &client) {
+                (Some(inter), Some(client)) => {
+                    inter.challenge_page(client, &path_and_query).map(full)
+                }
+                _ => interstitial(StatusCode::ACCEPTED, "challenge"),
+            };
+        }
         Ok(Err(e)) => match fail(ctx, conn, &e.to_string()) {
             Some(resp) => return resp,
             None => Vec::new(),
@@ -343,8 +418,10 @@ async fn handle_checked(
         path_and_query,
         headers,
     };
+    let started = std::time::Instant::now();
     match send(&route.pool, &upstream, prefix, limits.max_body_bytes).await {
         Ok((resp, in_flight)) => {
+            metrics::upstream_latency(&route.pool_name, started.elapsed());
             let (mut parts, body) = resp.into_parts();
             strip_hop_by_hop(&mut parts.headers);
             let body = IdleTimeout::wrap(
@@ -356,6 +433,9 @@ async fn handle_checked(
         }
         Err(failure) => {
             tracing::warn!(listener = %ctx.name, peer = %conn.peer, pool = %route.pool.config.name, reason = failure.reason, "upstream request failed");
+            if let Some(kind) = failure.kind {
+                metrics::upstream_error(&route.pool_name, kind);
+            }
             plain(
                 failure.status,
                 failure.reason,
@@ -396,6 +476,8 @@ struct Upstream {
 struct SendFailure {
     status: StatusCode,
     reason: &'static str,
+    /// The `kind` of `portcullis_waf_upstream_errors_total`; `None` when the client was at fault.
+    kind: Option<&'static str>,
 }
 
 fn replay(prefix: &Prefix) -> Prefix {
@@ -428,6 +510,7 @@ async fn send(
             return Err(SendFailure {
                 status: StatusCode::BAD_GATEWAY,
                 reason: "No upstream available",
+                kind: Some("unavailable"),
             });
         };
         tried.push(index);
@@ -440,6 +523,7 @@ async fn send(
                     return Err(SendFailure {
                         status: StatusCode::BAD_GATEWAY,
                         reason: "Upstream unavailable",
+                        kind: Some("unavailable"),
                     });
                 }
             },
@@ -455,6 +539,7 @@ async fn send(
             return Err(SendFailure {
                 status: StatusCode::BAD_REQUEST,
                 reason: "Bad Request: invalid target",
+                kind: None,
             });
         };
         *req.headers_mut() = up.headers.clone();
@@ -465,12 +550,14 @@ async fn send(
                     return Err(SendFailure {
                         status: StatusCode::PAYLOAD_TOO_LARGE,
                         reason: "Payload Too Large",
+                        kind: None,
                     });
                 }
                 if flags.client_error() {
                     return Err(SendFailure {
                         status: StatusCode::BAD_REQUEST,
                         reason: "Bad Request: malformed body",
+                        kind: None,
                     });
                 }
                 let connect = e.is_connect();
@@ -481,16 +568,25 @@ async fn send(
                 return Err(SendFailure {
                     status: StatusCode::BAD_GATEWAY,
                     reason: "Bad Gateway",
+                    kind: Some(if connect { "connect" } else { "other" }),
                 });
             }
             Err(_) => {
                 return Err(SendFailure {
                     status: StatusCode::GATEWAY_TIMEOUT,
                     reason: "Gateway Timeout",
+                    kind: Some("timeout"),
                 });
             }
         }
     }
+}
+
+/// Milliseconds since the Unix epoch (token times).
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

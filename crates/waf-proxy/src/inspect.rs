@@ -5,7 +5,10 @@
 
 use std::sync::{Arc, RwLock};
 
+use portcullis_waf_core::TokenState;
 use portcullis_waf_request::Request;
+
+use crate::detail::AclDetail;
 
 /// What the proxy must do with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +61,32 @@ impl Default for BlockResponse {
     }
 }
 
+/// A decision plus what the web ACL reports about it (for logs, sampled requests and metrics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// What to do with the request.
+    pub decision: Decision,
+    /// The web ACL's report; `None` for inspectors that only decide (closures, [`AllowAll`]): such requests are
+    /// neither logged, sampled nor counted per rule.
+    pub detail: Option<Box<AclDetail>>,
+}
+
+impl From<Decision> for Inspection {
+    fn from(decision: Decision) -> Self {
+        Self {
+            decision,
+            detail: None,
+        }
+    }
+}
+
+/// What the proxy knows about a request beyond its bytes, for [`Inspector::inspect_with`].
+#[derive(Debug, Clone, Default)]
+pub struct InspectContext {
+    /// The client's `aws-waf-token`, verified: `None` when the client sent none (or the proxy issues no tokens).
+    pub token: Option<TokenState>,
+}
+
 /// Why inspection could not decide.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("inspection failed: {0}")]
@@ -68,6 +97,25 @@ pub struct InspectError(pub String);
 pub trait Inspector: Send + Sync {
     /// Decide for one request.
     fn inspect(&self, req: &Request) -> Result<Decision, InspectError>;
+
+    /// Decide for one request and report what matched. The proxy calls this one; the default wraps
+    /// [`Inspector::inspect`] without detail.
+    fn inspect_detailed(&self, req: &Request) -> Result<Inspection, InspectError> {
+        self.inspect(req).map(Inspection::from)
+    }
+
+    /// Like [`Inspector::inspect_detailed`] with what the proxy learned beyond the request itself (the client's
+    /// CAPTCHA/challenge token). The default ignores the context.
+    fn inspect_with(&self, req: &Request, cx: &InspectContext) -> Result<Inspection, InspectError> {
+        let _ = cx;
+        self.inspect_detailed(req)
+    }
+
+    /// The domains whose `aws-waf-token`s this inspector accepts besides the request's own host (the web ACL's
+    /// `TokenDomains`).
+    fn token_domains(&self) -> &[String] {
+        &[]
+    }
 
     /// How many body bytes this inspector wants to see (the web ACL's body inspection limit); `None` uses the
     /// proxy's configured [`crate::Limits::inspection_limit`].

@@ -14,6 +14,13 @@
 //! 4. **Forwarding**: Block answers with the decision's response (403 by default); Allow adds the decision's headers
 //!    (`x-amzn-waf-*`) and `X-Forwarded-*` ([`forwarded`]), then sends the buffered prefix followed by the rest of
 //!    the body *streamed* to a server picked by the route's pool ([`upstream`]).
+//!
+//! # Web ACLs, logs, samples, metrics
+//! Each listener has an [`InspectorCell`]: its own ([`ListenerConfig::inspector`]) or the proxy's default one
+//! ([`ProxyHandle::inspector`]); [`ProxyHandle::inspector_for`] finds a listener's cell. Inspectors report an
+//! [`AclDetail`] with the decision ([`Inspector::inspect_detailed`], filled by [`AclInspector`]); from it the
+//! proxy counts Prometheus metrics (`metrics` module doc), keeps sampled requests ([`samples`]) and writes WAF
+//! log records in the AWS format to the sink of the web ACL's [`LoggingConfig`] ([`logging`]).
 #![cfg_attr(
     not(test),
     deny(
@@ -27,10 +34,15 @@
 pub mod acl_inspector;
 pub mod body;
 pub mod config;
+pub mod detail;
 pub mod error;
 pub mod forwarded;
 mod handler;
 pub mod inspect;
+pub mod logging;
+mod metrics;
+mod observe;
+pub mod samples;
 mod server;
 pub mod sniff;
 pub mod tls;
@@ -41,6 +53,16 @@ pub use config::{
     Balance, CertificateFiles, FailMode, HealthCheckConfig, Limits, ListenerConfig, PoolConfig,
     ProxyConfig, RouteConfig, TlsConfig,
 };
+pub use detail::{AclDetail, AclMeta, RuleHit, RuleKind, RuleMeta, WafAction};
 pub use error::ProxyError;
-pub use inspect::{AllowAll, BlockResponse, Decision, InspectError, Inspector, InspectorCell};
+pub use inspect::{
+    AllowAll, BlockResponse, Decision, InspectContext, InspectError, Inspection, Inspector,
+    InspectorCell,
+};
+pub use logging::{
+    FileSink, LogRecord, LogSink, Logging, LoggingConfig, MemorySink, StdoutSink, WriterSink,
+};
+/// The CAPTCHA/challenge crate, re-exported so that the wiring builds [`ProxyConfig::interstitials`] with the same types.
+pub use portcullis_waf_challenge as challenge;
+pub use samples::{Samples, SamplesConfig};
 pub use server::{ProxyHandle, start};

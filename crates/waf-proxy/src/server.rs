@@ -20,6 +20,8 @@ use crate::config::{Limits, ProxyConfig};
 use crate::error::ProxyError;
 use crate::handler::{ConnInfo, ListenerCtx, PerIp, Route, Shared, handle};
 use crate::inspect::{Inspector, InspectorCell};
+use crate::logging::Logging;
+use crate::samples::Samples;
 use crate::sniff::{HeadChecks, Tap, TappedIo};
 use crate::upstream::Pool;
 
@@ -28,6 +30,9 @@ use crate::upstream::Pool;
 pub struct ProxyHandle {
     addrs: Vec<(String, SocketAddr)>,
     inspector: InspectorCell,
+    cells: Vec<(String, InspectorCell)>,
+    logging: Logging,
+    samples: Samples,
     pools: HashMap<String, Arc<Pool>>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -52,9 +57,29 @@ impl ProxyHandle {
         self.addrs.iter().find(|(n, _)| n == name).map(|(_, a)| *a)
     }
 
-    /// The inspector cell: [`InspectorCell::swap`] applies a new web ACL to requests that start afterwards.
+    /// The default inspector cell (holding the inspector given to [`start`]), used by every listener configured
+    /// without its own cell: [`InspectorCell::swap`] applies a new web ACL to requests that start afterwards.
     pub fn inspector(&self) -> &InspectorCell {
         &self.inspector
+    }
+
+    /// The inspector cell of the listener called `name` (its own, or the default one).
+    pub fn inspector_for(&self, listener: &str) -> Option<&InspectorCell> {
+        self.cells
+            .iter()
+            .find(|(n, _)| n == listener)
+            .map(|(_, c)| c)
+    }
+
+    /// The logging configurations of the web ACLs: [`Logging::put`] / [`Logging::delete`] take effect for
+    /// requests that start afterwards.
+    pub fn logging(&self) -> &Logging {
+        &self.logging
+    }
+
+    /// The sampled requests ([`Samples::query`] answers `GetSampledRequests`).
+    pub fn samples(&self) -> &Samples {
+        &self.samples
     }
 
     /// The pool called `name` (health state, in-flight counts).
@@ -126,6 +151,9 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
 }
 
 /// Validate `config`, bind every listener and start serving. Must be called inside a tokio runtime.
+///
+/// `inspector` goes into the default cell ([`ProxyHandle::inspector`]) that listeners without their own
+/// [`crate::ListenerConfig::inspector`] use.
 pub async fn start(
     config: ProxyConfig,
     inspector: Arc<dyn Inspector>,
@@ -142,14 +170,19 @@ pub async fn start(
         limits: config.limits.clone(),
         trusted: config.trusted_proxies.clone(),
         fail_mode: config.fail_mode,
-        inspector: cell.clone(),
         per_ip: PerIp::default(),
+        logging: config.logging.clone(),
+        samples: config.samples.clone(),
+        interstitials: config.interstitials.clone(),
     });
     let builder = Arc::new(http_builder(&config.limits));
     let connections = Arc::new(Semaphore::new(config.limits.max_connections));
 
     let mut bound = Vec::new();
+    let mut cells = Vec::new();
     for l in &config.listeners {
+        let inspector = l.inspector.clone().unwrap_or_else(|| cell.clone());
+        cells.push((l.name.clone(), inspector.clone()));
         let tls = match &l.tls {
             Some(t) => Some(TlsAcceptor::from(crate::tls::server_config(t)?)),
             None => None,
@@ -172,11 +205,13 @@ pub async fn start(
                     host: r.host.as_deref().map(str::to_ascii_lowercase),
                     prefix: r.path_prefix.clone(),
                     pool: Arc::clone(pools.get(&r.pool)?),
+                    pool_name: Arc::from(r.pool.as_str()),
                 })
             })
             .collect();
         let ctx = Arc::new(ListenerCtx {
-            name: l.name.clone(),
+            name: Arc::from(l.name.as_str()),
+            inspector,
             scheme: if tls.is_some() { "https" } else { "http" },
             routes,
             shared: Arc::clone(&shared),
@@ -191,7 +226,7 @@ pub async fn start(
     let mut tasks = Vec::new();
     for (listener, addr, ctx, tls) in bound {
         tracing::info!(listener = %ctx.name, %addr, tls = tls.is_some(), "WAF proxy listening");
-        addrs.push((ctx.name.clone(), addr));
+        addrs.push((ctx.name.to_string(), addr));
         let accept = Accept {
             listener,
             ctx,
@@ -205,6 +240,9 @@ pub async fn start(
     Ok(ProxyHandle {
         addrs,
         inspector: cell,
+        cells,
+        logging: config.logging.clone(),
+        samples: config.samples.clone(),
         pools,
         stop,
         tasks,
@@ -265,6 +303,20 @@ impl Accept {
     }
 }
 
+/// The `reason` of `portcullis_waf_rejected_requests_total` for a connection hyper gave up on (a timeout counts
+/// only when part of a head had arrived: hyper also times out idle keep-alive connections).
+fn hygiene_reason(e: &hyper::Error, head: &HeadChecks) -> Option<&'static str> {
+    if e.is_timeout() {
+        head.head_pending().then_some("header_timeout")
+    } else if e.is_parse_too_large() {
+        Some("head_too_large")
+    } else if e.is_parse() {
+        Some("malformed_head")
+    } else {
+        None
+    }
+}
+
 struct Conn {
     ctx: Arc<ListenerCtx>,
     tls: Option<TlsAcceptor>,
@@ -295,6 +347,7 @@ impl Conn {
                         }
                         Err(_) => {
                             tracing::debug!(%peer, "TLS handshake timed out");
+                            crate::metrics::rejected(&self.ctx.name, "tls_handshake_timeout");
                             return;
                         }
                     };
@@ -314,6 +367,7 @@ impl Conn {
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        let head_state = checks.clone();
         let info = Arc::new(ConnInfo {
             peer,
             local,
@@ -327,6 +381,12 @@ impl Conn {
             .into_owned();
         if let Err(e) = self.watcher.watch(conn).await {
             tracing::debug!(%peer, error = %e, "client connection ended with an error");
+            if let Some(reason) = e
+                .downcast_ref::<hyper::Error>()
+                .and_then(|e| hygiene_reason(e, &head_state))
+            {
+                crate::metrics::rejected(&self.ctx.name, reason);
+            }
         }
     }
 }

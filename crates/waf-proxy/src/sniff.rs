@@ -21,6 +21,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -79,9 +80,17 @@ struct Shared {
 #[derive(Debug, Clone, Default)]
 pub struct HeadChecks {
     shared: Arc<Mutex<Shared>>,
+    /// A request head has started arriving but is not complete.
+    pending: Arc<AtomicBool>,
 }
 
 impl HeadChecks {
+    /// True when part of a request head has arrived and the rest has not (a timeout now is a slow head, not an
+    /// idle keep-alive connection). Always false when the tap is disabled.
+    pub fn head_pending(&self) -> bool {
+        self.pending.load(Ordering::Relaxed)
+    }
+
     /// The verdict for the next request on this connection: `Some(problem)` to refuse it.
     pub fn next(&self) -> Option<Smuggling> {
         let Ok(mut shared) = self.shared.lock() else {
@@ -133,6 +142,8 @@ pub struct Tap {
     max_head_bytes: usize,
     max_headers: usize,
     checks: HeadChecks,
+    /// The last value stored in `checks.pending`.
+    pending: bool,
 }
 
 impl Tap {
@@ -146,6 +157,7 @@ impl Tap {
             max_head_bytes,
             max_headers,
             checks: checks.clone(),
+            pending: false,
         };
         (tap, checks)
     }
@@ -164,7 +176,16 @@ impl Tap {
     }
 
     /// Follow `data`, the next bytes read from the client.
-    pub fn feed(&mut self, mut data: &[u8]) {
+    pub fn feed(&mut self, data: &[u8]) {
+        self.follow(data);
+        let pending = matches!(self.phase, Phase::Head) && !self.buf.is_empty();
+        if pending != self.pending {
+            self.pending = pending;
+            self.checks.pending.store(pending, Ordering::Relaxed);
+        }
+    }
+
+    fn follow(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
             match self.phase {
                 Phase::Off => return,

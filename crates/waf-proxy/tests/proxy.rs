@@ -22,6 +22,12 @@ use portcullis_waf_request::Request as WafRequest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+#[path = "proxy/observe.rs"]
+mod observe;
+
+#[path = "proxy/interstitial.rs"]
+mod interstitial;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Upstream
 
@@ -145,6 +151,7 @@ fn config(upstreams: Vec<SocketAddr>) -> ProxyConfig {
                 path_prefix: "/".into(),
                 pool: "app".into(),
             }],
+            inspector: None,
         }],
         pools: vec![pool],
         limits: Limits {
