@@ -1,0 +1,29 @@
+//! The one error type of this crate.
+
+/// Every way loading intel or simulating can fail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DetectError {
+    /// A threat list could not be loaded.
+    #[error("threat list `{name}`: {source}")]
+    Intel {
+        /// The list's name.
+        name: String,
+        /// What guard-core reported.
+        source: portcullis_guard_core::GuardError,
+    },
+    /// `simulate` was asked for a scenario it does not know.
+    #[error("unknown scenario `{name}` (known: {known})")]
+    UnknownScenario {
+        /// The name given.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// Compressing simulated output failed.
+    #[error("gzip: {message}")]
+    Gzip {
+        /// The compressor's message.
+        message: String,
+    },
+}
