@@ -127,6 +127,12 @@ def test_validation_errors(waf):
     err = expect("WAFInvalidParameterException", waf.create_regex_pattern_set, Name=unique("rx"), Scope=SCOPE,
                  RegularExpressionList=[{"RegexString": "(?<=a)b"}])
     assert "field: REGEX_PATTERN_SET" in err["Message"], err
+    # The modelled members reach the client as the model's error shape defines them.
+    with pytest.raises(ClientError) as ei:
+        waf.create_ip_set(Name=unique("ips"), Scope=SCOPE, IPAddressVersion="IPV4", Addresses=["10.0.0.0/33"])
+    assert ei.value.response.get("Field") == "IP_ADDRESS", ei.value.response
+    assert ei.value.response.get("Parameter") == "10.0.0.0/33", ei.value.response
+    assert ei.value.response.get("Reason"), ei.value.response
     # Rate-based rules may not Allow.
     rate = {"Name": "rate", "Priority": 0, "Action": {"Allow": {}},
             "Statement": {"RateBasedStatement": {"Limit": 100, "AggregateKeyType": "IP"}}, "VisibilityConfig": vis("rate")}

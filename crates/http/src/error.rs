@@ -66,6 +66,9 @@ pub struct AwsError {
     pub message: String,
     /// Whether the client (`Sender`) or the server (`Receiver`) is at fault.
     pub sender_fault: bool,
+    /// Further members of the JSON error body the model defines for this error (WAF's `Field`, `Parameter`,
+    /// `Reason`); not rendered in the XML protocols.
+    pub members: serde_json::Map<String, serde_json::Value>,
 }
 
 impl AwsError {
@@ -76,7 +79,14 @@ impl AwsError {
             code: code.into(),
             message: message.into(),
             sender_fault: true,
+            members: serde_json::Map::new(),
         }
+    }
+
+    /// Adds a member to the JSON error body.
+    pub fn with_member(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.members.insert(name.to_owned(), value.into());
+        self
     }
 
     /// A 400 client error.
@@ -91,6 +101,7 @@ impl AwsError {
             code: "InternalFailure".into(),
             message: "The request processing has failed because of an unknown error.".into(),
             sender_fault: false,
+            members: serde_json::Map::new(),
         }
     }
 
@@ -101,6 +112,7 @@ impl AwsError {
             code: "ServiceUnavailable".into(),
             message: "The request has failed due to a temporary failure of the server.".into(),
             sender_fault: false,
+            members: serde_json::Map::new(),
         }
     }
 
@@ -127,7 +139,10 @@ impl AwsError {
                 Reply::new(self.status, "text/xml", Bytes::from(w.finish()))
             }
             Protocol::Json { content_type, .. } => {
-                let body = serde_json::json!({"__type": self.code, "message": self.message});
+                let mut body = self.members.clone();
+                body.insert("__type".into(), self.code.clone().into());
+                body.insert("message".into(), self.message.clone().into());
+                let body = serde_json::Value::Object(body);
                 let mut r = Reply::new(self.status, content_type, Bytes::from(body.to_string()));
                 if let Ok(v) = HeaderValue::from_str(&self.code) {
                     r.headers.insert("x-amzn-errortype", v);
@@ -135,7 +150,11 @@ impl AwsError {
                 r
             }
             Protocol::RestJson => {
-                let body = serde_json::json!({"__type": self.code, "message": self.message, "Message": self.message});
+                let mut body = self.members.clone();
+                body.insert("__type".into(), self.code.clone().into());
+                body.insert("message".into(), self.message.clone().into());
+                body.insert("Message".into(), self.message.clone().into());
+                let body = serde_json::Value::Object(body);
                 let mut r = Reply::new(
                     self.status,
                     "application/json",

@@ -158,6 +158,7 @@ impl From<KmsError> for AwsError {
                     message: "The key was changed by another request at the same time; retry."
                         .into(),
                     sender_fault: true,
+                    members: Default::default(),
                 };
             }
             KmsError::Store(err) => {
@@ -167,6 +168,7 @@ impl From<KmsError> for AwsError {
                     code: "DependencyTimeoutException".into(),
                     message: "The system timed out while trying to fulfill the request. You can retry the request.".into(),
                     sender_fault: false,
+                    members: Default::default(),
                 };
             }
             KmsError::Internal(msg) => {
@@ -176,6 +178,7 @@ impl From<KmsError> for AwsError {
                     code: "KMSInternalException".into(),
                     message: "The request was rejected because an internal exception occurred. The request can be retried.".into(),
                     sender_fault: false,
+                    members: Default::default(),
                 };
             }
         };

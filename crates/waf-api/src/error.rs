@@ -105,6 +105,7 @@ impl From<WafError> for AwsError {
                 code: "WAFOptimisticLockException".into(),
                 message: "WAF couldn't save your changes because another request changed the resource at the same time. Get it again and retry.".into(),
                 sender_fault: true,
+                members: Default::default(),
             },
             WafError::Store(err) => {
                 tracing::error!(error = %err, "store failure");
@@ -113,6 +114,7 @@ impl From<WafError> for AwsError {
                     code: "WAFUnavailableEntityException".into(),
                     message: "WAF couldn't retrieve the resource; retry the operation.".into(),
                     sender_fault: false,
+                    members: Default::default(),
                 }
             }
             WafError::Internal(msg) => {
@@ -122,7 +124,15 @@ impl From<WafError> for AwsError {
                     code: code.into(),
                     message: "Your request is valid, but WAF couldn't perform the operation because of a system problem. Retry your request.".into(),
                     sender_fault: false,
+                    members: Default::default(),
                 }
+            }
+            WafError::InvalidParameter(v) => {
+                let message = WafError::InvalidParameter(v.clone()).to_string();
+                AwsError::bad_request(code, message)
+                    .with_member("Field", v.field.as_str())
+                    .with_member("Parameter", v.parameter)
+                    .with_member("Reason", v.reason)
             }
             other => AwsError::bad_request(code, other.to_string()),
         }
@@ -146,6 +156,9 @@ mod tests {
             aws.message,
             "Error reason: bad, field: RESOURCE_ARN, parameter: arn:x"
         );
+        assert_eq!(aws.members["Field"], "RESOURCE_ARN");
+        assert_eq!(aws.members["Parameter"], "arn:x");
+        assert_eq!(aws.members["Reason"], "bad");
         let lost = WafError::Store(StoreError::ConditionFailed {
             collection: "c".into(),
             key: "k".into(),
