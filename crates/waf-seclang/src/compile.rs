@@ -175,6 +175,8 @@ impl LinkActions {
             transforms: self.transforms,
             t_none: self.t_none,
             chain_id: 0,
+            prefilter_slot: None,
+            target_set: None,
             multi_match: self.multi_match,
             capture: self.capture,
             actions: self.actions,

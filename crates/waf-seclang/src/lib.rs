@@ -51,8 +51,10 @@ pub mod log;
 pub mod macros;
 pub mod operator;
 pub mod parser;
+mod prefilter;
 pub mod rule;
 mod ruleset;
+mod target_sets;
 mod transaction;
 pub mod variables;
 

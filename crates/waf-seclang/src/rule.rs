@@ -285,6 +285,11 @@ pub struct Link {
     /// Identifies [`Link::transforms`] within the rule set (equal chains share an id); keys the per-transaction
     /// transformation cache.
     pub chain_id: u32,
+    /// This link's bit in its chain's `@rx` prefilter (set by the rule-set loader; `None`: always run).
+    pub prefilter_slot: Option<u32>,
+    /// The id of this link's target list when it is shared within a phase (set by the rule-set loader; see
+    /// the `target_sets` module); `None`: collected per evaluation.
+    pub target_set: Option<u32>,
     /// `multiMatch`.
     pub multi_match: bool,
     /// `capture`.

@@ -62,6 +62,10 @@ pub struct RuleSet {
     pub(crate) skip_targets: Vec<usize>,
     /// True when some rule reads `MATCHED_VARS` / `MATCHED_VARS_NAMES` (otherwise they are not recorded).
     pub(crate) uses_matched_vars: bool,
+    /// The `@rx` prefilters per transformation chain.
+    pub(crate) prefilters: crate::prefilter::Prefilters,
+    /// How many shared target lists links use (`Link::target_set` ids are below it).
+    pub(crate) target_sets: usize,
 }
 
 impl RuleSet {
@@ -736,6 +740,8 @@ impl Loader {
                 }
             }
         }
+        let prefilters = crate::prefilter::Prefilters::build(&mut rules);
+        let target_sets = crate::target_sets::assign(&mut rules);
         let report = LoadReport {
             rules: rules.len(),
             unsupported: self.unsupported,
@@ -749,6 +755,8 @@ impl Loader {
                 counter: AtomicU64::new(0),
                 skip_targets,
                 uses_matched_vars,
+                prefilters,
+                target_sets,
             },
             report,
         ))

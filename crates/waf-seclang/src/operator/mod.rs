@@ -7,6 +7,7 @@
 //! phrase/network files of `@pmFromFile` and `@ipMatchFromFile`, relative to [`OperatorContext::base_dir`].
 
 mod ip;
+mod literals;
 mod numeric;
 mod pcre;
 mod pm;
@@ -202,6 +203,15 @@ impl Operator {
             Kind::Rx(r) => r.needs_expansion(),
             Kind::Str(_, a) | Kind::Num(_, a) => a.is_macro(),
             _ => false,
+        }
+    }
+
+    /// For a static `@rx`: literals one of which every match contains (lowercase, to be searched ASCII
+    /// case-insensitively); `None` when the operator has no such set and must always run.
+    pub fn required_literals(&self) -> Option<&[Vec<u8>]> {
+        match &self.kind {
+            Kind::Rx(r) => r.literals(),
+            _ => None,
         }
     }
 

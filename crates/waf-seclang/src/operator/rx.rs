@@ -32,6 +32,8 @@ const LOOKBEHIND_WINDOW: usize = 64;
 #[derive(Debug, Clone)]
 pub(crate) struct RxOp {
     kind: RxKind,
+    /// Necessary literals of a plain static pattern (see [`super::literals`]), for the engine's prefilter.
+    literals: Option<Arc<[Vec<u8>]>>,
 }
 
 #[derive(Debug, Clone)]
@@ -74,11 +76,26 @@ impl RxOp {
                     pattern: pattern.to_owned(),
                     cache: Arc::default(),
                 },
+                literals: None,
             });
         }
+        let m = compile(pattern)?;
+        let literals = match &m {
+            Matcher::Plain(..) => translate(pattern)
+                .ok()
+                .and_then(|(t, _)| super::literals::necessary(&t))
+                .map(Arc::from),
+            _ => None,
+        };
         Ok(Self {
-            kind: RxKind::Static(Arc::new(compile(pattern)?)),
+            kind: RxKind::Static(Arc::new(m)),
+            literals,
         })
+    }
+
+    /// Literals one of which every match contains (lowercase, compared ASCII case-insensitively).
+    pub(crate) fn literals(&self) -> Option<&[Vec<u8>]> {
+        self.literals.as_deref()
     }
 
     pub(crate) fn needs_expansion(&self) -> bool {
@@ -106,6 +123,9 @@ impl RxOp {
     }
 
     pub(crate) fn evaluate(&self, input: &[u8], env: &mut dyn OperatorEnv) -> bool {
+        if let RxKind::Static(m) = &self.kind {
+            return m.evaluate(input, env);
+        }
         let Some(m) = self.matcher(env) else {
             return false;
         };

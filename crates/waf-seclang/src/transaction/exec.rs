@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use portcullis_waf_request::transform::{apply, apply_chain};
 
-use super::state::State;
+use super::state::{Cached, State};
 use super::vars::{self, View};
 use crate::log::{Disruption, Intervention, LogEntry};
 use crate::macros::{MacroText, MacroVar};
 use crate::operator::OperatorEnv;
+use crate::prefilter;
 use crate::rule::{
     Action, AllowScope, Ctl, Disruptive, EngineMode, Exclusion, Link, Rule, Selector, SetVarOp,
     Target,
@@ -142,6 +143,8 @@ pub(crate) fn run_phase(view: View<'_>, st: &mut State, phase: u8) {
     let mut skip = 0u32;
     // Reused for every link's values: one allocation per phase instead of one per rule.
     let mut scratch = Vec::with_capacity(32);
+    // Shared target lists (see `target_sets`), collected on first use in this phase.
+    let mut shared: Shared<'_> = Vec::new();
     while let Some(entry) = entries.get(i) {
         i += 1;
         let Entry::Rule(idx) = entry else { continue };
@@ -160,7 +163,7 @@ pub(crate) fn run_phase(view: View<'_>, st: &mut State, phase: u8) {
         }
         st.rule_id = rule.id;
         st.rule_index = *idx;
-        if !eval_rule(rs, view, st, rule, &mut scratch) {
+        if !eval_rule(rs, view, st, rule, &mut scratch, &mut shared) {
             continue;
         }
         match on_full_match(view, st, rule) {
@@ -172,17 +175,21 @@ pub(crate) fn run_phase(view: View<'_>, st: &mut State, phase: u8) {
     }
 }
 
+/// The target lists of one phase, by target-set id.
+type Shared<'a> = Vec<Option<Vec<vars::Value<'a>>>>;
+
 fn eval_rule<'a>(
     rs: &'a RuleSet,
     view: View<'a>,
     st: &mut State,
     rule: &'a Rule,
     scratch: &mut Vec<vars::Value<'a>>,
+    shared: &mut Shared<'a>,
 ) -> bool {
     st.matched_vars.clear();
     rule.links
         .iter()
-        .all(|link| eval_link(rs, view, st, rule, link, scratch))
+        .all(|link| eval_link(rs, view, st, rule, link, scratch, shared))
 }
 
 fn eval_link<'a>(
@@ -191,7 +198,8 @@ fn eval_link<'a>(
     st: &mut State,
     rule: &Rule,
     link: &'a Link,
-    values: &mut Vec<vars::Value<'a>>,
+    scratch: &mut Vec<vars::Value<'a>>,
+    shared: &mut Shared<'a>,
 ) -> bool {
     let Some(op) = &link.operator else {
         run_actions(rs, view, st, &link.actions);
@@ -205,10 +213,34 @@ fn eval_link<'a>(
             .cloned()
             .unwrap_or_default()
     };
-    values.clear();
-    for t in &link.targets {
-        vars::collect(view, st, t, [&link.exclusions, &removed], values);
-    }
+    let set = link
+        .target_set
+        .filter(|_| removed.is_empty())
+        .and_then(|id| usize::try_from(id).ok());
+    let values: &[vars::Value<'a>] = match set {
+        Some(id) => {
+            if shared.len() <= id {
+                shared.resize_with(rs.target_sets.max(id + 1), || None);
+            }
+            match shared.get_mut(id) {
+                Some(slot) => slot.get_or_insert_with(|| {
+                    let mut v = Vec::new();
+                    for t in &link.targets {
+                        vars::collect(view, st, t, [&link.exclusions, &[]], &mut v);
+                    }
+                    v
+                }),
+                None => &[],
+            }
+        }
+        None => {
+            scratch.clear();
+            for t in &link.targets {
+                vars::collect(view, st, t, [&link.exclusions, &removed], scratch);
+            }
+            scratch
+        }
+    };
     let mut matched = false;
     for v in values.iter() {
         if link.multi_match {
@@ -227,11 +259,9 @@ fn eval_link<'a>(
                 }
                 cur = Some(next);
             }
-        } else if link.transforms.is_empty() {
-            if test_value(rs, view, st, link, op, v, &v.value) {
-                matched = true;
-            }
-        } else if let Cow::Borrowed(raw) = &v.value {
+        } else if let Cow::Borrowed(raw) = &v.value
+            && (!link.transforms.is_empty() || link.prefilter_slot.is_some())
+        {
             if st.transform_cache.capacity() == 0 {
                 // Growing the table step by step (rehashing each time) cost more than the lookups themselves;
                 // CRS runs about 16 distinct chains over each request value.
@@ -241,19 +271,29 @@ fn eval_link<'a>(
                 st.transform_cache.reserve(estimate.min(8192));
             }
             let key = (raw.as_ptr() as usize, raw.len(), link.chain_id);
-            let cached = match st.transform_cache.get(&key) {
-                Some(c) => c.clone(),
-                None => {
-                    let c = match apply_chain(&link.transforms, raw) {
-                        Cow::Borrowed(_) => None,
-                        Cow::Owned(o) => Some(Arc::<[u8]>::from(o)),
-                    };
-                    st.transform_cache.insert(key, c.clone());
-                    c
-                }
-            };
+            let entry = st.transform_cache.entry(key).or_insert_with(|| Cached {
+                value: match apply_chain(&link.transforms, raw) {
+                    Cow::Borrowed(_) => None,
+                    Cow::Owned(o) => Some(Arc::<[u8]>::from(o)),
+                },
+                hits: None,
+            });
+            let cached = entry.value.clone();
             let input: &[u8] = cached.as_deref().unwrap_or(raw);
+            if let Some(slot) = link.prefilter_slot
+                && let Some(filter) = rs.prefilters.chain(link.chain_id)
+            {
+                let hits = entry.hits.get_or_insert_with(|| filter.scan(input));
+                if !prefilter::has(hits, slot) {
+                    // None of the regex's necessary literals occurs: it cannot match this value.
+                    continue;
+                }
+            }
             if test_value(rs, view, st, link, op, v, input) {
+                matched = true;
+            }
+        } else if link.transforms.is_empty() {
+            if test_value(rs, view, st, link, op, v, &v.value) {
                 matched = true;
             }
         } else {

@@ -13,6 +13,15 @@ use crate::variables::Var;
 /// Key of the transformation cache: (value address, value length, transformation chain id).
 pub(crate) type CacheKey = (usize, usize, u32);
 
+/// A memoised transformation result.
+#[derive(Debug)]
+pub(crate) struct Cached {
+    /// The transformed value; `None` when the chain left the value unchanged.
+    pub value: Option<Arc<[u8]>>,
+    /// The chain's `@rx` prefilter hits on the transformed value, once computed.
+    pub hits: Option<crate::prefilter::Hits>,
+}
+
 /// Mutable transaction state.
 #[derive(Debug)]
 pub(crate) struct State {
@@ -65,7 +74,7 @@ pub(crate) struct State {
     /// Transformation results for request values: (address, length, chain id) → transformed value, `None`
     /// when the chain left the value unchanged. Request values do not move or change during a transaction, so
     /// their address identifies them.
-    pub transform_cache: FastMap<CacheKey, Option<Arc<[u8]>>>,
+    pub transform_cache: FastMap<CacheKey, Cached>,
 }
 
 impl State {

@@ -419,3 +419,32 @@ fn rule_sets_are_shareable_and_transactions_sendable() {
     shared::<RuleSet>();
     sendable::<Transaction<'static>>();
 }
+
+/// The `@rx` prefilter and the shared target lists change no result: rules sharing a chain and a target list
+/// match exactly the values their regexes match (including case-insensitive literals, captures and a
+/// `ctl:ruleRemoveTargetById` edit that makes one rule collect its own list).
+#[test]
+fn prefilter_and_shared_targets_keep_results() {
+    let rules = r#"
+SecRuleEngine On
+SecRule ARGS "@rx (?i)union\s+select" "id:1,phase:2,t:none,t:urlDecodeUni,pass,capture,setvar:tx.a=%{tx.0}"
+SecRule ARGS "@rx <script" "id:2,phase:2,t:none,t:urlDecodeUni,pass"
+SecRule ARGS "@rx [;|&]\s*cat\b" "id:3,phase:2,t:none,t:urlDecodeUni,pass"
+SecRule ARGS "@rx (?:foo|bar)baz" "id:4,phase:2,t:none,t:urlDecodeUni,pass"
+SecRule ARGS "@rx ^[a-z]+$" "id:5,phase:2,t:none,t:urlDecodeUni,pass"
+SecRule ARGS_NAMES "@rx ^q$" "id:6,phase:2,t:none,pass,ctl:ruleRemoveTargetById=7;ARGS:q"
+SecRule ARGS "@rx UNION" "id:7,phase:2,t:none,t:urlDecodeUni,pass"
+SecRule ARGS "@rx ecT" "id:8,phase:2,t:none,t:urlDecodeUni,pass"
+"#;
+    let o = run(
+        rules,
+        &get("/?q=1%20UNION%20%20SeLeCt%202&x=barbaz"),
+        &["a"],
+    );
+    assert_eq!(o.ids, vec![1, 4, 5, 6]);
+    assert_eq!(tx(&o, "a"), Some("UNION  SeLeCt"));
+    let o = run(rules, &get("/?p=%3Cscript%3E&r=a;cat%20x&s=plain"), &[]);
+    assert_eq!(o.ids, vec![2, 3, 5]);
+    let o = run(rules, &get("/?z=UNION"), &[]);
+    assert_eq!(o.ids, vec![7]);
+}
