@@ -37,4 +37,18 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The persisted advisory index is corrupted, truncated or not an index at all.
+    #[error("invalid advisory index: {0}")]
+    InvalidIndex(String),
+    /// The persisted advisory index was written in a format version this build cannot read.
+    #[error("advisory index format version {0} is not supported (expected {expected}); re-import the database", expected = crate::index::FORMAT_VERSION)]
+    UnsupportedIndexVersion(u32),
+    /// An advisory archive (tar, tar.gz, zip) could not be read.
+    #[error("invalid archive {path}: {reason}")]
+    InvalidArchive {
+        /// Path (or label) of the archive.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -80,6 +80,12 @@ pub struct Finding {
     pub arch: Vec<String>,
     /// RustSec affected functions.
     pub functions: Vec<String>,
+    /// Advisory details (CommonMark), when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+    /// Reference URLs of the advisory.
+    #[serde(default)]
+    pub references: Vec<String>,
 }
 
 impl Finding {
@@ -89,14 +95,14 @@ impl Finding {
     }
 }
 
-fn release_matches(affected_release: Option<&str>, wanted: Option<&str>) -> bool {
+pub(crate) fn release_matches(affected_release: Option<&str>, wanted: Option<&str>) -> bool {
     match (affected_release, wanted) {
         (Some(a), Some(w)) => a == w,
         _ => true,
     }
 }
 
-fn finding_for(adv: &Advisory, pkg: &Package, opts: &ScanOptions) -> Option<Finding> {
+pub(crate) fn finding_for(adv: &Advisory, pkg: &Package, opts: &ScanOptions) -> Option<Finding> {
     if adv.is_withdrawn() && !opts.include_withdrawn {
         return None;
     }
@@ -149,6 +155,8 @@ fn finding_for(adv: &Advisory, pkg: &Package, opts: &ScanOptions) -> Option<Find
         os: aff.os(),
         arch: aff.arch(),
         functions: aff.functions(),
+        details: adv.details.clone(),
+        references: adv.references.iter().map(|r| r.url.clone()).collect(),
     })
 }
 
@@ -161,6 +169,12 @@ pub fn scan(db: &AdvisoryDb, packages: &[Package], opts: &ScanOptions) -> Vec<Fi
                 .filter_map(move |adv| finding_for(adv, pkg, opts))
         })
         .collect();
+    sort_findings(&mut findings);
+    findings
+}
+
+/// Sorts findings by (package, version, advisory id, ecosystem) and drops duplicates.
+pub(crate) fn sort_findings(findings: &mut Vec<Finding>) {
     findings.sort_by(|a, b| {
         (
             &a.package.name,
@@ -181,7 +195,6 @@ pub fn scan(db: &AdvisoryDb, packages: &[Package], opts: &ScanOptions) -> Vec<Fi
             && a.package.version == b.package.version
             && a.package.ecosystem == b.package.ecosystem
     });
-    findings
 }
 
 #[cfg(test)]
