@@ -7,10 +7,16 @@
 
 mod raw;
 mod resolve;
+mod waf;
 
 pub use raw::{RawApi, RawAudit, RawConfig, RawRootKey, RawStore, RawTls};
 pub use resolve::{
     ApiConfig, AuditConfig, Config, ConfigErrors, Overrides, Problem, RootKeyConfig,
+};
+pub use waf::{
+    DEFAULT_CRS_DIR, RawWaf, RawWafCert, RawWafHealthCheck, RawWafLimits, RawWafListener,
+    RawWafPool, RawWafRoute, RawWafTls, WafConfig, WafHealthCheck, WafLimits, WafListener, WafLog,
+    WafPool, WafRoute, WafTls, parse_duration,
 };
 
 /// The data directory used when neither the file nor `--data-dir` names one.

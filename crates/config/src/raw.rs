@@ -32,6 +32,9 @@ pub struct RawConfig {
     /// The root key that seals every stored secret.
     #[serde(default)]
     pub root_key: RawRootKey,
+    /// The WAF reverse proxy (`[waf]`, `[[waf.pools]]`, `[[waf.listeners]]`).
+    #[serde(default)]
+    pub waf: crate::waf::RawWaf,
     /// Fields the file has that Portcullis does not know (dotted paths); each is a problem.
     #[serde(skip)]
     pub unknown_fields: Vec<String>,

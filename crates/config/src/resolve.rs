@@ -42,6 +42,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Where the root key lives.
     pub root_key: RootKeyConfig,
+    /// The WAF reverse proxy; no listeners means it is not started.
+    pub waf: crate::waf::WafConfig,
 }
 
 /// The resolved `[root_key]` section.
@@ -262,6 +264,7 @@ impl RawConfig {
         }
 
         let root_key = resolve_root_key(self.root_key, &data_dir, &mut problems);
+        let waf = crate::waf::resolve_waf(self.waf, &mut problems);
 
         match (account_id, listen) {
             (Ok(account_id), Ok(listen)) if problems.is_empty() => Ok(Config {
@@ -281,6 +284,7 @@ impl RawConfig {
                     file_interval: Duration::from_secs(interval),
                 },
                 root_key,
+                waf,
             }),
             _ => Err(ConfigErrors(problems)),
         }

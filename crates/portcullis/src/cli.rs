@@ -35,6 +35,76 @@ pub enum Command {
         #[command(subcommand)]
         command: WafCommand,
     },
+    /// Vulnerability assessment: the offline OSV advisory database and lockfile scans.
+    Inspector {
+        /// What to do.
+        #[command(subcommand)]
+        command: InspectorCommand,
+    },
+    /// Threat detection (GuardDuty-style) over CloudTrail, VPC Flow Logs and Route 53 Resolver logs.
+    Guard {
+        /// What to do.
+        #[command(subcommand)]
+        command: GuardCommand,
+    },
+}
+
+/// `portcullis guard ...`.
+#[derive(Debug, Subcommand)]
+pub enum GuardCommand {
+    /// Analyse log files offline with the built-in detectors and print GuardDuty-format findings.
+    ///
+    /// Reads files and directories (recursively; gzip or not; CloudTrail files, bare arrays, JSON lines or
+    /// EventBridge events, VPC Flow Logs lines with or without a header, Resolver query-log JSON lines —
+    /// detected per file). Malformed records are counted and skipped. Prints findings to stdout and a
+    /// summary to stderr. Exit status 0.
+    Analyze(GuardAnalyzeArgs),
+    /// Write simulated native-format logs: a day of a small estate plus the GuardDuty tester's attacks.
+    Simulate(GuardSimulateArgs),
+}
+
+/// Output formats of `guard analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GuardFormat {
+    /// Severity, type, resource, count and title, one finding per row.
+    Table,
+    /// One GuardDuty finding (schema 2.0) per line.
+    Json,
+}
+
+/// `portcullis guard analyze`.
+#[derive(Debug, Args)]
+pub struct GuardAnalyzeArgs {
+    /// Threat lists (TXT: IP, CIDR, IP:port, domain per line) or directories of them. maltrail folders
+    /// (malware/malicious/suspicious), mass_scanner* and ipsum levels are recognised; any other file
+    /// is a custom threat list (`*.Custom` finding types).
+    #[arg(long, value_name = "FILE")]
+    pub intel: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: GuardFormat,
+    /// Never print the progress line.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Log files or directories.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `portcullis guard simulate`.
+#[derive(Debug, Args)]
+pub struct GuardSimulateArgs {
+    /// `benign`, `all`, or one attack scenario: portscan, ssh-bruteforce, rdp-bruteforce, udp-dos,
+    /// dns-dos, port-sweep, c2-dns, crypto-dns, dns-exfil, dga, kali, instance-cred-exfil,
+    /// cloudtrail-disabled, root-usage, password-policy, s3-public.
+    #[arg(long)]
+    pub scenario: String,
+    /// Output directory (vpcflow/, dns/ and cloudtrail/ are created in it).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Random seed; the same seed writes the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// `portcullis waf ...`.
@@ -175,4 +245,92 @@ pub enum CaCommand {
         /// Serial number in hex, as `ca list` shows it.
         serial: String,
     },
+}
+
+/// `portcullis inspector ...`.
+#[derive(Debug, Subcommand)]
+pub enum InspectorCommand {
+    /// The persisted vulnerability database (OSV advisories).
+    Db {
+        /// What to do.
+        #[command(subcommand)]
+        command: InspectorDbCommand,
+    },
+    /// Scan lockfiles (Cargo.lock, package-lock.json, yarn.lock, poetry.lock, Pipfile.lock,
+    /// requirements*.txt, go.mod, go.sum) against the database, offline.
+    ///
+    /// Exit status: 0 when no vulnerability is found, 1 when some is, 2 when there is no database
+    /// or some lockfile could not be read (and nothing vulnerable was found).
+    Scan(InspectorScanArgs),
+}
+
+/// `portcullis inspector db ...`.
+#[derive(Debug, Subcommand)]
+pub enum InspectorDbCommand {
+    /// Import OSV advisories (JSON/YAML files, directories, .tar/.tar.gz/.tgz/.zip archives) into the
+    /// database; re-importing replaces records with the same id (the newer `modified` wins).
+    Import(InspectorImportArgs),
+    /// Show the database: sources, advisories per ecosystem, newest `modified`, file age.
+    Status(InspectorDbArgs),
+}
+
+/// Where the vulnerability database lives.
+#[derive(Debug, Args, Clone)]
+pub struct InspectorDbArgs {
+    /// Shared settings.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Database directory [default: <data_dir>/inspector/db].
+    #[arg(long, value_name = "DIR", env = "PORTCULLIS_INSPECTOR_DB")]
+    pub db: Option<PathBuf>,
+}
+
+/// `portcullis inspector db import`.
+#[derive(Debug, Args)]
+pub struct InspectorImportArgs {
+    /// Database location.
+    #[command(flatten)]
+    pub db: InspectorDbArgs,
+    /// Start from an empty database instead of updating the existing one.
+    #[arg(long)]
+    pub replace: bool,
+    /// OSV files, directories or archives.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Output formats of `inspector scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScanFormat {
+    /// Human-readable tables.
+    Table,
+    /// Inspector2-shaped findings JSON.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// CycloneDX 1.4 with a vulnerabilities section.
+    Cyclonedx,
+}
+
+/// `portcullis inspector scan`.
+#[derive(Debug, Args)]
+pub struct InspectorScanArgs {
+    /// Database location.
+    #[command(flatten)]
+    pub db: InspectorDbArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ScanFormat,
+    /// Also report withdrawn advisories (flagged).
+    #[arg(long)]
+    pub include_withdrawn: bool,
+    /// Only advisories affecting this OS (RustSec `affects.os`, like cargo-audit --target-os).
+    #[arg(long, value_name = "OS")]
+    pub target_os: Option<String>,
+    /// Only advisories affecting this architecture (RustSec `affects.arch`).
+    #[arg(long, value_name = "ARCH")]
+    pub target_arch: Option<String>,
+    /// Lockfiles or directories (searched recursively, skipping hidden dirs, node_modules, target, vendor).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
 }

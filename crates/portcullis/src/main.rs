@@ -6,8 +6,11 @@
 
 mod ca;
 mod cli;
+mod guard;
+mod inspector;
 mod serve;
 mod waf;
+mod waf_node;
 
 use clap::Parser;
 
@@ -23,6 +26,8 @@ fn main() -> std::process::ExitCode {
         cli::Command::Waf {
             command: cli::WafCommand::CrsTest(args),
         } => waf::crs_test(&args),
+        cli::Command::Inspector { command } => inspector::run(command),
+        cli::Command::Guard { command } => guard::run(command),
     };
     match result {
         Ok(code) => code,

@@ -35,11 +35,15 @@ pub fn resolve(common: &CommonArgs, overrides: Overrides) -> Result<Config> {
 /// `portcullis config check`.
 pub fn check_config(common: &CommonArgs) -> Result<ExitCode> {
     let cfg = resolve(common, Overrides::default())?;
+    let waf = crate::waf_node::check(&cfg.waf)?;
     println!("configuration OK");
     println!("  data_dir   {}", cfg.data_dir.display());
     println!("  api.listen {}", cfg.api.listen);
     println!("  store      {}", redact_url(&cfg.store_url));
     println!("  account    {}", cfg.account_id);
+    for line in waf {
+        println!("  waf        {line}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -137,6 +141,8 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
         )));
     let kms = Kms::new(store.clone(), shared.authz.clone(), root.clone());
     registry.register(Arc::new(KmsService(kms.clone())));
+    let waf_api = portcullis_waf_api::WafApi::new(store.clone(), shared.authz.clone());
+    registry.register(Arc::new(portcullis_waf_api::WafService(waf_api.clone())));
     let scheduler =
         portcullis_kms_api::scheduler::spawn(kms, clock.clone(), KMS_SCHEDULER_INTERVAL);
     let backend = store.backend();
@@ -165,6 +171,28 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
             )
         })?;
     let addr = listener.local_addr()?;
+    let waf_link = crate::waf_node::api_sync::ApiLink {
+        api: waf_api.clone(),
+        region: cfg.region.clone(),
+        account: cfg.account_id.to_string(),
+        log_dir: data_dir.join("waf").join("logs"),
+    };
+    let waf_node = crate::waf_node::start(
+        &cfg.waf,
+        &pki,
+        &data_dir,
+        cfg.api.shutdown_grace,
+        Some(waf_link),
+    )
+    .await
+    .context("starting the WAF proxy")?;
+    if let Some(node) = &waf_node {
+        for (name, addr) in node.listeners(&cfg.waf) {
+            let arn =
+                portcullis_waf_api::listener_arn(&cfg.region, &cfg.account_id.to_string(), &name);
+            println!("WAF listener {name} is listening on {addr} (resource ARN {arn})");
+        }
+    }
     print_banner(&addr, &ca_path, &creds_path, &cfg.region);
     portcullis_http::serve(
         listener,
@@ -174,6 +202,9 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
         cfg.api.shutdown_grace,
     )
     .await?;
+    if let Some(node) = waf_node {
+        node.shutdown().await;
+    }
     tracing::info!("listener closed; flushing the audit trail");
     scheduler.abort();
     trail.shutdown().await;

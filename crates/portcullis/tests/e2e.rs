@@ -10,6 +10,8 @@ mod audit;
 mod client;
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/inspector_cli.rs"]
+mod inspector_cli;
 #[path = "e2e/kms.rs"]
 mod kms;
 #[path = "e2e/mtls.rs"]
@@ -22,3 +24,5 @@ mod root_key;
 mod startup;
 #[path = "e2e/waf_crs_test.rs"]
 mod waf_crs_test;
+#[path = "e2e/waf_proxy.rs"]
+mod waf_proxy;

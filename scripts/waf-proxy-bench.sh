@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Throughput and latency of the Portcullis WAF proxy (`portcullis serve` with a [waf] section) against nginx,
+# on loopback, with wrk.
+#
+#   scripts/waf-proxy-bench.sh
+#
+# Systems (all in front of the same nginx upstream `return 200 "ok\n"` of scripts/waf-peer.sh, 127.0.0.1:18480):
+#   nginx-bare         nginx reverse proxy, no WAF                    (waf-peer "proxy", 18481)
+#   nginx-crs          nginx + ModSecurity 3 + CRS 3.3.4 PL1          (waf-peer "crs",   18483)
+#   portcullis-none    Portcullis listener without a web ACL          (18490)
+#   portcullis-managed Portcullis listener, web ACL with the Portcullis CommonRuleSet, SQLiRuleSet and
+#                      KnownBadInputsRuleSet managed groups            (18491)
+#   portcullis-crs     Portcullis listener, web ACL with the OWASP CoreRuleSet group (CRS PL1, SecLang engine)
+#                                                                      (18492)
+# Requests: bench/waf/requests/{simple-get,browser-get,json-post-1k}.http replayed by bench/waf/wrk-request.lua.
+# Each (system, request) cell: a warm-up run, then a measured run (wrk -t2 -c16 -d10s by default).
+#
+# Output: one JSON line per cell in target/waf-proxy-bench/results.jsonl (appended), a table of requests/s and
+# p99 latency, and the ratios the WAF issue sets as goals:
+#   portcullis-none / nginx-bare      >= 0.9
+#   portcullis-managed / nginx-bare   >= 0.7
+#   portcullis-crs / nginx-crs        >= 10
+#
+# Environment (defaults in brackets):
+#   BENCH_DURATION [10s]  BENCH_WARMUP [2s]  BENCH_THREADS [2]  BENCH_CONNECTIONS [16]
+#   BENCH_REQUESTS [simple-get browser-get json-post-1k]
+#   BENCH_BASE_PORT [18490]  first of the three Portcullis listener ports
+#   PORTCULLIS_BIN           use this binary instead of building target/release/portcullis
+#
+# Needs wrk, nginx, libnginx-mod-http-modsecurity, modsecurity-crs and curl: scripts/waf-peer.sh installs them with
+# apt-get when missing. Everything started here is stopped at the end (by pid); a peer that was already running
+# is left running.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+duration=${BENCH_DURATION:-10s}
+warmup=${BENCH_WARMUP:-2s}
+threads=${BENCH_THREADS:-2}
+conns=${BENCH_CONNECTIONS:-16}
+requests=${BENCH_REQUESTS:-simple-get browser-get json-post-1k}
+pbase=${BENCH_BASE_PORT:-18490}
+peer_base=${WAF_PEER_BASE_PORT:-18480}
+out_dir="$root/target/waf-proxy-bench"
+results="$out_dir/results.jsonl"
+state=$(mktemp -d "${TMPDIR:-/tmp}/waf-proxy-bench.XXXXXX")
+bench="$root/bench/waf"
+
+log() { echo "waf-proxy-bench: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+portcullis_pid=""
+peer_started=0
+cleanup() {
+    if [ -n "$portcullis_pid" ] && [ -d "/proc/$portcullis_pid" ]; then
+        kill -TERM "$portcullis_pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do [ -d "/proc/$portcullis_pid" ] || break; sleep 0.1; done
+    fi
+    if [ "$peer_started" -eq 1 ]; then
+        "$root/scripts/waf-peer.sh" stop || true
+    fi
+}
+trap cleanup EXIT
+
+# The peer (installs packages when missing).
+peer_status=$("$root/scripts/waf-peer.sh" status)
+if grep -q 'stopped' <<<"$peer_status"; then
+    peer_started=1
+    "$root/scripts/waf-peer.sh" start
+fi
+command -v wrk >/dev/null || die "wrk is missing"
+
+# The binary.
+bin=${PORTCULLIS_BIN:-}
+if [ -z "$bin" ]; then
+    log "building the release binary (cargo build --release -p portcullis)"
+    (cd "$root" && cargo build --release -q -p portcullis)
+    bin="${CARGO_TARGET_DIR:-$root/target}/release/portcullis"
+fi
+[ -x "$bin" ] || die "no binary at $bin"
+
+vis() { printf '{"SampledRequestsEnabled": false, "CloudWatchMetricsEnabled": false, "MetricName": "%s"}' "$1"; }
+managed_rule() { # NAME PRIORITY [EXTRA]
+    printf '{"Name": "%s", "Priority": %s, "OverrideAction": {"None": {}}, "VisibilityConfig": %s, "Statement": {"ManagedRuleGroupStatement": {"VendorName": "%s", "Name": "%s"%s}}}' \
+        "$2-$3" "$1" "$(vis "$3")" "$2" "$3" "${4:-}"
+}
+cat >"$state/managed.json" <<EOF
+{"Name": "bench-managed", "DefaultAction": {"Allow": {}}, "VisibilityConfig": $(vis bench-managed),
+ "Rules": [
+  $(managed_rule 0 Portcullis CommonRuleSet ', "RuleActionOverrides": [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]'),
+  $(managed_rule 1 Portcullis SQLiRuleSet),
+  $(managed_rule 2 Portcullis KnownBadInputsRuleSet)
+ ]}
+EOF
+cat >"$state/crs.json" <<EOF
+{"Name": "bench-crs", "DefaultAction": {"Allow": {}}, "VisibilityConfig": $(vis bench-crs),
+ "Rules": [$(managed_rule 0 OWASP CoreRuleSet)]}
+EOF
+cat >"$state/portcullis.toml" <<EOF
+data_dir = "$state/data"
+[api]
+listen = "127.0.0.1:0"
+[audit]
+write_files = false
+[waf]
+crs_paranoia = 1
+[[waf.pools]]
+name = "upstream"
+upstreams = ["127.0.0.1:$peer_base"]
+max_idle_per_upstream = 64
+[[waf.listeners]]
+name = "none"
+bind = "127.0.0.1:$((pbase + 0))"
+pool = "upstream"
+[[waf.listeners]]
+name = "managed"
+bind = "127.0.0.1:$((pbase + 1))"
+web_acl = "$state/managed.json"
+pool = "upstream"
+[[waf.listeners]]
+name = "crs"
+bind = "127.0.0.1:$((pbase + 2))"
+web_acl = "$state/crs.json"
+pool = "upstream"
+EOF
+
+log "starting $bin serve (state in $state)"
+PORTCULLIS_LOG=warn "$bin" serve -c "$state/portcullis.toml" >"$state/stdout.log" 2>"$state/stderr.log" &
+portcullis_pid=$!
+for _ in $(seq 1 600); do
+    grep -q 'export AWS_ENDPOINT_URL' "$state/stdout.log" 2>/dev/null && break
+    [ -d "/proc/$portcullis_pid" ] || { cat "$state/stderr.log" >&2; die "portcullis exited"; }
+    sleep 0.1
+done
+grep -q 'export AWS_ENDPOINT_URL' "$state/stdout.log" || die "portcullis did not start in 60 s"
+grep '^WAF listener' "$state/stdout.log" | sed 's/^/waf-proxy-bench: /' >&2
+
+code() { curl -s -o /dev/null --max-time 10 -w '%{http_code}' -H 'Host: www.example.com' -H 'User-Agent: bench-check' -H 'Accept: */*' "$1" || true; }
+sqli='/?id=1%27%20OR%201=1--'
+for check in "$((pbase + 0)) / 200" "$((pbase + 1)) / 200" "$((pbase + 1)) $sqli 403" \
+    "$((pbase + 2)) / 200" "$((pbase + 2)) $sqli 403" "$((pbase + 0)) $sqli 200"; do
+    read -r port path want <<<"$check"
+    got=$(code "http://127.0.0.1:$port$path")
+    [ "$got" = "$want" ] || die "check failed: 127.0.0.1:$port$path answered $got, want $want"
+done
+log "functional checks passed"
+
+json_field() { sed -n "s/.*\"$1\":\([-0-9.e+]*\).*/\1/p" <<<"$2"; }
+run_wrk() { # PORT REQUEST DURATION
+    WAF_REQUEST_FILE="$bench/requests/$2.http" \
+        wrk -t"$threads" -c"$conns" -d"$3" --timeout 10s -s "$bench/wrk-request.lua" "http://127.0.0.1:$1/" 2>&1 |
+        sed -n 's/^WRK_RESULT //p' | tail -1
+}
+
+mkdir -p "$out_dir"
+run_file="$state/run.jsonl"
+: >"$run_file"
+systems="nginx-bare:$((peer_base + 1)) portcullis-none:$((pbase + 0)) portcullis-managed:$((pbase + 1)) nginx-crs:$((peer_base + 3)) portcullis-crs:$((pbase + 2))"
+ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+for req in $requests; do
+    [ -f "$bench/requests/$req.http" ] || die "no request file $bench/requests/$req.http"
+    for sp in $systems; do
+        system=${sp%%:*}
+        port=${sp##*:}
+        run_wrk "$port" "$req" "$warmup" >/dev/null
+        res=$(run_wrk "$port" "$req" "$duration")
+        [ -n "$res" ] || die "no WRK_RESULT for $system/$req"
+        n=$(json_field requests "$res")
+        d=$(json_field duration_us "$res")
+        st=$(json_field errors_status "$res")
+        p50=$(json_field latency_p50_us "$res")
+        p99=$(json_field latency_p99_us "$res")
+        line=$(awk -v s="$system" -v r="$req" -v n="$n" -v d="$d" -v st="$st" -v p50="$p50" -v p99="$p99" \
+            -v t="$threads" -v c="$conns" -v ts="$ts" -v np="$(nproc)" 'BEGIN {
+            rps = (d > 0) ? n * 1e6 / d : 0;
+            printf "{\"schema\":\"portcullis-waf-proxy-bench/1\",\"system\":\"%s\",\"request\":\"%s\",\"requests\":%d,", s, r, n;
+            printf "\"non_2xx\":%d,\"duration_s\":%.3f,\"rps\":%.1f,\"latency_p50_us\":%d,\"latency_p99_us\":%d,", st, d / 1e6, rps, p50, p99;
+            printf "\"threads\":%d,\"connections\":%d,\"nproc\":%d,\"timestamp\":\"%s\"}\n", t, c, np, ts;
+        }')
+        echo "$line" >>"$run_file"
+        log "$system $req: $(json_field rps "$line") req/s, p99 $(json_field latency_p99_us "$line") us, non_2xx $st"
+    done
+done
+cat "$run_file" >>"$results"
+log "appended $(wc -l <"$run_file") lines to $results"
+
+python3 - "$run_file" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+cell = {(r["system"], r["request"]): r for r in rows}
+systems = ["nginx-bare", "portcullis-none", "portcullis-managed", "nginx-crs", "portcullis-crs"]
+reqs = sorted({r["request"] for r in rows}, key=[r["request"] for r in rows].index)
+print(f"{'system':<20}" + "".join(f"{q:>30}" for q in reqs))
+for s in systems:
+    cells = []
+    for q in reqs:
+        r = cell.get((s, q))
+        cells.append(f"{r['rps']:>10.0f} req/s p99 {r['latency_p99_us']/1000:>6.2f} ms" if r else f"{'-':>30}")
+    print(f"{s:<20}" + "".join(f"{c:>30}" for c in cells))
+print()
+goals = [("portcullis-none", "nginx-bare", 0.9), ("portcullis-managed", "nginx-bare", 0.7), ("portcullis-crs", "nginx-crs", 10.0)]
+print(f"{'ratio (req/s)':<40}" + "".join(f"{q:>16}" for q in reqs) + "    goal")
+for a, b, goal in goals:
+    vals = []
+    for q in reqs:
+        x, y = cell.get((a, q)), cell.get((b, q))
+        vals.append(f"{x['rps'] / y['rps']:>16.2f}" if x and y and y["rps"] > 0 else f"{'-':>16}")
+    print(f"{a + ' / ' + b:<40}" + "".join(vals) + f"    >= {goal}")
+bad = [r for r in rows if r["non_2xx"] > 0]
+for r in bad:
+    print(f"warning: {r['system']} {r['request']}: {r['non_2xx']} responses above 399 (false positives?)")
+EOF
