@@ -143,6 +143,10 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
     registry.register(Arc::new(KmsService(kms.clone())));
     let waf_api = portcullis_waf_api::WafApi::new(store.clone(), shared.authz.clone());
     registry.register(Arc::new(portcullis_waf_api::WafService(waf_api.clone())));
+    let guard_api = portcullis_guard_api::GuardApi::new(store.clone(), shared.authz.clone());
+    registry.register(Arc::new(portcullis_guard_api::GuardService(
+        guard_api.clone(),
+    )));
     let scheduler =
         portcullis_kms_api::scheduler::spawn(kms, clock.clone(), KMS_SCHEDULER_INTERVAL);
     let backend = store.backend();
