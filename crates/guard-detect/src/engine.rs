@@ -177,6 +177,7 @@ pub struct Engine {
     stats: EngineStats,
     out: Vec<Detection>,
     clock: i64,
+    sigma: Option<crate::sigma::SigmaDetector>,
 }
 
 impl Engine {
@@ -209,9 +210,16 @@ impl Engine {
             stats: EngineStats::default(),
             out: Vec::new(),
             clock: 0,
+            sigma: None,
             intel,
             cfg,
         }
+    }
+
+    /// Also runs these Sigma rules on every CloudTrail event.
+    pub fn with_sigma(mut self, rules: portcullis_guard_sigma::RuleSet) -> Self {
+        self.sigma = Some(crate::sigma::SigmaDetector::new(rules));
+        self
     }
 
     /// Registers an input name (shown in source locations) and returns its handle.
@@ -263,6 +271,9 @@ impl Engine {
                     .unwrap_or(self.clock);
                 self.clock = self.clock.max(t);
                 self.trail.observe(c, t, loc, &ctx, &mut self.out);
+                if let Some(sigma) = self.sigma.as_mut() {
+                    sigma.observe(c, t, loc, &ctx, &mut self.out);
+                }
             }
         }
         for d in self.out.drain(..) {

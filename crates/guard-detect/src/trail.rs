@@ -52,7 +52,26 @@ pub struct Event<'r, 'a> {
     pub who: String,
 }
 
-impl Event<'_, '_> {
+impl<'r, 'a> Event<'r, 'a> {
+    /// The facts of `rec`, seen at `t`, from `loc`.
+    pub fn of(rec: &'r CloudTrailRecord<'a>, t: i64, loc: Loc) -> Self {
+        let u = &rec.user_identity;
+        let who = u
+            .access_key_id
+            .as_deref()
+            .or(u.principal_id.as_deref())
+            .or(u.arn.as_deref())
+            .unwrap_or("unknown")
+            .to_owned();
+        Event {
+            rec,
+            t,
+            loc,
+            ip: rec.source_ip().map(|i| i.to_canonical()),
+            who,
+        }
+    }
+
     /// The caller as an `AccessKey` resource.
     pub fn access_key_resource(&self) -> Resource {
         let u = &self.rec.user_identity;
@@ -203,20 +222,7 @@ impl TrailDetectors {
         out: &mut Vec<Detection>,
     ) {
         let u = &rec.user_identity;
-        let who = u
-            .access_key_id
-            .as_deref()
-            .or(u.principal_id.as_deref())
-            .or(u.arn.as_deref())
-            .unwrap_or("unknown")
-            .to_owned();
-        let e = Event {
-            rec,
-            t,
-            loc,
-            ip: rec.source_ip().map(|i| i.to_canonical()),
-            who,
-        };
+        let e = Event::of(rec, t, loc);
         let name: &str = &rec.event_name;
         let ok = !rec.is_error();
         let service_event = rec.event_type.as_deref() == Some("AwsServiceEvent");

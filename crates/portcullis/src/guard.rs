@@ -109,6 +109,23 @@ fn analyze_to(args: &GuardAnalyzeArgs, out: &mut impl Write) -> anyhow::Result<V
     let progress = total >= PROGRESS_MIN_BYTES && !args.no_progress;
     let started = std::time::Instant::now();
     let mut engine = Engine::new(Config::default(), intel);
+    let mut sigma_lines = Vec::new();
+    if let Some(dir) = &args.sigma {
+        use portcullis_guard_detect::sigma_rules::{LoadOptions, RuleSet};
+        let (rules, report) = RuleSet::load_dir(dir, &LoadOptions::default())
+            .map_err(|e| anyhow::anyhow!("--sigma {}: {e}", dir.display()))?;
+        sigma_lines.push(format!(
+            "sigma: {} rule(s) and {} correlation(s) loaded from {}, {} refused",
+            report.rules_loaded(),
+            report.correlations_loaded(),
+            dir.display(),
+            report.refused.len()
+        ));
+        for r in &report.refused {
+            sigma_lines.push(format!("  refused {}: {}", r.origin, r.error));
+        }
+        engine = engine.with_sigma(rules);
+    }
     let opts = DecodeOptions::default();
     let (mut records, mut malformed, mut done) = (0u64, 0u64, 0u64);
     let mut errors: Vec<String> = Vec::new();
@@ -167,6 +184,7 @@ fn analyze_to(args: &GuardAnalyzeArgs, out: &mut impl Write) -> anyhow::Result<V
         findings.len(),
         started.elapsed().as_secs_f64()
     )];
+    summary.extend(sigma_lines);
     summary.extend(errors.iter().map(|e| format!("  malformed: {e}")));
     summary.extend(refused.iter().map(|r| format!("  skipped file: {r}")));
     if st.evicted > 0 || st.dropped_findings > 0 {
@@ -267,6 +285,7 @@ mod tests {
         .unwrap();
         let mut args = GuardAnalyzeArgs {
             intel: Vec::new(),
+            sigma: None,
             format: GuardFormat::Json,
             no_progress: true,
             paths: vec![dir.path().to_path_buf()],
@@ -295,6 +314,64 @@ mod tests {
         assert!(
             table.contains("8.0 High    UnauthorizedAccess:EC2/SSHBruteForce"),
             "{table}"
+        );
+    }
+
+    #[test]
+    fn sigma_rules_from_the_corpus_become_findings() {
+        let corpora = std::env::var("PORTCULLIS_CORPORA").map_or_else(
+            |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"),
+            PathBuf::from,
+        );
+        let rules = corpora.join("guard/sigma-aws/rules");
+        let log = corpora
+            .join("guard/cloudtrail/stratus-red-team/aws.defense-evasion.cloudtrail-delete.json");
+        if !rules.is_dir() || !log.is_file() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "the corpus is missing at {} but CI=true",
+                corpora.display()
+            );
+            eprintln!("SKIPPED: corpus not found at {}", corpora.display());
+            return;
+        }
+        let args = GuardAnalyzeArgs {
+            intel: Vec::new(),
+            sigma: Some(rules),
+            format: GuardFormat::Json,
+            no_progress: true,
+            paths: vec![log],
+        };
+        let mut out = Vec::new();
+        let summary = analyze_to(&args, &mut out).unwrap();
+        assert!(
+            summary.iter().any(|l| l.starts_with("sigma: 57 rule(s)")),
+            "{summary:?}"
+        );
+        let findings: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let sigma: Vec<&serde_json::Value> = findings
+            .iter()
+            .filter(|f| {
+                f["type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("/SigmaRule"))
+            })
+            .collect();
+        assert!(
+            sigma.iter().any(|f| f["title"]
+                == "Sigma rule matched: AWS CloudTrail Important Change"
+                && f["type"] == "DefenseEvasion:IAMUser/SigmaRule"),
+            "{findings:#?}"
+        );
+        // The built-in detector still reports it too.
+        assert!(
+            findings
+                .iter()
+                .any(|f| f["type"] == "Stealth:IAMUser/CloudTrailLoggingDisabled")
         );
     }
 }
