@@ -80,6 +80,10 @@ pub struct GuardAnalyzeArgs {
     /// is a custom threat list (`*.Custom` finding types).
     #[arg(long, value_name = "FILE")]
     pub intel: Vec<PathBuf>,
+    /// A directory of Sigma rules (SigmaHQ format, AWS CloudTrail logsource) run on every CloudTrail event;
+    /// rules that cannot load are listed with the reason.
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: GuardFormat,
@@ -120,6 +124,9 @@ pub enum WafCommand {
     /// expect_error passes when the exchange fails (HTTP/0.9, a body the server waits for, a dropped
     /// connection).
     ///
+    /// With --target URL --log FILE the requests go over the wire to a running WAF listener instead, and the
+    /// matched rules are read from its WAF log; tests that need response-phase rules are skipped.
+    ///
     /// Prints each failure with its cause, a summary grouped by cause, and finally
     /// `crs-test: N passed, N failed, N skipped`. Exit status: 0 when no test failed (or with
     /// --allow-failures), 1 when some test failed, 2 when the rules or test files could not be loaded.
@@ -147,6 +154,17 @@ pub struct CrsTestArgs {
     /// Do not print each failure (only the grouped summary and the final line).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Send each test's request over TCP to a running Portcullis WAF listener (http://HOST:PORT) whose web ACL
+    /// runs the OWASP CoreRuleSet managed group, instead of running the engine in process. Requires --log.
+    #[arg(long, value_name = "URL", requires = "log")]
+    pub target: Option<String>,
+    /// With --target: the listener's WAF log file (`[waf] log`); each request's matched CRS rule ids are read
+    /// from its record (found by the x-crs-test-id header the runner adds).
+    #[arg(long, value_name = "FILE", requires = "target")]
+    pub log: Option<PathBuf>,
+    /// With --target: seconds to wait for each response.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    pub timeout: f64,
     /// Test files or directories holding *.yaml tests (searched recursively).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,

@@ -24,5 +24,7 @@ mod root_key;
 mod startup;
 #[path = "e2e/waf_crs_test.rs"]
 mod waf_crs_test;
+#[path = "e2e/waf_crs_wire.rs"]
+mod waf_crs_wire;
 #[path = "e2e/waf_proxy.rs"]
 mod waf_proxy;

@@ -6,12 +6,14 @@
 //! README's setup ([`setup`]): `DetectionOnly`, paranoia level 4 (configurable), rule 910000 removed, the
 //! argument/file size limits some tests use, UTF-8 validation on.
 //!
-//! Reading test files, rule files and data files is the only I/O; there is no network.
+//! Reading test files, rule files and data files is the only I/O; there is no network. The same runner judges
+//! requests sent over the wire ([`run_observed`] with an [`Observer`] that owns the socket; see [`wire`]).
 
 pub mod ftw;
 pub mod http1;
 pub mod judge;
 pub mod setup;
+pub mod wire;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -127,6 +129,29 @@ impl Summary {
     }
 }
 
+/// How the requests of the tests are observed: in process through the engine ([`observe`]) or over the wire.
+pub trait Observer {
+    /// Sends `bytes` (as ftw would, to `port`) and reports what happened; `label` names the test stage
+    /// (`942100-1`, `942100-1/2` for a second stage).
+    fn observe(&mut self, label: &str, bytes: &[u8], port: u16) -> Observed;
+
+    /// Why a stage with these expectations cannot be judged by this observer (the stage is then skipped).
+    fn unjudgeable(&self, _out: &yaml::Output) -> Option<String> {
+        None
+    }
+}
+
+/// The in-process observer: the front-end model and the engine.
+struct InProcess<'a> {
+    rules: &'a RuleSet,
+}
+
+impl Observer for InProcess<'_> {
+    fn observe(&mut self, _label: &str, bytes: &[u8], port: u16) -> Observed {
+        observe(self.rules, bytes, port)
+    }
+}
+
 /// Runs the tests; see [`run_with`] for progress reporting.
 pub fn run(opts: &RunOptions) -> Summary {
     run_with(opts, &mut |_, _, _| {})
@@ -152,6 +177,31 @@ pub fn run_with(opts: &RunOptions, progress: &mut dyn FnMut(usize, usize, &TestR
             return summary;
         }
     };
+    run_files(files, &mut InProcess { rules: &rules }, progress, summary)
+}
+
+/// Runs the tests under `paths` with `observer` in place of the in-process engine (no rules are loaded here).
+pub fn run_observed(
+    paths: &[PathBuf],
+    observer: &mut dyn Observer,
+    progress: &mut dyn FnMut(usize, usize, &TestResult),
+) -> Summary {
+    let mut summary = Summary::default();
+    match test_files(paths) {
+        Ok(files) => run_files(files, observer, progress, summary),
+        Err(e) => {
+            summary.errors.push(e);
+            summary
+        }
+    }
+}
+
+fn run_files(
+    files: Vec<PathBuf>,
+    observer: &mut dyn Observer,
+    progress: &mut dyn FnMut(usize, usize, &TestResult),
+    mut summary: Summary,
+) -> Summary {
     let mut parsed = Vec::new();
     for f in files {
         match std::fs::read_to_string(&f)
@@ -167,7 +217,7 @@ pub fn run_with(opts: &RunOptions, progress: &mut dyn FnMut(usize, usize, &TestR
     for (file, tf) in &parsed {
         let file_enabled = tf.meta.enabled.unwrap_or(true);
         for t in &tf.tests {
-            let r = run_test(&rules, file, file_enabled, t);
+            let r = run_test(observer, file, file_enabled, t);
             done += 1;
             progress(done, total, &r);
             summary.push(r);
@@ -258,7 +308,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), String> 
     Ok(())
 }
 
-fn run_test(rules: &RuleSet, file: &Path, file_enabled: bool, t: &yaml::TestCase) -> TestResult {
+fn run_test(
+    observer: &mut dyn Observer,
+    file: &Path,
+    file_enabled: bool,
+    t: &yaml::TestCase,
+) -> TestResult {
     let mut r = TestResult {
         id: t.test_title.clone(),
         file: file.to_path_buf(),
@@ -277,8 +332,18 @@ fn run_test(rules: &RuleSet, file: &Path, file_enabled: bool, t: &yaml::TestCase
         return r;
     }
     for (i, s) in t.stages.iter().enumerate() {
+        let label = if i == 0 {
+            t.test_title.clone()
+        } else {
+            format!("{}/{}", t.test_title, i + 1)
+        };
+        if let Some(why) = observer.unjudgeable(&s.stage.output) {
+            r.outcome = Outcome::Skipped;
+            r.reason = Some(why);
+            return r;
+        }
         let obs = match ftw::build(&s.stage.input) {
-            Ok(bytes) => observe(rules, &bytes, port_of(&s.stage.input)),
+            Ok(bytes) => observer.observe(&label, &bytes, port_of(&s.stage.input)),
             Err(e) => {
                 r.outcome = Outcome::Failed;
                 r.cause = Some(Cause::InvalidTest);
@@ -447,7 +512,12 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let (rules, _) = RuleSet::from_sources(&[], None).unwrap_or_else(|e| panic!("{e}"));
         let t = tf.tests.first().unwrap_or_else(|| panic!("no test"));
-        let r = run_test(&rules, Path::new("f.yaml"), false, t);
+        let r = run_test(
+            &mut InProcess { rules: &rules },
+            Path::new("f.yaml"),
+            false,
+            t,
+        );
         assert_eq!(r.outcome, Outcome::Skipped);
     }
 
