@@ -1,6 +1,6 @@
 //! Profiling driver for the CRS 3.3.4 PL1 requests of `benches/crs.rs`: runs one request type `N` times so that
 //! `valgrind --tool=callgrind` can count instructions per request.
-//! Usage: `crs_profile <simple|browser|json> [N]`.
+//! Usage: `crs_profile <simple|browser|json|form> [N]`.
 
 use std::hint::black_box;
 
@@ -18,6 +18,13 @@ fn main() {
     let req = match kind.as_str() {
         "simple" => crs_fixture::simple_get(),
         "json" => crs_fixture::json_post(),
+        "form" => match crs_fixture::form_post() {
+            Some(r) => r,
+            None => {
+                eprintln!("bench/waf/requests/form-post-8k.http not found");
+                return;
+            }
+        },
         _ => crs_fixture::browser_get(),
     };
     let mut blocked = 0;

@@ -92,3 +92,29 @@ pub fn json_post() -> Request {
         .body(body)
         .build()
 }
+
+/// The 8 KB form POST of `bench/waf/requests/form-post-8k.http` (the `waf-bench` request), parsed the way
+/// `waf-bench` reads it; `None` when the file is not there.
+#[allow(dead_code)]
+pub fn form_post() -> Option<Request> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../bench/waf/requests/form-post-8k.http"
+    );
+    let text = std::fs::read_to_string(path).ok()?.replace("\r\n", "\n");
+    let (head, body) = text.split_once("\n\n")?;
+    let body = body.strip_suffix('\n').unwrap_or(body);
+    let mut lines = head.lines();
+    let mut parts = lines.next()?.split(' ');
+    let (method, uri) = (parts.next()?, parts.next()?);
+    let mut b = Request::builder().method(method).uri(uri);
+    for line in lines {
+        let (name, value) = line.split_once(':')?;
+        b = b.header(name.trim(), value.trim());
+    }
+    Some(
+        b.header("Content-Length", body.len().to_string())
+            .body(body.as_bytes())
+            .build(),
+    )
+}

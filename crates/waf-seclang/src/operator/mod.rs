@@ -25,6 +25,11 @@ pub use pcre::translate_pcre;
 pub trait OperatorEnv {
     /// Expands the `%{…}` macros of `text` (operator arguments that contain macros).
     fn expand(&self, text: &str) -> String;
+    /// Expands already parsed macro text; by default through [`OperatorEnv::expand`] on its raw text. Engines
+    /// override it to skip re-parsing arguments the operator parsed once at load time.
+    fn expand_parsed(&self, text: &crate::macros::MacroText) -> String {
+        self.expand(text.raw())
+    }
     /// Stores capture `index` (0–9) as `TX:<index>`; called only when [`OperatorEnv::capture_enabled`] is true.
     fn capture(&mut self, index: usize, value: &[u8]);
     /// True when the running rule carries the `capture` action.
@@ -97,14 +102,14 @@ pub struct Operator {
 pub(crate) enum Arg {
     /// No macro: used as is.
     Literal(String),
-    /// Contains a macro: expanded per evaluation.
-    Macro(String),
+    /// Contains a macro: parsed once, expanded per evaluation.
+    Macro(crate::macros::MacroText),
 }
 
 impl Arg {
     fn new(text: &str) -> Self {
         if has_macro(text) {
-            Self::Macro(text.to_owned())
+            Self::Macro(crate::macros::MacroText::parse(text))
         } else {
             Self::Literal(text.to_owned())
         }
@@ -113,7 +118,7 @@ impl Arg {
     fn resolve(&self, env: &dyn OperatorEnv) -> std::borrow::Cow<'_, str> {
         match self {
             Self::Literal(s) => std::borrow::Cow::Borrowed(s.as_str()),
-            Self::Macro(s) => std::borrow::Cow::Owned(env.expand(s)),
+            Self::Macro(m) => std::borrow::Cow::Owned(env.expand_parsed(m)),
         }
     }
 

@@ -40,7 +40,7 @@ pub(crate) struct RxOp {
 enum RxKind {
     Static(Arc<Matcher>),
     Macro {
-        pattern: String,
+        pattern: crate::macros::MacroText,
         cache: Arc<Mutex<HashMap<String, Arc<Matcher>>>>,
     },
 }
@@ -73,7 +73,7 @@ impl RxOp {
         if has_macro(pattern) {
             return Ok(Self {
                 kind: RxKind::Macro {
-                    pattern: pattern.to_owned(),
+                    pattern: crate::macros::MacroText::parse(pattern),
                     cache: Arc::default(),
                 },
                 literals: None,
@@ -106,7 +106,7 @@ impl RxOp {
         match &self.kind {
             RxKind::Static(m) => Some(Arc::clone(m)),
             RxKind::Macro { pattern, cache } => {
-                let expanded = env.expand(pattern);
+                let expanded = env.expand_parsed(pattern);
                 let mut cache = cache.lock().ok()?;
                 if let Some(m) = cache.get(&expanded) {
                     return Some(Arc::clone(m));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use portcullis_waf_request::transform::{apply, apply_chain};
 
-use super::state::{Cached, State};
+use super::state::{CacheKey, Cached, State};
 use super::vars::{self, View};
 use crate::log::{Disruption, Intervention, LogEntry};
 use crate::macros::{MacroText, MacroVar};
@@ -18,6 +18,9 @@ use crate::rule::{
 };
 use crate::ruleset::{Entry, RuleSet};
 use crate::variables::Var;
+
+/// Shortest value whose shared chain prefixes are cached (shorter ones go through their whole chain at once).
+const PREFIX_CACHE_MIN: usize = 160;
 
 /// Longest matched value kept in a log entry.
 const MAX_LOGGED_VALUE: usize = 512;
@@ -95,6 +98,10 @@ struct OpEnv<'x, 'a> {
 impl OperatorEnv for OpEnv<'_, '_> {
     fn expand(&self, text: &str) -> String {
         lossy(&expand(self.view, self.st, &MacroText::parse(text)))
+    }
+
+    fn expand_parsed(&self, text: &MacroText) -> String {
+        lossy(&expand(self.view, self.st, text))
     }
 
     fn capture(&mut self, index: usize, value: &[u8]) {
@@ -264,30 +271,57 @@ fn eval_link<'a>(
         {
             if st.transform_cache.capacity() == 0 {
                 // Growing the table step by step (rehashing each time) cost more than the lookups themselves;
-                // CRS runs about 16 distinct chains over each request value.
+                // CRS runs about 16 distinct chains (a few more with their shared prefixes) over each request value.
                 let d = view.data;
                 let members = d.args_get.len() + d.args_post.len() + d.cookies.len();
                 let estimate = 16 * (members + view.req.headers.len()) + 64;
                 st.transform_cache.reserve(estimate.min(8192));
             }
             let key = (raw.as_ptr() as usize, raw.len(), link.chain_id);
-            let entry = st.transform_cache.entry(key).or_insert_with(|| Cached {
-                value: match apply_chain(&link.transforms, raw) {
-                    Cow::Borrowed(_) => None,
-                    Cow::Owned(o) => Some(Arc::<[u8]>::from(o)),
-                },
-                hits: None,
-            });
-            let cached = entry.value.clone();
-            let input: &[u8] = cached.as_deref().unwrap_or(raw);
-            if let Some(slot) = link.prefilter_slot
-                && let Some(filter) = rs.prefilters.chain(link.chain_id)
-            {
-                let hits = entry.hits.get_or_insert_with(|| filter.scan(input));
-                if !prefilter::has(hits, slot) {
-                    // None of the regex's necessary literals occurs: it cannot match this value.
-                    continue;
+            let parent = if raw.len() >= PREFIX_CACHE_MIN {
+                usize::try_from(link.chain_id)
+                    .ok()
+                    .and_then(|i| rs.chain_steps.get(i))
+                    .and_then(Option::as_ref)
+                    .and_then(|s| Some((s.parent?, s)))
+            } else {
+                None
+            };
+            let filter = link
+                .prefilter_slot
+                .and_then(|slot| Some((slot, rs.prefilters.chain(link.chain_id)?)));
+            let (cached, hits) = match parent {
+                // A long value whose chain shares a prefix with other chains: transform it through the prefix.
+                Some((parent, step)) => transformed_shared(
+                    rs,
+                    st,
+                    raw,
+                    (key, parent, Some(step)),
+                    filter.map(|(_, f)| f),
+                ),
+                None => {
+                    let entry = st.transform_cache.entry(key).or_insert_with(|| Cached {
+                        value: match apply_chain(&link.transforms, raw) {
+                            Cow::Borrowed(_) => None,
+                            Cow::Owned(o) => Some(Arc::<[u8]>::from(o)),
+                        },
+                        hits: None,
+                    });
+                    let value = entry.value.clone();
+                    let hits = filter.map(|(_, f)| {
+                        *entry
+                            .hits
+                            .get_or_insert_with(|| f.scan(value.as_deref().unwrap_or(raw)))
+                    });
+                    (value, hits)
                 }
+            };
+            let input: &[u8] = cached.as_deref().unwrap_or(raw);
+            if let (Some((slot, _)), Some(hits)) = (filter, hits)
+                && !prefilter::has(&hits, slot)
+            {
+                // None of the regex's necessary literals occurs: it cannot match this value.
+                continue;
             }
             if test_value(rs, view, st, link, op, v, input) {
                 matched = true;
@@ -304,6 +338,79 @@ fn eval_link<'a>(
         }
     }
     matched
+}
+
+/// `raw` through transformation chain `chain`, memoised per (value, chain) in the transaction — and, through
+/// [`crate::ruleset::ChainStep`], per shared prefix of the chain, so chains sharing a prefix transform it once.
+/// The value is `None` when the chain leaves `raw` unchanged. With `filter`, also the chain's `@rx` prefilter hits
+/// on the transformed value (scanned once per entry).
+fn transformed(
+    rs: &RuleSet,
+    st: &mut State,
+    raw: &[u8],
+    chain: u32,
+    filter: Option<&prefilter::ChainFilter>,
+) -> (Option<Arc<[u8]>>, Option<prefilter::Hits>) {
+    let key = (raw.as_ptr() as usize, raw.len(), chain);
+    let step = usize::try_from(chain)
+        .ok()
+        .and_then(|i| rs.chain_steps.get(i))
+        .and_then(Option::as_ref);
+    let parent = step
+        .and_then(|s| s.parent)
+        .filter(|_| raw.len() >= PREFIX_CACHE_MIN);
+    let Some(parent) = parent else {
+        // One probe: the whole chain at once (short values, chains without a shared prefix).
+        let c = st.transform_cache.entry(key).or_insert_with(|| Cached {
+            value: step.and_then(|s| match apply_chain(&s.full, raw) {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(o) => Some(Arc::<[u8]>::from(o)),
+            }),
+            hits: None,
+        });
+        let value = c.value.clone();
+        let hits = filter.map(|f| {
+            *c.hits
+                .get_or_insert_with(|| f.scan(value.as_deref().unwrap_or(raw)))
+        });
+        return (value, hits);
+    };
+    transformed_shared(rs, st, raw, (key, parent, step), filter)
+}
+
+/// [`transformed`] for a long value whose chain has a shared prefix: the prefix's result comes from the cache.
+#[inline(never)]
+fn transformed_shared(
+    rs: &RuleSet,
+    st: &mut State,
+    raw: &[u8],
+    (key, parent, step): (CacheKey, u32, Option<&crate::ruleset::ChainStep>),
+    filter: Option<&prefilter::ChainFilter>,
+) -> (Option<Arc<[u8]>>, Option<prefilter::Hits>) {
+    if let Some(c) = st.transform_cache.get_mut(&key) {
+        let value = c.value.clone();
+        let hits = filter.map(|f| {
+            *c.hits
+                .get_or_insert_with(|| f.scan(value.as_deref().unwrap_or(raw)))
+        });
+        return (value, hits);
+    }
+    let base = transformed(rs, st, raw, parent, None).0;
+    let input: &[u8] = base.as_deref().unwrap_or(raw);
+    let tail = step.map_or(&[][..], |s| s.tail.as_slice());
+    let value = match apply_chain(tail, input) {
+        Cow::Borrowed(_) => base,
+        Cow::Owned(o) => Some(Arc::<[u8]>::from(o)),
+    };
+    let hits = filter.map(|f| f.scan(value.as_deref().unwrap_or(raw)));
+    st.transform_cache.insert(
+        key,
+        Cached {
+            value: value.clone(),
+            hits,
+        },
+    );
+    (value, hits)
 }
 
 fn test_value(

@@ -448,3 +448,21 @@ SecRule ARGS "@rx ecT" "id:8,phase:2,t:none,t:urlDecodeUni,pass"
     let o = run(rules, &get("/?z=UNION"), &[]);
     assert_eq!(o.ids, vec![7]);
 }
+
+#[test]
+fn shared_chain_prefixes_give_whole_chain_results() {
+    // Three chains share `urlDecodeUni`; the two longer ones also share `urlDecodeUni,lowercase`. A long value
+    // goes through the cached prefixes, a short one through each whole chain: both must see the same text.
+    let rules = r#"
+SecRuleEngine On
+SecRule ARGS "@rx A%B" "id:1,phase:2,pass,t:none,t:urlDecodeUni"
+SecRule ARGS "@rx ^a%b" "id:2,phase:2,pass,t:none,t:urlDecodeUni,t:lowercase"
+SecRule ARGS "@rx ^a%bx{200}$" "id:3,phase:2,pass,t:none,t:urlDecodeUni,t:lowercase,t:removeWhitespace"
+SecRule ARGS "@rx ^a%b xx$" "id:4,phase:2,pass,t:none,t:urlDecodeUni,t:lowercase,t:compressWhitespace"
+"#;
+    let long = format!("/?q=A%2525B%20{}", "X".repeat(200));
+    let o = run(rules, &get(&long), &[]);
+    assert_eq!(o.ids, vec![1, 2, 3]);
+    let o = run(rules, &get("/?q=A%2525B%20%20XX"), &[]);
+    assert_eq!(o.ids, vec![1, 2, 4]);
+}
