@@ -10,12 +10,10 @@
 //! - `guard_filters`: `{detectorId}/{name}` → [`Filter`].
 //! - `guard_sets`: `{detectorId}/{ipset|threatintelset}/{id}` → [`ListSet`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use portcullis_http::ApiRequest;
-use portcullis_iam::policy::{ContextValue, Decision};
 use portcullis_iam_api::Authorizer;
-use portcullis_iam_api::authz::ResourcePolicy;
 use portcullis_store::{Item, Precondition, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -360,45 +358,11 @@ impl GuardApi {
         request_tags: Option<&BTreeMap<String, String>>,
     ) -> Result<()> {
         let action = format!("guardduty:{op}");
-        let mut ctx = Authorizer::context(req, &action, resource);
-        for (k, v) in resource_tags.into_iter().flatten() {
-            ctx = ctx.with(
-                format!("aws:ResourceTag/{k}"),
-                ContextValue::Single(v.clone()),
-            );
-        }
-        if let Some(tags) = request_tags {
-            for (k, v) in tags {
-                ctx = ctx.with(
-                    format!("aws:RequestTag/{k}"),
-                    ContextValue::Single(v.clone()),
-                );
-            }
-            ctx = ctx.with(
-                "aws:TagKeys",
-                ContextValue::Multi(
-                    tags.keys()
-                        .cloned()
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect(),
-                ),
-            );
-        }
-        let decision = self
-            .authz
-            .decide(&req.caller, &ctx, ResourcePolicy::None)
+        self.authz
+            .decide_tagged(req, &action, resource, resource_tags, request_tags)
             .await
-            .map_err(|e| GuardApiError::Internal(e.to_string()))?;
-        let why = match decision {
-            Decision::Allow => return Ok(()),
-            Decision::ExplicitDeny => "with an explicit deny in an identity-based policy",
-            Decision::ImplicitDeny => "because no identity-based policy allows the action",
-        };
-        Err(GuardApiError::AccessDenied(format!(
-            "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
-            req.caller.principal.arn
-        )))
+            .map_err(|e| GuardApiError::Internal(e.to_string()))?
+            .map_err(GuardApiError::AccessDenied)
     }
 }
 

@@ -11,7 +11,7 @@
 //! dropped at once by any write through the [`Repo`], so a changed or detached policy
 //! decides the next request.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use portcullis_http::{ApiRequest, Caller, CredentialSource};
@@ -117,6 +117,49 @@ impl Authorizer {
                 ),
             )),
         }
+    }
+
+    /// Decides `action` on `resource` from identity policies alone, with the tag condition keys:
+    /// `aws:ResourceTag/*` from the resource's tags, `aws:RequestTag/*` and `aws:TagKeys` from the
+    /// tags the request sets. `Ok(Err(message))` is a denial with AWS's `AccessDeniedException`
+    /// text, for services to wrap in their own error type.
+    pub async fn decide_tagged(
+        &self,
+        req: &ApiRequest,
+        action: &str,
+        resource: &str,
+        resource_tags: Option<&BTreeMap<String, String>>,
+        request_tags: Option<&BTreeMap<String, String>>,
+    ) -> Result<std::result::Result<(), String>> {
+        let mut ctx = Self::context(req, action, resource);
+        for (k, v) in resource_tags.into_iter().flatten() {
+            ctx = ctx.with(
+                format!("aws:ResourceTag/{k}"),
+                ContextValue::Single(v.clone()),
+            );
+        }
+        if let Some(tags) = request_tags {
+            for (k, v) in tags {
+                ctx = ctx.with(
+                    format!("aws:RequestTag/{k}"),
+                    ContextValue::Single(v.clone()),
+                );
+            }
+            // BTreeMap keys are already sorted and distinct.
+            ctx = ctx.with(
+                "aws:TagKeys",
+                ContextValue::Multi(tags.keys().cloned().collect()),
+            );
+        }
+        let why = match self.decide(&req.caller, &ctx, ResourcePolicy::None).await? {
+            Decision::Allow => return Ok(Ok(())),
+            Decision::ExplicitDeny => "with an explicit deny in an identity-based policy",
+            Decision::ImplicitDeny => "because no identity-based policy allows the action",
+        };
+        Ok(Err(format!(
+            "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
+            req.caller.principal.arn
+        )))
     }
 
     /// The decision itself, for services that combine it with their own rules (KMS grants

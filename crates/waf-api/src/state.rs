@@ -15,13 +15,11 @@
 //! ACL) rewrites that resource unchanged under its version in the same batch; a concurrent delete or
 //! update of it then loses the race, and the operation is run again on fresh state.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use portcullis_http::ApiRequest;
-use portcullis_iam::policy::{ContextValue, Decision};
 use portcullis_iam_api::Authorizer;
-use portcullis_iam_api::authz::ResourcePolicy;
 use portcullis_store::{Item, Precondition, Store, WriteOp};
 use portcullis_waf_model::Scope;
 use serde::{Deserialize, Serialize};
@@ -305,44 +303,10 @@ impl WafApi {
         request_tags: Option<&BTreeMap<String, String>>,
     ) -> Result<()> {
         let action = format!("wafv2:{op}");
-        let mut ctx = Authorizer::context(req, &action, resource);
-        for (k, v) in resource_tags.into_iter().flatten() {
-            ctx = ctx.with(
-                format!("aws:ResourceTag/{k}"),
-                ContextValue::Single(v.clone()),
-            );
-        }
-        if let Some(tags) = request_tags {
-            for (k, v) in tags {
-                ctx = ctx.with(
-                    format!("aws:RequestTag/{k}"),
-                    ContextValue::Single(v.clone()),
-                );
-            }
-            ctx = ctx.with(
-                "aws:TagKeys",
-                ContextValue::Multi(
-                    tags.keys()
-                        .cloned()
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect(),
-                ),
-            );
-        }
-        let decision = self
-            .authz
-            .decide(&req.caller, &ctx, ResourcePolicy::None)
+        self.authz
+            .decide_tagged(req, &action, resource, resource_tags, request_tags)
             .await
-            .map_err(|e| WafError::Internal(e.to_string()))?;
-        let why = match decision {
-            Decision::Allow => return Ok(()),
-            Decision::ExplicitDeny => "with an explicit deny in an identity-based policy",
-            Decision::ImplicitDeny => "because no identity-based policy allows the action",
-        };
-        Err(WafError::AccessDenied(format!(
-            "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
-            req.caller.principal.arn
-        )))
+            .map_err(|e| WafError::Internal(e.to_string()))?
+            .map_err(WafError::AccessDenied)
     }
 }
