@@ -9,6 +9,8 @@
 //! * [`index`]: the persisted binary advisory index (`db import` writes it, `scan` reads it).
 //! * [`archive`]: tar / tar.gz / zip readers feeding the loader.
 //! * [`report`]: scan output as a table, Inspector2 findings JSON, SARIF 2.1.0, CycloneDX 1.4.
+//! * [`checks`]: best-practice checks over an agent's inventory.
+//! * [`inventory`]: what a host agent reports, and the deltas between reports.
 //! * [`fs`]: a small directory walker feeding the loader (the only module doing I/O).
 #![cfg_attr(
     not(test),
@@ -22,9 +24,11 @@
 
 pub mod advisory_db;
 pub mod archive;
+pub mod checks;
 pub mod error;
 pub mod fs;
 pub mod index;
+pub mod inventory;
 pub mod lockfile;
 pub mod osv;
 pub mod reachability;
