@@ -6,7 +6,7 @@
 #   3. unit, conformance and end-to-end tests (cargo nextest, or cargo test), beside a
 #      throwaway SoftHSM token (the PKCS#11 root key), a throwaway PostgreSQL server (so
 #      the store's conformance suite runs on both backends) and a throwaway Redis (the WAF's
-#      shared rate counters);
+#      shared rate counters); Guard's NATS JetStream tests start their own nats-server;
 #   4. the OWASP CRS regression suite through `portcullis waf crs-test`;
 #   5. the real-client suite in compat/ (boto3, the AWS CLI, the AWS Encryption SDK and
 #      `cryptography` in a venv) against the binary: once on SQLite with the root key in a
@@ -36,6 +36,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 [ -f /usr/share/modsecurity-crs/rules/REQUEST-942-APPLICATION-ATTACK-SQLI.conf ] || need+=(modsecurity-crs)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -16,10 +16,8 @@ set -euo pipefail
 
 log() { echo "with-postgres: $*" >&2; }
 
-if [ $# -eq 0 ]; then
-    echo "usage: $0 CMD [ARGS...]" >&2
-    exit 2
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+usage_if_empty "$0" "$@"
 
 find_bindir() {
     local dir
@@ -35,11 +33,7 @@ find_bindir() {
 bindir=$(find_bindir || true)
 if [ -z "$bindir" ]; then
     log "initdb not found; installing Debian's postgresql package"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y -q postgresql >&2; then
-        apt-get update -q >&2
-        apt-get install -y -q postgresql >&2
-    fi
+    apt_ensure postgresql
     bindir=$(find_bindir)
 fi
 
@@ -49,9 +43,6 @@ if [ "$(id -u)" -eq 0 ]; then
 else
     as_pg() { "$@"; }
 fi
-
-# Seconds since $1 (an $EPOCHREALTIME reading), to two decimals.
-elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
 
 started_at=$EPOCHREALTIME
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/portcullis-pg.XXXXXX")
@@ -76,19 +67,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# A port nobody is listening on (a race with another process remains possible, so the
-# start below is retried on a new port).
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-}
 
 as_pg "$bindir/initdb" -D "$datadir" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 --no-sync \
     >"$workdir/initdb.log" 2>&1 || { cat "$workdir/initdb.log" >&2; exit 1; }
@@ -125,21 +103,4 @@ log "PostgreSQL $version ready at $PORTCULLIS_TEST_POSTGRES_URL in $(elapsed "$s
 
 # The command runs in the background (stdin passed through) so that a signal to this script
 # is handled at once: it is forwarded to the command, and the EXIT trap then cleans up.
-child=""
-forward() {
-    if [ -n "$child" ]; then
-        kill "-$1" "$child" 2>/dev/null || true
-        wait "$child" 2>/dev/null || true
-    fi
-    exit "$2"
-}
-trap 'forward INT 130' INT
-trap 'forward TERM 143' TERM
-
-set +e
-"$@" <&0 &
-child=$!
-wait "$child"
-status=$?
-set -e
-exit "$status"
+run_forwarding "$@"

@@ -15,30 +15,15 @@ set -euo pipefail
 
 log() { echo "with-redis: $*" >&2; }
 
-if [ $# -eq 0 ]; then
-    echo "usage: $0 CMD [ARGS...]" >&2
-    exit 2
-fi
-
-if [ "$(id -u)" -eq 0 ]; then
-    as_root() { "$@"; }
-else
-    as_root() { sudo "$@"; }
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+usage_if_empty "$0" "$@"
 
 if ! command -v redis-server >/dev/null 2>&1; then
     log "redis-server not found; installing Debian's redis-server package"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! as_root apt-get install -y -q redis-server >&2; then
-        as_root apt-get update -q >&2
-        as_root apt-get install -y -q redis-server >&2
-    fi
+    apt_ensure redis-server
 fi
 server=$(command -v redis-server)
 cli=$(command -v redis-cli || true)
-
-# Seconds since $1 (an $EPOCHREALTIME reading), to two decimals.
-elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
 
 started_at=$EPOCHREALTIME
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/portcullis-redis.XXXXXX")
@@ -66,19 +51,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# A port nobody is listening on (a race with another process remains possible, so the
-# start below is retried on a new port).
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-}
 
 # Is something answering PING on $1? (redis-cli when present, a raw RESP exchange otherwise.)
 pong() {
@@ -128,21 +100,4 @@ log "Redis $version ready at $PORTCULLIS_TEST_REDIS_URL in $(elapsed "$started_a
 
 # The command runs in the background (stdin passed through) so that a signal to this script
 # is handled at once: it is forwarded to the command, and the EXIT trap then cleans up.
-child=""
-forward() {
-    if [ -n "$child" ]; then
-        kill "-$1" "$child" 2>/dev/null || true
-        wait "$child" 2>/dev/null || true
-    fi
-    exit "$2"
-}
-trap 'forward INT 130' INT
-trap 'forward TERM 143' TERM
-
-set +e
-"$@" <&0 &
-child=$!
-wait "$child"
-status=$?
-set -e
-exit "$status"
+run_forwarding "$@"

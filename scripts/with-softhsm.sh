@@ -19,19 +19,13 @@ set -euo pipefail
 
 log() { echo "with-softhsm: $*" >&2; }
 
-if [ $# -eq 0 ]; then
-    echo "usage: $0 CMD [ARGS...]" >&2
-    exit 2
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+usage_if_empty "$0" "$@"
 
 module=/usr/lib/softhsm/libsofthsm2.so
 if [ ! -f "$module" ] || ! command -v softhsm2-util >/dev/null 2>&1; then
     log "$module not found; installing Debian's softhsm2 package"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y -q softhsm2 >&2; then
-        apt-get update -q >&2
-        apt-get install -y -q softhsm2 >&2
-    fi
+    apt_ensure softhsm2
 fi
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/portcullis-softhsm.XXXXXX")
@@ -63,21 +57,4 @@ log "token portcullis-test ready (SOFTHSM2_CONF=$SOFTHSM2_CONF)"
 
 # As in with-postgres.sh: run the command in the background so a signal reaches it at once,
 # then let the EXIT trap clean up.
-child=""
-forward() {
-    if [ -n "$child" ]; then
-        kill "-$1" "$child" 2>/dev/null || true
-        wait "$child" 2>/dev/null || true
-    fi
-    exit "$2"
-}
-trap 'forward INT 130' INT
-trap 'forward TERM 143' TERM
-
-set +e
-"$@" <&0 &
-child=$!
-wait "$child"
-status=$?
-set -e
-exit "$status"
+run_forwarding "$@"
