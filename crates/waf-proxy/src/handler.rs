@@ -171,6 +171,54 @@ fn strip_port(host: &str) -> String {
     h.to_ascii_lowercase()
 }
 
+/// The `Upgrade` value of an HTTP/1.1 WebSocket handshake (`GET`, `Connection: upgrade`, `Upgrade: websocket`),
+/// or `None` for any other request.
+fn websocket_upgrade(req: &Request<Incoming>) -> Option<HeaderValue> {
+    if req.version() != Version::HTTP_11 || req.method() != Method::GET {
+        return None;
+    }
+    let has_token = |name: header::HeaderName, token: &str| {
+        req.headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    if !has_token(header::CONNECTION, "upgrade") || !has_token(header::UPGRADE, "websocket") {
+        return None;
+    }
+    req.headers().get(header::UPGRADE).cloned()
+}
+
+/// Carries bytes both ways between an upgraded client connection and an upgraded upstream connection until
+/// either side closes; `guard` (the client's request slot and the upstream server's in-flight count) is held
+/// for as long as the tunnel lives.
+async fn tunnel<G: Send>(
+    listener: Arc<str>,
+    peer: SocketAddr,
+    client: hyper::upgrade::OnUpgrade,
+    upstream: hyper::upgrade::OnUpgrade,
+    guard: G,
+) {
+    let (client, upstream) = match tokio::join!(client, upstream) {
+        (Ok(c), Ok(u)) => (c, u),
+        (c, u) => {
+            tracing::debug!(%listener, %peer, client = c.is_ok(), upstream = u.is_ok(), "WebSocket upgrade did not complete");
+            return;
+        }
+    };
+    let mut client = hyper_util::rt::TokioIo::new(client);
+    let mut upstream = hyper_util::rt::TokioIo::new(upstream);
+    match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+        Ok((up, down)) => {
+            tracing::debug!(%listener, %peer, bytes_up = up, bytes_down = down, "WebSocket closed")
+        }
+        Err(e) => tracing::debug!(%listener, %peer, error = %e, "WebSocket ended with an error"),
+    }
+    drop(guard);
+}
+
 fn is_idempotent(m: &Method) -> bool {
     matches!(
         *m,
@@ -200,10 +248,13 @@ pub(crate) async fn handle(
 async fn handle_checked(
     ctx: &ListenerCtx,
     conn: &ConnInfo,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     h1: bool,
 ) -> Response<ProxyBody> {
     let shared = &ctx.shared;
+    // A WebSocket handshake is inspected like any request; only when the web ACL lets it through and the
+    // upstream answers 101 do the two connections get joined.
+    let websocket = websocket_upgrade(&req).map(|value| (value, hyper::upgrade::on(&mut req)));
     let limits = &shared.limits;
     if req.method() == Method::CONNECT {
         return plain(
@@ -386,6 +437,10 @@ async fn handle_checked(
     // Build the upstream head.
     let mut headers = std::mem::take(&mut parts.headers);
     strip_hop_by_hop(&mut headers);
+    if let Some((upgrade, _)) = &websocket {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, upgrade.clone());
+    }
     // The client's expectation was met by reading the body; the upstream gets the body without waiting.
     headers.remove(header::EXPECT);
     if !headers.contains_key(header::HOST)
@@ -420,8 +475,33 @@ async fn handle_checked(
     };
     let started = std::time::Instant::now();
     match send(&route.pool, &upstream, prefix, limits.max_body_bytes).await {
-        Ok((resp, in_flight)) => {
+        Ok((mut resp, in_flight)) => {
             metrics::upstream_latency(&route.pool_name, started.elapsed());
+            if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+                let Some((_, client_upgrade)) = websocket else {
+                    tracing::warn!(listener = %ctx.name, pool = %route.pool.config.name, "upstream switched protocols without being asked");
+                    metrics::upstream_error(&route.pool_name, "other");
+                    return plain(StatusCode::BAD_GATEWAY, "Bad Gateway", false);
+                };
+                let upstream_upgrade = hyper::upgrade::on(&mut resp);
+                let (mut parts, _) = resp.into_parts();
+                let upgrade = parts.headers.get(header::UPGRADE).cloned();
+                strip_hop_by_hop(&mut parts.headers);
+                parts
+                    .headers
+                    .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+                if let Some(v) = upgrade {
+                    parts.headers.insert(header::UPGRADE, v);
+                }
+                tokio::spawn(tunnel(
+                    Arc::clone(&ctx.name),
+                    conn.peer,
+                    client_upgrade,
+                    upstream_upgrade,
+                    (slot, in_flight),
+                ));
+                return Response::from_parts(parts, full(Bytes::new()));
+            }
             let (mut parts, body) = resp.into_parts();
             strip_hop_by_hop(&mut parts.headers);
             let body = IdleTimeout::wrap(

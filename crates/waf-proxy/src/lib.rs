@@ -14,6 +14,9 @@
 //! 4. **Forwarding**: Block answers with the decision's response (403 by default); Allow adds the decision's headers
 //!    (`x-amzn-waf-*`) and `X-Forwarded-*` ([`forwarded`]), then sends the buffered prefix followed by the rest of
 //!    the body *streamed* to a server picked by the route's pool ([`upstream`]).
+//! 5. **WebSockets**: an HTTP/1.1 `GET` with `Connection: upgrade` and `Upgrade: websocket` goes through steps
+//!    1-4 like any request; when the upstream answers 101, the client and upstream connections are joined and
+//!    bytes flow both ways until either side closes. (WebSockets over HTTP/2, RFC 8441, are not offered.)
 //!
 //! # Web ACLs, logs, samples, metrics
 //! Each listener has an [`InspectorCell`]: its own ([`ListenerConfig::inspector`]) or the proxy's default one

@@ -377,7 +377,7 @@ impl Conn {
         let service = service_fn(move |req| handle(Arc::clone(&ctx), Arc::clone(&info), req));
         let conn = self
             .builder
-            .serve_connection(TokioIo::new(io), service)
+            .serve_connection_with_upgrades(TokioIo::new(io), service)
             .into_owned();
         if let Err(e) = self.watcher.watch(conn).await {
             tracing::debug!(%peer, error = %e, "client connection ended with an error");

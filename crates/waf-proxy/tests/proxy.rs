@@ -28,6 +28,9 @@ mod observe;
 #[path = "proxy/interstitial.rs"]
 mod interstitial;
 
+#[path = "proxy/websocket.rs"]
+mod websocket;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Upstream
 
