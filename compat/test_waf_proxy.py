@@ -24,6 +24,7 @@ from pathlib import Path
 
 import boto3
 import botocore.config
+from botocore.exceptions import ClientError
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -262,11 +263,23 @@ def test_two_nodes_behind_one_redis_enforce_one_rate_limit(tmp, upstream, redis_
         rule = {"Name": "per-ip", "Priority": 0, "Action": {"Block": {}}, "VisibilityConfig": vis("per-ip"),
                 "Statement": {"RateBasedStatement": {"Limit": limit, "EvaluationWindowSec": 60,
                                                      "AggregateKeyType": "IP"}}}
+        by_method = {"Name": "per-method", "Priority": 1, "Action": {"Count": {}}, "VisibilityConfig": vis("m"),
+                     "Statement": {"RateBasedStatement": {"Limit": 1000, "EvaluationWindowSec": 60,
+                                                          "AggregateKeyType": "CUSTOM_KEYS",
+                                                          "CustomKeys": [{"HTTPMethod": {}}]}}}
+        acls = []
         for node in nodes:
             # Each node has its own store: the same web ACL is created on both, as a deployment tool would.
             acl = node.waf.create_web_acl(Name="rate", Scope="REGIONAL", DefaultAction={"Allow": {}},
-                                          VisibilityConfig=vis("rate"), Rules=[rule])["Summary"]
+                                          VisibilityConfig=vis("rate"), Rules=[rule, by_method])["Summary"]
             node.waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=node.arn)
+            acls.append(acl)
+
+        def managed(i, rule_name="per-ip"):
+            return nodes[i].waf.get_rate_based_statement_managed_keys(
+                Scope="REGIONAL", WebACLName="rate", WebACLId=acls[i]["Id"], RuleName=rule_name)
+
+        assert managed(0)["ManagedKeysIPV4"]["Addresses"] == []
         assert all(wait_for(lambda n=n: n.get("/warmup-check") == 200, 3.0) for n in nodes)
         time.sleep(1.0)  # both nodes have applied their association
 
@@ -279,6 +292,17 @@ def test_two_nodes_behind_one_redis_enforce_one_rate_limit(tmp, upstream, redis_
         # Within the evaluation window both nodes block the client.
         assert wait_for(lambda: nodes[0].get("/page") == 403, 3.0), "node A did not block"
         assert wait_for(lambda: nodes[1].get("/page") == 403, 3.0), "node B did not block"
+        # Each node names the address its rate-based rule is limiting.
+        for i in range(2):
+            keys = managed(i)
+            assert keys["ManagedKeysIPV4"] == {"IPAddressVersion": "IPV4", "Addresses": ["127.0.0.1/32"]}, keys
+            assert keys["ManagedKeysIPV6"] == {"IPAddressVersion": "IPV6", "Addresses": []}, keys
+        with pytest.raises(ClientError) as e:
+            managed(0, "per-method")
+        assert e.value.response["Error"]["Code"] == "WAFUnsupportedAggregateKeyTypeException"
+        with pytest.raises(ClientError) as e:
+            managed(0, "no-such-rule")
+        assert e.value.response["Error"]["Code"] == "WAFNonexistentItemException"
     finally:
         for node in nodes:
             node.stop()

@@ -34,6 +34,10 @@ pub enum WafError {
     /// The operation is not valid for this resource (`WAFInvalidOperationException`).
     #[error("{0}")]
     InvalidOperation(String),
+    /// The rate-based rule does not aggregate on the IP address alone
+    /// (`WAFUnsupportedAggregateKeyTypeException`).
+    #[error("{0}")]
+    UnsupportedAggregateKeyType(String),
     /// The caller may not do this (`AccessDeniedException`).
     #[error("{0}")]
     AccessDenied(String),
@@ -69,6 +73,7 @@ impl WafError {
             WafError::Associated(_) => "WAFAssociatedItemException",
             WafError::LimitsExceeded(_) => "WAFLimitsExceededException",
             WafError::InvalidOperation(_) => "WAFInvalidOperationException",
+            WafError::UnsupportedAggregateKeyType(_) => "WAFUnsupportedAggregateKeyTypeException",
             WafError::AccessDenied(_) => "AccessDeniedException",
             WafError::UnknownOperation(_) => "UnknownOperationException",
             WafError::Store(_) => "WAFUnavailableEntityException",

@@ -44,7 +44,8 @@ impl ResolvedAcl {
     }
 }
 
-/// Where `GetSampledRequests` reads its samples from (the proxy nodes' sample buffers).
+/// What the proxy nodes of this process report to the API: sampled requests for `GetSampledRequests`
+/// and the addresses rate-based rules limit for `GetRateBasedStatementManagedKeys`.
 pub trait SampleSource: Send + Sync {
     /// Up to `max_items` `SampledHTTPRequest` objects (AWS JSON) of requests that web ACL
     /// `web_acl_arn` evaluated between `start` and `end` and that rule (or rule group, or the web ACL's
@@ -58,6 +59,18 @@ pub trait SampleSource: Send + Sync {
         end: OffsetDateTime,
         max_items: u32,
     ) -> (Vec<Value>, u64);
+
+    /// The addresses rate-based rule `rule` (inside the rule group reference statement `rule_group_rule`,
+    /// when given) of web ACL `web_acl_arn` is limiting now. None by default.
+    fn managed_keys(
+        &self,
+        web_acl_arn: &str,
+        rule_group_rule: Option<&str>,
+        rule: &str,
+    ) -> Vec<std::net::IpAddr> {
+        let _ = (web_acl_arn, rule_group_rule, rule);
+        Vec::new()
+    }
 }
 
 impl WafApi {

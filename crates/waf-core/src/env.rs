@@ -3,6 +3,7 @@
 
 use crate::geo::GeoDb;
 use crate::rate::RateCounter;
+use crate::rate_keys::ManagedKeys;
 
 /// Why a token that was present is not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct EvalEnv<'a> {
     pub geo: Option<&'a GeoDb>,
     /// The client's WAF token, if it sent one.
     pub token: Option<TokenState>,
+    /// Where IP-keyed rate-based rules note the addresses they limit; `None` keeps no record.
+    pub managed_keys: Option<&'a ManagedKeys>,
 }
 
 impl<'a> EvalEnv<'a> {
@@ -46,12 +49,19 @@ impl<'a> EvalEnv<'a> {
             rate,
             geo: None,
             token: None,
+            managed_keys: None,
         }
     }
 
     /// Sets the geo database.
     pub fn with_geo(mut self, geo: &'a GeoDb) -> EvalEnv<'a> {
         self.geo = Some(geo);
+        self
+    }
+
+    /// Sets the registry of addresses limited by rate-based rules.
+    pub fn with_managed_keys(mut self, keys: &'a ManagedKeys) -> EvalEnv<'a> {
+        self.managed_keys = Some(keys);
         self
     }
 

@@ -31,6 +31,7 @@ pub mod labels;
 pub mod managed;
 mod plan;
 pub mod rate;
+pub mod rate_keys;
 pub mod verdict;
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use portcullis_waf_core::rate::{InMemoryRateCounter, RateCounter};
+use portcullis_waf_core::rate_keys::ManagedKeys;
 use portcullis_waf_core::{CompiledAcl, EvalEnv, FinalAction, Verdict};
 use portcullis_waf_model::{AggregateKeyType, Rule, Statement, VisibilityConfig, WebAcl};
 use portcullis_waf_request::Request;
@@ -21,6 +22,7 @@ use crate::inspect::{
 pub struct AclInspector {
     acl: CompiledAcl,
     rate: Arc<dyn RateCounter>,
+    managed_keys: Option<Arc<ManagedKeys>>,
     meta: Arc<AclMeta>,
     rules: HashMap<String, Arc<RuleMeta>>,
     token_domains: Vec<String>,
@@ -52,6 +54,7 @@ impl AclInspector {
         Self {
             acl,
             rate,
+            managed_keys: None,
             meta,
             rules: HashMap::new(),
             token_domains: Vec::new(),
@@ -61,6 +64,12 @@ impl AclInspector {
     /// Inspect with `acl` and a fresh node-local rate counter.
     pub fn local(acl: CompiledAcl) -> Self {
         Self::new(acl, Arc::new(InMemoryRateCounter::new()))
+    }
+
+    /// Notes the addresses IP-keyed rate-based rules limit in `keys` (for `GetRateBasedStatementManagedKeys`).
+    pub fn with_managed_keys(mut self, keys: Arc<ManagedKeys>) -> Self {
+        self.managed_keys = Some(keys);
+        self
     }
 
     /// Takes the ARN, id, name and every rule's kind and `VisibilityConfig` from the web ACL definition `acl`
@@ -123,6 +132,9 @@ impl AclInspector {
         let mut env = EvalEnv::new(now_ms(), self.rate.as_ref());
         if let Some(token) = &cx.token {
             env = env.with_token(*token);
+        }
+        if let Some(keys) = &self.managed_keys {
+            env = env.with_managed_keys(keys);
         }
         self.acl.evaluate(req, &env)
     }

@@ -7,7 +7,9 @@
 //! compiling never panic; every failure is an [`AclFileError`] naming the file.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use portcullis_waf_core::rate_keys::ManagedKeys;
 use portcullis_waf_core::{CompiledAcl, Resources};
 use portcullis_waf_model as m;
 use serde_json::Value;
@@ -74,6 +76,9 @@ pub struct AclContext {
     pub base: Resources,
     /// CRS, loaded when an ACL references it.
     pub crs: CrsLoader,
+    /// Where every web ACL's IP-keyed rate-based rules note the addresses they limit
+    /// (`GetRateBasedStatementManagedKeys`).
+    pub keys: Arc<ManagedKeys>,
 }
 
 /// Unwraps `{"<key>": {...}}` to the inner object.
@@ -234,6 +239,7 @@ mod tests {
         AclContext {
             base: portcullis_resources().unwrap(),
             crs: CrsLoader::new(PathBuf::from("/nonexistent-crs"), 1),
+            keys: Arc::default(),
         }
     }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use portcullis_waf_api::{ResolvedAcl, SampleSource, WafApi, listener_arn};
 use portcullis_waf_core::CompiledAcl;
 use portcullis_waf_core::rate::RateCounter;
+use portcullis_waf_core::rate_keys::ManagedKeys;
 use portcullis_waf_proxy::{AclInspector, FileSink, LogSink, Logging, Samples};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -137,8 +138,9 @@ async fn apply_all(
         };
         match compiled {
             Ok(Ok(acl)) => {
-                let inspector =
-                    AclInspector::new(acl, Arc::clone(rate)).with_web_acl(&resolved.web_acl);
+                let inspector = AclInspector::new(acl, Arc::clone(rate))
+                    .with_web_acl(&resolved.web_acl)
+                    .with_managed_keys(Arc::clone(&cx.keys));
                 slot.api_swap(Arc::new(inspector), &arn);
                 tracing::info!(listener = %slot.name, acl = %arn, "web ACL from the API applied");
             }
@@ -209,7 +211,14 @@ fn apply_logging(
 }
 
 /// `GetSampledRequests` reads the proxy's sample buffers.
-pub struct ProxySamples(pub Samples);
+pub struct ProxySamples {
+    /// The proxy's sample buffers.
+    pub samples: Samples,
+    /// The addresses rate-based rules limit.
+    pub keys: Arc<ManagedKeys>,
+    /// The counter those rules count in (to tell which addresses are still over their limit).
+    pub rate: Arc<dyn RateCounter>,
+}
 
 impl SampleSource for ProxySamples {
     fn sampled(
@@ -220,12 +229,30 @@ impl SampleSource for ProxySamples {
         end: OffsetDateTime,
         max_items: u32,
     ) -> (Vec<Value>, u64) {
-        self.0.query(
+        self.samples.query(
             web_acl_arn,
             rule_metric_name,
             to_system(start),
             to_system(end),
             usize::try_from(max_items).unwrap_or(usize::MAX),
+        )
+    }
+
+    fn managed_keys(
+        &self,
+        web_acl_arn: &str,
+        rule_group_rule: Option<&str>,
+        rule: &str,
+    ) -> Vec<std::net::IpAddr> {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        self.keys.addresses(
+            web_acl_arn,
+            rule_group_rule,
+            rule,
+            self.rate.as_ref(),
+            now_ms,
         )
     }
 }

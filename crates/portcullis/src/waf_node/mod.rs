@@ -297,6 +297,7 @@ pub fn check(cfg: &WafConfig) -> Result<Vec<String>> {
     let cx = AclContext {
         base: portcullis_resources()?,
         crs: CrsLoader::new(cfg.crs_dir.clone(), cfg.crs_paranoia),
+        keys: Arc::default(),
     };
     let mut lines = Vec::new();
     for l in &cfg.listeners {
@@ -335,6 +336,7 @@ pub async fn start(
     let cx = Arc::new(AclContext {
         base: portcullis_resources()?,
         crs: CrsLoader::new(cfg.crs_dir.clone(), cfg.crs_paranoia),
+        keys: Arc::default(),
     });
     let (rate, redis) = rate_counter(cfg)?;
     let interstitials =
@@ -359,7 +361,9 @@ pub async fn start(
                 tracing::info!(listener = %l.name, file = %path.display(), acl = %acl.name(), "web ACL loaded");
                 log_file_acl(&logging, file_sink.as_ref(), &model);
                 Some(Arc::new(
-                    AclInspector::new(acl, Arc::clone(&rate)).with_web_acl(&model),
+                    AclInspector::new(acl, Arc::clone(&rate))
+                        .with_web_acl(&model)
+                        .with_managed_keys(Arc::clone(&cx.keys)),
                 ))
             }
         };
@@ -425,8 +429,11 @@ pub async fn start(
         }
     };
     if let Some(link) = api {
-        link.api
-            .set_sample_source(Arc::new(ProxySamples(proxy.samples().clone())));
+        link.api.set_sample_source(Arc::new(ProxySamples {
+            samples: proxy.samples().clone(),
+            keys: Arc::clone(&cx.keys),
+            rate: Arc::clone(&rate),
+        }));
         watchers.push(tokio::spawn(api_sync::run(
             link,
             slots,
@@ -502,7 +509,9 @@ async fn watch_file(
                 let name = acl.name().to_owned();
                 log_file_acl(&log.logging, log.sink.as_ref(), &model);
                 let applied = slot.file_swap(Arc::new(
-                    AclInspector::new(acl, Arc::clone(&rate)).with_web_acl(&model),
+                    AclInspector::new(acl, Arc::clone(&rate))
+                        .with_web_acl(&model)
+                        .with_managed_keys(Arc::clone(&cx.keys)),
                 ));
                 if applied {
                     tracing::info!(listener = %listener, file = %path.display(), acl = %name, "web ACL reloaded");

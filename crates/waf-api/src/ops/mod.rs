@@ -4,6 +4,7 @@ pub mod assoc;
 pub mod entities;
 pub mod logging;
 pub mod managed;
+pub mod rate_keys;
 pub mod refs;
 pub mod sampled;
 pub mod tags;
@@ -100,6 +101,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: &str) -> Result<Done> {
         "DescribeManagedRuleGroup" => managed::describe(ctx).await,
         "ListAvailableManagedRuleGroupVersions" => managed::list_versions(ctx).await,
         "GetSampledRequests" => sampled::get_sampled_requests(ctx).await,
+        "GetRateBasedStatementManagedKeys" => rate_keys::get_managed_keys(ctx).await,
         "PutLoggingConfiguration" => logging::put(ctx).await,
         "GetLoggingConfiguration" => logging::get(ctx).await,
         "DeleteLoggingConfiguration" => logging::delete(ctx).await,

@@ -128,6 +128,25 @@ impl Ctx<'_> {
             }
         }
         let count = self.env.rate.add(&key, spec.window_secs, self.env.now_ms);
-        count > spec.limit
+        let over = count > spec.limit;
+        if over
+            && let Some(registry) = self.env.managed_keys
+            && let Some(ip) = self.single_ip(spec)
+        {
+            registry.record(&spec.id, ip, &key, spec.window_secs, spec.limit);
+        }
+        over
+    }
+
+    /// The address a rule that aggregates on the IP address alone counts this request under.
+    fn single_ip(&self, spec: &RateSpec) -> Option<IpAddr> {
+        match spec.keys.as_slice() {
+            [RateKey::Ip] => Some(self.parsed.req.client_addr.ip().to_canonical()),
+            [RateKey::ForwardedIp(fwd)] => match source(self.parsed.req, Some(fwd)) {
+                Source::Ips(ips) => ips.first().map(|ip| ip.to_canonical()),
+                Source::Absent | Source::Fallback(_) => None,
+            },
+            _ => None,
+        }
     }
 }

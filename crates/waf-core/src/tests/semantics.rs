@@ -253,6 +253,51 @@ fn rate_based_ip_and_limit() {
 }
 
 #[test]
+fn rate_based_managed_keys_follow_the_counter() {
+    use crate::rate_keys::ManagedKeys;
+    let st = json!({"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60, "AggregateKeyType": "IP"}});
+    let custom = json!({"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60, "AggregateKeyType": "CUSTOM_KEYS",
+        "CustomKeys": [{"IP": {}}, {"HTTPMethod": {}}]}});
+    let mut doc = acl_doc(
+        json!([
+            rule("rl", 0, st, "Count"),
+            rule("custom", 1, custom, "Count")
+        ]),
+        "Allow",
+    );
+    let arn = "arn:aws:wafv2:us-east-1:000000000000:regional/webacl/t/abc";
+    doc["ARN"] = json!(arn);
+    let acl = compile(doc);
+    let rate = InMemoryRateCounter::new();
+    let keys = ManagedKeys::new();
+    let now = 1_000_000;
+    let env = EvalEnv::new(now, &rate).with_managed_keys(&keys);
+    for _ in 0..11 {
+        acl.evaluate(&from("192.0.2.1").build(), &env);
+        acl.evaluate(&from("2001:db8::1").build(), &env);
+    }
+    for _ in 0..5 {
+        acl.evaluate(&from("192.0.2.2").build(), &env);
+    }
+    let ips = |at: u64| keys.addresses(arn, None, "rl", &rate, at);
+    assert_eq!(
+        ips(now),
+        [
+            "192.0.2.1".parse::<std::net::IpAddr>().unwrap(),
+            "2001:db8::1".parse().unwrap()
+        ],
+        "only addresses over the limit"
+    );
+    assert!(
+        keys.addresses(arn, None, "custom", &rate, now).is_empty(),
+        "custom keys have no managed keys"
+    );
+    assert!(keys.addresses(arn, Some("rl"), "rl", &rate, now).is_empty());
+    assert!(ips(now + 61_000).is_empty(), "the window has passed");
+    assert!(ips(now).is_empty(), "and the addresses were forgotten");
+}
+
+#[test]
 fn rate_based_custom_keys_scope_down_and_missing_keys() {
     let st = json!({"RateBasedStatement": {"Limit": 10, "EvaluationWindowSec": 60, "AggregateKeyType": "CUSTOM_KEYS",
         "CustomKeys": [{"Header": {"Name": "x-tenant", "TextTransformations": tt(&["LOWERCASE"])}}, {"HTTPMethod": {}}],
