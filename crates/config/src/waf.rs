@@ -49,6 +49,12 @@ pub struct RawWaf {
     /// The file holding the key that signs `aws-waf-token` cookies (32–64 random bytes, base64). Nodes that share
     /// clients must share it. Default `<data_dir>/waf/token.key`, created on first start.
     pub token_key_file: Option<String>,
+    /// A MaxMind DB (`GeoLite2-Country.mmdb`, `GeoIP2-City.mmdb`, or another database in that format) for
+    /// `GeoMatchStatement` and the `country` of log records and sampled requests. Without one, geo match
+    /// statements never match. Read at start.
+    pub geoip_db: Option<String>,
+    /// A MaxMind ASN database (`GeoLite2-ASN.mmdb`) for `AsnMatchStatement`, when the `geoip_db` has no ASNs.
+    pub asn_db: Option<String>,
 }
 
 /// `[waf.limits]`; every field defaults to the proxy's built-in value.
@@ -182,6 +188,10 @@ pub struct WafConfig {
     pub log: Option<WafLog>,
     /// The token key file; `None` means `<data_dir>/waf/token.key`.
     pub token_key_file: Option<PathBuf>,
+    /// The geo database, if any.
+    pub geoip_db: Option<PathBuf>,
+    /// The separate ASN database, if any.
+    pub asn_db: Option<PathBuf>,
 }
 
 /// Where WAF log records go.
@@ -206,6 +216,8 @@ impl Default for WafConfig {
             crs_paranoia: 1,
             log: None,
             token_key_file: None,
+            geoip_db: None,
+            asn_db: None,
         }
     }
 }
@@ -449,6 +461,15 @@ pub(crate) fn resolve_waf(raw: RawWaf, problems: &mut Vec<Problem>) -> WafConfig
         }
         other => other.map(PathBuf::from),
     };
+    let mut db_path = |field: &'static str, v: Option<String>| match v {
+        Some(p) if p.is_empty() => {
+            cx.push(field, "must not be empty".to_owned());
+            None
+        }
+        other => other.map(PathBuf::from),
+    };
+    let geoip_db = db_path("waf.geoip_db", raw.geoip_db);
+    let asn_db = db_path("waf.asn_db", raw.asn_db);
     let crs_dir = PathBuf::from(raw.crs.unwrap_or_else(|| DEFAULT_CRS_DIR.to_owned()));
     if crs_dir.as_os_str().is_empty() {
         cx.push("waf.crs", "must not be empty".to_owned());
@@ -471,6 +492,8 @@ pub(crate) fn resolve_waf(raw: RawWaf, problems: &mut Vec<Problem>) -> WafConfig
         crs_paranoia,
         log,
         token_key_file,
+        geoip_db,
+        asn_db,
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use portcullis_waf_core::geo::GeoDb;
 use portcullis_waf_core::rate::{InMemoryRateCounter, RateCounter};
 use portcullis_waf_core::rate_keys::ManagedKeys;
 use portcullis_waf_core::{CompiledAcl, EvalEnv, FinalAction, Verdict};
@@ -23,6 +24,7 @@ pub struct AclInspector {
     acl: CompiledAcl,
     rate: Arc<dyn RateCounter>,
     managed_keys: Option<Arc<ManagedKeys>>,
+    geo: Option<Arc<GeoDb>>,
     meta: Arc<AclMeta>,
     rules: HashMap<String, Arc<RuleMeta>>,
     token_domains: Vec<String>,
@@ -55,6 +57,7 @@ impl AclInspector {
             acl,
             rate,
             managed_keys: None,
+            geo: None,
             meta,
             rules: HashMap::new(),
             token_domains: Vec::new(),
@@ -64,6 +67,13 @@ impl AclInspector {
     /// Inspect with `acl` and a fresh node-local rate counter.
     pub fn local(acl: CompiledAcl) -> Self {
         Self::new(acl, Arc::new(InMemoryRateCounter::new()))
+    }
+
+    /// Looks up countries and ASNs in `geo` (`GeoMatchStatement`, `AsnMatchStatement`, the `country` of log
+    /// records and samples); without one those statements never match.
+    pub fn with_geo(mut self, geo: Arc<GeoDb>) -> Self {
+        self.geo = Some(geo);
+        self
     }
 
     /// Notes the addresses IP-keyed rate-based rules limit in `keys` (for `GetRateBasedStatementManagedKeys`).
@@ -136,6 +146,9 @@ impl AclInspector {
         if let Some(keys) = &self.managed_keys {
             env = env.with_managed_keys(keys);
         }
+        if let Some(geo) = &self.geo {
+            env = env.with_geo(geo);
+        }
         self.acl.evaluate(req, &env)
     }
 
@@ -188,6 +201,7 @@ impl AclInspector {
             },
             captcha_response,
             challenge_response,
+            country: None,
         }
     }
 }
@@ -320,9 +334,15 @@ impl Inspector for AclInspector {
     fn inspect_with(&self, req: &Request, cx: &InspectContext) -> Result<Inspection, InspectError> {
         let verdict = self.evaluate(req, cx);
         let decision = decision(&verdict);
+        let mut detail = self.detail(verdict);
+        detail.country = self
+            .geo
+            .as_ref()
+            .and_then(|g| g.country(req.client_addr.ip()))
+            .map(|c| c.iter().map(|&b| char::from(b)).collect());
         Ok(Inspection {
             decision,
-            detail: Some(Box::new(self.detail(verdict))),
+            detail: Some(Box::new(detail)),
         })
     }
 
@@ -390,6 +410,43 @@ mod tests {
             passed.map(|t| (t.response_code, t.failure_reason)),
             Some((0, None))
         );
+    }
+
+    #[test]
+    fn geo_database_drives_geo_match_and_the_country_of_the_detail() {
+        use portcullis_waf_core::geo::testdb::{Writer, country_record};
+        let mut w = Writer::new("GeoLite2-Country", 6).unwrap();
+        w.insert("192.0.2.0/24".parse().unwrap(), country_record("NL"))
+            .unwrap();
+        w.insert("198.51.100.0/24".parse().unwrap(), country_record("FR"))
+            .unwrap();
+        let geo = Arc::new(GeoDb::from_bytes(w.build().unwrap()).unwrap());
+        let vis = |n: &str| json!({"SampledRequestsEnabled": false, "CloudWatchMetricsEnabled": false, "MetricName": n});
+        let model = WebAcl::from_value(json!({
+            "Name": "g", "Id": "id", "ARN": "arn:aws:wafv2:us-east-1:111122223333:regional/webacl/g/id",
+            "DefaultAction": {"Allow": {}}, "VisibilityConfig": vis("g"),
+            "Rules": [{"Name": "nl", "Priority": 0, "VisibilityConfig": vis("nl"), "Action": {"Block": {}},
+                       "Statement": {"GeoMatchStatement": {"CountryCodes": ["NL"]}}}]
+        }))
+        .unwrap();
+        let acl = CompiledAcl::compile(&model, &Resources::default()).unwrap();
+        let insp = AclInspector::local(acl).with_web_acl(&model).with_geo(geo);
+        let from = |ip: &str| {
+            Request::builder()
+                .client_addr(format!("{ip}:1234").parse().unwrap())
+                .method("GET")
+                .uri("/")
+                .header("host", "x")
+                .build()
+        };
+        let nl = insp.inspect_detailed(&from("192.0.2.9")).unwrap();
+        assert!(matches!(nl.decision, Decision::Block(_)));
+        assert_eq!(nl.detail.unwrap().country.as_deref(), Some("NL"));
+        let fr = insp.inspect_detailed(&from("198.51.100.9")).unwrap();
+        assert!(matches!(fr.decision, Decision::Allow { .. }));
+        assert_eq!(fr.detail.unwrap().country.as_deref(), Some("FR"));
+        let unknown = insp.inspect_detailed(&from("203.0.113.9")).unwrap();
+        assert_eq!(unknown.detail.unwrap().country, None);
     }
 
     #[test]

@@ -206,6 +206,8 @@ pub struct AclDetail {
     pub captcha_response: Option<TokenResponse>,
     /// The challenge check, when a challenge rule matched.
     pub challenge_response: Option<TokenResponse>,
+    /// The client's ISO 3166-1 alpha-2 country, when a geo database knows it.
+    pub country: Option<String>,
 }
 
 impl AclDetail {

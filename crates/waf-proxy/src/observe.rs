@@ -78,6 +78,7 @@ fn sample(
     SampledRequest {
         timestamp_ms: ts,
         client_ip: req.client_ip,
+        country: d.country.clone(),
         uri: req.path.to_owned(),
         method: req.method.to_owned(),
         http_version: req.version.to_owned(),

@@ -51,6 +51,8 @@ pub struct SampledRequest {
     pub timestamp_ms: u64,
     /// The client address.
     pub client_ip: IpAddr,
+    /// The client's country (ISO 3166-1 alpha-2), when known.
+    pub country: Option<String>,
     /// The path.
     pub uri: String,
     /// The method.
@@ -102,7 +104,7 @@ impl SampledRequest {
             "Request".into(),
             json!({
                 "ClientIP": self.client_ip.to_string(),
-                "Country": "-",
+                "Country": self.country.as_deref().unwrap_or("-"),
                 "URI": self.uri,
                 "Method": self.method,
                 "HTTPVersion": self.http_version,
@@ -405,6 +407,7 @@ mod tests {
         SampledRequest {
             timestamp_ms: ts,
             client_ip: "192.0.2.7".parse().unwrap(),
+            country: Some("NL".into()),
             uri: uri.to_owned(),
             method: "GET".into(),
             http_version: "HTTP/1.1".into(),
@@ -444,6 +447,7 @@ mod tests {
         assert_eq!(items[0]["Weight"], 100);
         assert_eq!(items[0]["Action"], "BLOCK");
         assert_eq!(items[0]["Request"]["ClientIP"], "192.0.2.7");
+        assert_eq!(items[0]["Request"]["Country"], "NL");
         assert_eq!(items[0]["Labels"][0]["Name"], "awswaf:1:webacl:a:x");
         // Later requests are represented too (uniform sample, not the first ten).
         let late = items

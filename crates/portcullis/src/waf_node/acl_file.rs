@@ -9,9 +9,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use portcullis_waf_core::geo::GeoDb;
+use portcullis_waf_core::rate::RateCounter;
 use portcullis_waf_core::rate_keys::ManagedKeys;
 use portcullis_waf_core::{CompiledAcl, Resources};
 use portcullis_waf_model as m;
+use portcullis_waf_proxy::AclInspector;
 use serde_json::Value;
 
 use super::groups::{CRS_NAME, CRS_VENDOR, CrsLoader, references_crs};
@@ -79,6 +82,49 @@ pub struct AclContext {
     /// Where every web ACL's IP-keyed rate-based rules note the addresses they limit
     /// (`GetRateBasedStatementManagedKeys`).
     pub keys: Arc<ManagedKeys>,
+    /// Countries and ASNs (`waf.geoip_db`, `waf.asn_db`), if configured.
+    pub geo: Option<Arc<GeoDb>>,
+}
+
+impl AclContext {
+    /// The inspector of a compiled web ACL: counting in `rate`, noting limited addresses in
+    /// [`AclContext::keys`], looking up countries in [`AclContext::geo`].
+    pub fn inspector(
+        &self,
+        acl: CompiledAcl,
+        rate: &Arc<dyn RateCounter>,
+        model: &m::WebAcl,
+    ) -> AclInspector {
+        let inspector = AclInspector::new(acl, Arc::clone(rate))
+            .with_web_acl(model)
+            .with_managed_keys(Arc::clone(&self.keys));
+        match &self.geo {
+            Some(geo) => inspector.with_geo(Arc::clone(geo)),
+            None => inspector,
+        }
+    }
+}
+
+/// Loads `waf.geoip_db` (and `waf.asn_db` beside it), if configured.
+pub fn load_geo(
+    geoip_db: Option<&Path>,
+    asn_db: Option<&Path>,
+) -> anyhow::Result<Option<Arc<GeoDb>>> {
+    use anyhow::Context as _;
+    let open = |field: &str, path: &Path| -> anyhow::Result<GeoDb> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("waf.{field}: reading {}", path.display()))?;
+        GeoDb::from_bytes(bytes)
+            .with_context(|| format!("waf.{field}: {} is not a MaxMind DB", path.display()))
+    };
+    let geo = match (geoip_db, asn_db) {
+        (None, None) => return Ok(None),
+        (Some(g), None) => open("geoip_db", g)?,
+        (None, Some(a)) => open("asn_db", a)?,
+        (Some(g), Some(a)) => open("geoip_db", g)?.with_asn_db(open("asn_db", a)?),
+    };
+    tracing::info!(database = %geo.database_type(), "geo database loaded");
+    Ok(Some(Arc::new(geo)))
 }
 
 /// Unwraps `{"<key>": {...}}` to the inner object.
@@ -240,6 +286,7 @@ mod tests {
             base: portcullis_resources().unwrap(),
             crs: CrsLoader::new(PathBuf::from("/nonexistent-crs"), 1),
             keys: Arc::default(),
+            geo: None,
         }
     }
 

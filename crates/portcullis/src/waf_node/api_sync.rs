@@ -13,7 +13,7 @@ use portcullis_waf_api::{ResolvedAcl, SampleSource, WafApi, listener_arn};
 use portcullis_waf_core::CompiledAcl;
 use portcullis_waf_core::rate::RateCounter;
 use portcullis_waf_core::rate_keys::ManagedKeys;
-use portcullis_waf_proxy::{AclInspector, FileSink, LogSink, Logging, Samples};
+use portcullis_waf_proxy::{FileSink, LogSink, Logging, Samples};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -138,9 +138,7 @@ async fn apply_all(
         };
         match compiled {
             Ok(Ok(acl)) => {
-                let inspector = AclInspector::new(acl, Arc::clone(rate))
-                    .with_web_acl(&resolved.web_acl)
-                    .with_managed_keys(Arc::clone(&cx.keys));
+                let inspector = cx.inspector(acl, rate, &resolved.web_acl);
                 slot.api_swap(Arc::new(inspector), &arn);
                 tracing::info!(listener = %slot.name, acl = %arn, "web ACL from the API applied");
             }

@@ -21,8 +21,8 @@ use portcullis_pki::Pki;
 use portcullis_waf_core::rate::{InMemoryRateCounter, RateCounter};
 use portcullis_waf_proxy::challenge::{InterstitialConfig, Interstitials, TokenKey, TokenKeys};
 use portcullis_waf_proxy::{
-    AclInspector, AllowAll, Balance, CertificateFiles, FailMode, FileSink, HealthCheckConfig,
-    Inspector, InspectorCell, Limits, ListenerConfig, LogSink, Logging, LoggingConfig, PoolConfig,
+    AllowAll, Balance, CertificateFiles, FailMode, FileSink, HealthCheckConfig, Inspector,
+    InspectorCell, Limits, ListenerConfig, LogSink, Logging, LoggingConfig, PoolConfig,
     ProxyConfig, ProxyHandle, RouteConfig, StdoutSink, TlsConfig,
 };
 use portcullis_waf_redis::{RedisRateConfig, RedisRateCounter, SyncHandle};
@@ -298,6 +298,7 @@ pub fn check(cfg: &WafConfig) -> Result<Vec<String>> {
         base: portcullis_resources()?,
         crs: CrsLoader::new(cfg.crs_dir.clone(), cfg.crs_paranoia),
         keys: Arc::default(),
+        geo: acl_file::load_geo(cfg.geoip_db.as_deref(), cfg.asn_db.as_deref())?,
     };
     let mut lines = Vec::new();
     for l in &cfg.listeners {
@@ -337,6 +338,7 @@ pub async fn start(
         base: portcullis_resources()?,
         crs: CrsLoader::new(cfg.crs_dir.clone(), cfg.crs_paranoia),
         keys: Arc::default(),
+        geo: acl_file::load_geo(cfg.geoip_db.as_deref(), cfg.asn_db.as_deref())?,
     });
     let (rate, redis) = rate_counter(cfg)?;
     let interstitials =
@@ -360,11 +362,7 @@ pub async fn start(
                 .with_context(|| format!("WAF listener {:?}: loading its web ACL", l.name))?;
                 tracing::info!(listener = %l.name, file = %path.display(), acl = %acl.name(), "web ACL loaded");
                 log_file_acl(&logging, file_sink.as_ref(), &model);
-                Some(Arc::new(
-                    AclInspector::new(acl, Arc::clone(&rate))
-                        .with_web_acl(&model)
-                        .with_managed_keys(Arc::clone(&cx.keys)),
-                ))
+                Some(Arc::new(cx.inspector(acl, &rate, &model)))
             }
         };
         let cell = InspectorCell::new(
@@ -508,11 +506,7 @@ async fn watch_file(
             Ok(Ok((acl, model))) => {
                 let name = acl.name().to_owned();
                 log_file_acl(&log.logging, log.sink.as_ref(), &model);
-                let applied = slot.file_swap(Arc::new(
-                    AclInspector::new(acl, Arc::clone(&rate))
-                        .with_web_acl(&model)
-                        .with_managed_keys(Arc::clone(&cx.keys)),
-                ));
+                let applied = slot.file_swap(Arc::new(cx.inspector(acl, &rate, &model)));
                 if applied {
                     tracing::info!(listener = %listener, file = %path.display(), acl = %name, "web ACL reloaded");
                 } else {

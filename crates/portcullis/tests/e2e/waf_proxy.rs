@@ -341,3 +341,83 @@ fn config_check_compiles_the_web_acl_files() {
         "{stderr}"
     );
 }
+
+/// `waf.geoip_db`: a country database (built by the test) drives a `GeoMatchStatement`, and the WAF log
+/// records carry the client's country; a file that is not a MaxMind DB stops the start with the field named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waf_geo_database_drives_geo_match_and_logs_the_country() {
+    use portcullis_waf_core::geo::testdb::{Writer, country_record};
+    let (tmp, data) = scratch();
+    let up = upstream().await;
+    let mut w = Writer::new("GeoLite2-Country", 6).unwrap();
+    w.insert("127.0.0.0/8".parse().unwrap(), country_record("NL"))
+        .unwrap();
+    let db = tmp.path().join("country.mmdb");
+    std::fs::write(&db, w.build().unwrap()).unwrap();
+    let acl_path = tmp.path().join("acl.json");
+    let geo_rule = |codes: &[&str]| {
+        json!({"Name": "geo", "Priority": 0, "Action": {"Block": {}}, "VisibilityConfig": vis("geo"),
+               "Statement": {"GeoMatchStatement": {"CountryCodes": codes}}})
+    };
+    let doc = |codes: &[&str]| {
+        json!({"Name": "geo-site", "DefaultAction": {"Allow": {}}, "VisibilityConfig": vis("geo-site"),
+               "Rules": [geo_rule(codes)]})
+    };
+    replace(&acl_path, &doc(&["NL"]));
+    let log_path = tmp.path().join("waf.log");
+    let config = format!(
+        r#"
+[waf]
+geoip_db = {db:?}
+log = {log:?}
+[[waf.pools]]
+name = "app"
+upstreams = ["{up}"]
+[[waf.listeners]]
+name = "site"
+bind = "127.0.0.1:0"
+web_acl = {acl:?}
+pool = "app"
+"#,
+        db = db.display().to_string(),
+        log = log_path.display().to_string(),
+        acl = acl_path.display().to_string()
+    );
+    let config_path = tmp.path().join("portcullis.toml");
+    std::fs::write(&config_path, &config).unwrap();
+    let mut server = Server::start(&data, &["--config", config_path.to_str().unwrap()], &[]);
+    let site = listener_addr(&server.banner, "site");
+    assert_eq!(get(site, "/hello").await.0, 403, "{}", server.log());
+    replace(&acl_path, &doc(&["FR"]));
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while get(site, "/hello").await.0 != 200 {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, _) = server.terminate(Duration::from_secs(20)).await;
+    assert!(status.success(), "{}", server.log());
+    let records: Vec<Value> = std::fs::read_to_string(&log_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!records.is_empty());
+    assert!(
+        records.iter().all(|r| r["httpRequest"]["country"] == "NL"),
+        "{records:?}"
+    );
+    assert!(records.iter().any(|r| r["action"] == "BLOCK"));
+
+    // Not a MaxMind DB: the start fails and says which setting.
+    std::fs::write(&db, b"not a database").unwrap();
+    let failure = match Server::try_start(&data, &["--config", config_path.to_str().unwrap()], &[])
+    {
+        Ok(_) => panic!("the server started with a broken geo database"),
+        Err(f) => f,
+    };
+    assert!(
+        failure.stderr.contains("waf.geoip_db"),
+        "{}",
+        failure.stderr
+    );
+}

@@ -47,6 +47,8 @@ pub enum GeoError {
 /// A loaded MaxMind DB (country, city or ASN layout); cheap to share between threads (`Send + Sync`).
 pub struct GeoDb {
     reader: Reader<Vec<u8>>,
+    /// A separate ASN database (MaxMind ships ASNs apart from countries), asked first by [`GeoDb::asn`].
+    asn: Option<Box<GeoDb>>,
 }
 
 impl std::fmt::Debug for GeoDb {
@@ -65,7 +67,7 @@ impl GeoDb {
     /// Opens a database from its bytes, checking the metadata and the search tree's layout.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<GeoDb, GeoError> {
         let reader = Reader::from_source(bytes)?;
-        Ok(GeoDb { reader })
+        Ok(GeoDb { reader, asn: None })
     }
 
     /// Opens a database and also walks its whole tree and data section ([`maxminddb::Reader::verify`]); slower
@@ -121,8 +123,18 @@ impl GeoDb {
         Some(out)
     }
 
-    /// The autonomous system number that announces `ip`, if known.
+    /// Adds a separate ASN database (e.g. `GeoLite2-ASN` beside `GeoLite2-Country`) for [`GeoDb::asn`].
+    pub fn with_asn_db(mut self, asn: GeoDb) -> GeoDb {
+        self.asn = Some(Box::new(asn));
+        self
+    }
+
+    /// The autonomous system number that announces `ip`, if known (from the ASN database when one was
+    /// added, else from this one).
     pub fn asn(&self, ip: IpAddr) -> Option<u32> {
+        if let Some(found) = self.asn.as_ref().and_then(|db| db.asn(ip)) {
+            return Some(found);
+        }
         let ip = canonical(ip);
         let found = self.reader.lookup(ip).ok()?;
         found

@@ -114,6 +114,25 @@ fn asn_layout() {
 }
 
 #[test]
+fn country_database_with_a_separate_asn_database() {
+    let mut w = Writer::new("GeoLite2-ASN", 6).unwrap();
+    w.insert(net("192.0.2.0/24"), asn_record(64500, "EXAMPLE"))
+        .unwrap();
+    let asn = GeoDb::from_bytes(w.build().unwrap()).unwrap();
+    let db = GeoDb::from_bytes(sample_country_db(6))
+        .unwrap()
+        .with_asn_db(asn);
+    assert_eq!(db.asn(ip("192.0.2.1")), Some(64500));
+    assert_eq!(db.asn(ip("198.51.100.1")), None);
+    assert_eq!(
+        db.country(ip("192.0.2.1")),
+        GeoDb::from_bytes(sample_country_db(6))
+            .unwrap()
+            .country(ip("192.0.2.1"))
+    );
+}
+
+#[test]
 fn registered_country_fallback() {
     let mut w = Writer::new("GeoIP2-Country", 4).unwrap();
     w.insert(

@@ -289,6 +289,7 @@ mod tests {
                 visibility: Visibility::enabled("n"),
             }),
             action,
+            country: None,
             terminating: None,
             non_terminating: counted
                 .into_iter()

@@ -3,7 +3,7 @@
 //! Field facts follow AWS's "Log fields for web ACL traffic": `terminatingRuleId` is `Default_Action` (type
 //! `REGULAR`) when no rule decided; for a match inside a rule group it is the web ACL rule that references the
 //! group and `ruleGroupList` names the inner rule; `requestHeadersInserted` and `responseCodeSent` are `null`
-//! when there are none; `country` is `-` (no geo database). \[unverified: the exact shape of `ruleGroupList`
+//! when there are none; `country` is `-` when no geo database knows the client. \[unverified: the exact shape of `ruleGroupList`
 //! entries and of `rateBasedRuleList.customValues`, which are left empty.\]
 
 use serde::Serialize;
@@ -317,7 +317,7 @@ pub(crate) fn build(
         response_code_sent,
         http_request: HttpRequest {
             client_ip: req.client_ip.to_string(),
-            country: "-".to_owned(),
+            country: d.country.clone().unwrap_or_else(|| "-".to_owned()),
             headers,
             uri: redact(red.uri_path, req.path),
             args: redact(red.query_string, req.query),
