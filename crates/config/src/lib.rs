@@ -14,9 +14,9 @@ pub use resolve::{
     ApiConfig, AuditConfig, Config, ConfigErrors, Overrides, Problem, RootKeyConfig,
 };
 pub use waf::{
-    DEFAULT_CRS_DIR, RawWaf, RawWafCert, RawWafHealthCheck, RawWafLimits, RawWafListener,
-    RawWafPool, RawWafRoute, RawWafTls, WafConfig, WafHealthCheck, WafLimits, WafListener, WafLog,
-    WafPool, WafRoute, WafTls, parse_duration,
+    DEFAULT_CRS_DIR, IpReputation, RawIpReputation, RawWaf, RawWafCert, RawWafHealthCheck,
+    RawWafLimits, RawWafListener, RawWafPool, RawWafRoute, RawWafTls, WafConfig, WafHealthCheck,
+    WafLimits, WafListener, WafLog, WafPool, WafRoute, WafTls, parse_duration,
 };
 
 /// The data directory used when neither the file nor `--data-dir` names one.

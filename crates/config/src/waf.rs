@@ -55,6 +55,22 @@ pub struct RawWaf {
     pub geoip_db: Option<String>,
     /// A MaxMind ASN database (`GeoLite2-ASN.mmdb`) for `AsnMatchStatement`, when the `geoip_db` has no ASNs.
     pub asn_db: Option<String>,
+    /// Address lists that fill the IP sets of the Portcullis `IpReputationList` managed rule group.
+    #[serde(default)]
+    pub ip_reputation: RawIpReputation,
+}
+
+/// `[waf.ip_reputation]`: files of addresses and CIDRs (one per line, the first token of the line; `#` and
+/// `;` start comments: IPsum, FireHOL netsets, Spamhaus DROP, plain lists) for the three rules of the
+/// Portcullis `IpReputationList` group. Read at start.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct RawIpReputation {
+    /// Known malicious hosts (rule `ManagedIPReputationList`).
+    pub malicious: Option<Vec<String>>,
+    /// Reconnaissance sources: scanners, probes (rule `ManagedReconnaissanceList`).
+    pub reconnaissance: Option<Vec<String>>,
+    /// DDoS participants (rule `ManagedIPDDoSList`).
+    pub ddos: Option<Vec<String>>,
 }
 
 /// `[waf.limits]`; every field defaults to the proxy's built-in value.
@@ -192,6 +208,19 @@ pub struct WafConfig {
     pub geoip_db: Option<PathBuf>,
     /// The separate ASN database, if any.
     pub asn_db: Option<PathBuf>,
+    /// The IP reputation list files.
+    pub ip_reputation: IpReputation,
+}
+
+/// Resolved `[waf.ip_reputation]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpReputation {
+    /// Files for the malicious-hosts set.
+    pub malicious: Vec<PathBuf>,
+    /// Files for the reconnaissance set.
+    pub reconnaissance: Vec<PathBuf>,
+    /// Files for the DDoS set.
+    pub ddos: Vec<PathBuf>,
 }
 
 /// Where WAF log records go.
@@ -218,6 +247,7 @@ impl Default for WafConfig {
             token_key_file: None,
             geoip_db: None,
             asn_db: None,
+            ip_reputation: IpReputation::default(),
         }
     }
 }
@@ -470,6 +500,20 @@ pub(crate) fn resolve_waf(raw: RawWaf, problems: &mut Vec<Problem>) -> WafConfig
     };
     let geoip_db = db_path("waf.geoip_db", raw.geoip_db);
     let asn_db = db_path("waf.asn_db", raw.asn_db);
+    let mut lists = |field: &'static str, v: Option<Vec<String>>| -> Vec<PathBuf> {
+        v.unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| db_path(field, Some(p)))
+            .collect()
+    };
+    let ip_reputation = IpReputation {
+        malicious: lists("waf.ip_reputation.malicious", raw.ip_reputation.malicious),
+        reconnaissance: lists(
+            "waf.ip_reputation.reconnaissance",
+            raw.ip_reputation.reconnaissance,
+        ),
+        ddos: lists("waf.ip_reputation.ddos", raw.ip_reputation.ddos),
+    };
     let crs_dir = PathBuf::from(raw.crs.unwrap_or_else(|| DEFAULT_CRS_DIR.to_owned()));
     if crs_dir.as_os_str().is_empty() {
         cx.push("waf.crs", "must not be empty".to_owned());
@@ -494,6 +538,7 @@ pub(crate) fn resolve_waf(raw: RawWaf, problems: &mut Vec<Problem>) -> WafConfig
         token_key_file,
         geoip_db,
         asn_db,
+        ip_reputation,
     }
 }
 

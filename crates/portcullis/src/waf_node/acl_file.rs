@@ -283,7 +283,7 @@ mod tests {
 
     fn cx() -> AclContext {
         AclContext {
-            base: portcullis_resources().unwrap(),
+            base: portcullis_resources(&portcullis_config::IpReputation::default()).unwrap(),
             crs: CrsLoader::new(PathBuf::from("/nonexistent-crs"), 1),
             keys: Arc::default(),
             geo: None,

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use portcullis_config::IpReputation;
 use portcullis_waf_core::labels::managed_namespace;
 use portcullis_waf_core::{
     ActionKind, EvalEnv, GroupMatch, GroupOutcome, ManagedGroup, ManagedGroupConfig,
@@ -75,21 +76,38 @@ const PORTCULLIS_GROUPS: [(&str, &str, &str); 9] = [
     ),
 ];
 
-/// The IP sets `IpReputationList` references; empty until threat-intelligence feeds fill them.
-const REPUTATION_SETS: [&str; 3] = ["ip-reputation", "reconnaissance", "ddos"];
-
-/// Resources holding every Portcullis managed group (and the empty reputation IP sets they reference).
-pub fn portcullis_resources() -> anyhow::Result<Resources> {
+/// Resources holding every Portcullis managed group, with the IP sets `IpReputationList` references filled
+/// from the `[waf.ip_reputation]` files (empty without them).
+pub fn portcullis_resources(reputation: &IpReputation) -> anyhow::Result<Resources> {
     let mut res = Resources::new();
-    for list in REPUTATION_SETS {
-        for (version, wire) in [("ipv4", "IPV4"), ("ipv6", "IPV6")] {
-            let arn = format!("arn:aws:wafv2::portcullis:managed/ipset/{list}/{version}");
-            let set = m::IpSet::from_value(serde_json::json!({
-                "Name": format!("{list}-{version}"), "Id": "00000000-0000-0000-0000-000000000000",
-                "ARN": arn, "IPAddressVersion": wire, "Addresses": [],
-            }))
-            .map_err(|e| anyhow::anyhow!("built-in IP set {arn}: {e}"))?;
-            res.add_ip_set(set);
+    let sets = [
+        ("ip-reputation", &reputation.malicious),
+        ("reconnaissance", &reputation.reconnaissance),
+        ("ddos", &reputation.ddos),
+    ];
+    for (list, files) in sets {
+        let (v4, v6) = super::reputation::load(files)?;
+        if !files.is_empty() {
+            tracing::info!(
+                list,
+                ipv4 = v4.len(),
+                ipv6 = v6.len(),
+                "IP reputation list loaded"
+            );
+        }
+        for (version, addresses, wire) in [
+            ("ipv4", v4, m::IpAddressVersion::Ipv4),
+            ("ipv6", v6, m::IpAddressVersion::Ipv6),
+        ] {
+            // Built in: not bound by the 10,000-address quota of customer IP sets.
+            res.add_ip_set(m::IpSet {
+                name: format!("{list}-{version}"),
+                id: "00000000-0000-0000-0000-000000000000".to_owned(),
+                arn: format!("arn:aws:wafv2::portcullis:managed/ipset/{list}/{version}"),
+                description: None,
+                ip_address_version: wire,
+                addresses,
+            });
         }
     }
     for (json, name, ns) in PORTCULLIS_GROUPS {
@@ -269,7 +287,7 @@ mod tests {
 
     #[test]
     fn builtin_groups_compile() {
-        let res = portcullis_resources().unwrap();
+        let res = portcullis_resources(&IpReputation::default()).unwrap();
         assert_eq!(res.managed_groups.len(), 9);
         assert!(
             res.managed_groups

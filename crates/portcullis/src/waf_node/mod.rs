@@ -8,6 +8,7 @@
 mod acl_file;
 pub mod api_sync;
 mod groups;
+mod reputation;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -295,7 +296,7 @@ pub fn check(cfg: &WafConfig) -> Result<Vec<String>> {
         return Ok(Vec::new());
     }
     let cx = AclContext {
-        base: portcullis_resources()?,
+        base: portcullis_resources(&cfg.ip_reputation)?,
         crs: CrsLoader::new(cfg.crs_dir.clone(), cfg.crs_paranoia),
         keys: Arc::default(),
         geo: acl_file::load_geo(cfg.geoip_db.as_deref(), cfg.asn_db.as_deref())?,
@@ -335,7 +336,7 @@ pub async fn start(
         return Ok(None);
     }
     let cx = Arc::new(AclContext {
-        base: portcullis_resources()?,
+        base: portcullis_resources(&cfg.ip_reputation)?,
         crs: CrsLoader::new(cfg.crs_dir.clone(), cfg.crs_paranoia),
         keys: Arc::default(),
         geo: acl_file::load_geo(cfg.geoip_db.as_deref(), cfg.asn_db.as_deref())?,

@@ -344,8 +344,9 @@ fn config_check_compiles_the_web_acl_files() {
 
 /// `waf.geoip_db`: a country database (built by the test) drives a `GeoMatchStatement`, and the WAF log
 /// records carry the client's country; a file that is not a MaxMind DB stops the start with the field named.
+/// `waf.ip_reputation`: a list naming the client fills the Portcullis `IpReputationList` group.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn waf_geo_database_drives_geo_match_and_logs_the_country() {
+async fn waf_geo_database_and_ip_reputation_lists() {
     use portcullis_waf_core::geo::testdb::{Writer, country_record};
     let (tmp, data) = scratch();
     let up = upstream().await;
@@ -365,11 +366,22 @@ async fn waf_geo_database_drives_geo_match_and_logs_the_country() {
     };
     replace(&acl_path, &doc(&["NL"]));
     let log_path = tmp.path().join("waf.log");
+    let rep_path = tmp.path().join("rep.json");
+    replace(
+        &rep_path,
+        &json!({"Name": "rep", "DefaultAction": {"Allow": {}}, "VisibilityConfig": vis("rep"),
+            "Rules": [{"Name": "reputation", "Priority": 0, "OverrideAction": {"None": {}}, "VisibilityConfig": vis("r"),
+                "Statement": {"ManagedRuleGroupStatement": {"VendorName": "Portcullis", "Name": "IpReputationList"}}}]}),
+    );
+    let bad_ips = tmp.path().join("ipsum.txt");
+    std::fs::write(&bad_ips, "# test list\n127.0.0.1\t5\n198.51.100.0/24\n").unwrap();
     let config = format!(
         r#"
 [waf]
 geoip_db = {db:?}
 log = {log:?}
+[waf.ip_reputation]
+reconnaissance = [{bad:?}]
 [[waf.pools]]
 name = "app"
 upstreams = ["{up}"]
@@ -378,7 +390,14 @@ name = "site"
 bind = "127.0.0.1:0"
 web_acl = {acl:?}
 pool = "app"
+[[waf.listeners]]
+name = "rep"
+bind = "127.0.0.1:0"
+web_acl = {rep:?}
+pool = "app"
 "#,
+        rep = rep_path.display().to_string(),
+        bad = bad_ips.display().to_string(),
         db = db.display().to_string(),
         log = log_path.display().to_string(),
         acl = acl_path.display().to_string()
@@ -388,6 +407,8 @@ pool = "app"
     let mut server = Server::start(&data, &["--config", config_path.to_str().unwrap()], &[]);
     let site = listener_addr(&server.banner, "site");
     assert_eq!(get(site, "/hello").await.0, 403, "{}", server.log());
+    let reputation = listener_addr(&server.banner, "rep");
+    assert_eq!(get(reputation, "/hello").await.0, 403, "{}", server.log());
     replace(&acl_path, &doc(&["FR"]));
     let deadline = Instant::now() + Duration::from_secs(3);
     while get(site, "/hello").await.0 != 200 {
@@ -407,6 +428,12 @@ pool = "app"
         "{records:?}"
     );
     assert!(records.iter().any(|r| r["action"] == "BLOCK"));
+    assert!(
+        records.iter().any(|r| r["labels"]
+            .to_string()
+            .contains("awswaf:managed:portcullis:ip-reputation-list:ManagedReconnaissanceList")),
+        "{records:?}"
+    );
 
     // Not a MaxMind DB: the start fails and says which setting.
     std::fs::write(&db, b"not a database").unwrap();
