@@ -5,10 +5,15 @@
 //! command-line overrides into a [`Config`] whose every value is checked, reporting every
 //! problem at once rather than the first.
 
+mod guard;
 mod raw;
 mod resolve;
 mod waf;
 
+pub use guard::{
+    GuardConfig, GuardExport, GuardExportTarget, GuardFormat, GuardInput, GuardSource, RawGuard,
+    RawGuardExport, RawGuardSource,
+};
 pub use raw::{RawApi, RawAudit, RawConfig, RawRootKey, RawStore, RawTls};
 pub use resolve::{
     ApiConfig, AuditConfig, Config, ConfigErrors, Overrides, Problem, RootKeyConfig,

@@ -35,6 +35,10 @@ pub struct RawConfig {
     /// The WAF reverse proxy (`[waf]`, `[[waf.pools]]`, `[[waf.listeners]]`).
     #[serde(default)]
     pub waf: crate::waf::RawWaf,
+    /// Guard's continuous log sources and finding exports (`[guard]`, `[[guard.sources]]`,
+    /// `[[guard.exports]]`).
+    #[serde(default)]
+    pub guard: crate::guard::RawGuard,
     /// Fields the file has that Portcullis does not know (dotted paths); each is a problem.
     #[serde(skip)]
     pub unknown_fields: Vec<String>,

@@ -44,6 +44,8 @@ pub struct Config {
     pub root_key: RootKeyConfig,
     /// The WAF reverse proxy; no listeners means it is not started.
     pub waf: crate::waf::WafConfig,
+    /// Guard's log sources and exports; none means nothing is started.
+    pub guard: crate::guard::GuardConfig,
 }
 
 /// The resolved `[root_key]` section.
@@ -265,6 +267,7 @@ impl RawConfig {
 
         let root_key = resolve_root_key(self.root_key, &data_dir, &mut problems);
         let waf = crate::waf::resolve_waf(self.waf, &mut problems);
+        let guard = crate::guard::resolve_guard(self.guard, &mut problems);
 
         match (account_id, listen) {
             (Ok(account_id), Ok(listen)) if problems.is_empty() => Ok(Config {
@@ -285,6 +288,7 @@ impl RawConfig {
                 },
                 root_key,
                 waf,
+                guard,
             }),
             _ => Err(ConfigErrors(problems)),
         }

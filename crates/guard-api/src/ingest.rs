@@ -69,7 +69,7 @@ fn valid_id(s: &str) -> bool {
 }
 
 /// Fills what a schema-2.0 finding needs and binds it to the detector.
-fn normalize(mut f: Value, d: &Detector, now: &str) -> Option<Value> {
+pub(crate) fn normalize(mut f: Value, d: &Detector, now: &str) -> Option<Value> {
     let id = f.get("id").and_then(Value::as_str)?.to_owned();
     let ty = f.get("type").and_then(Value::as_str)?.to_owned();
     if !valid_id(&id) || !(1..=100).contains(&ty.len()) {

@@ -7,6 +7,9 @@
 //!   (aggregation as GuardDuty does, ARCHIVE filters applied).
 //! - [`analyze`]: [`GuardApi::analyze_files`], guard-detect over log files with the detector's
 //!   threat lists and trusted IP list, then ingest.
+//! - [`batch`]: [`GuardApi::ingest_batch`], the same merge in one transaction with a caller's
+//!   own writes (log-source checkpoints).
+//! - [`events`]: `PutEvents` (log records pushed over the API) and the [`EventSink`] hook.
 //! - [`samples`]: `CreateSampleFindings` documents.
 //! - [`wire`]: time formats and the finding document as the API renders it.
 //! - [`ops`]: the operations and the method + path routing; [`service`]: the
@@ -22,8 +25,10 @@
 )]
 
 pub mod analyze;
+pub mod batch;
 pub mod criteria;
 pub mod error;
+pub mod events;
 pub mod ingest;
 pub mod ops;
 pub mod samples;
@@ -32,7 +37,9 @@ pub mod state;
 pub mod wire;
 
 pub use analyze::AnalyzeReport;
+pub use batch::{BatchReport, Stored};
 pub use error::GuardApiError;
+pub use events::{EventSink, PushReport};
 pub use ingest::IngestReport;
 pub use service::GuardService;
 pub use state::GuardApi;

@@ -41,7 +41,13 @@ impl AwsService for GuardService {
             ));
             return ApiOutcome::failed("", AwsError::from(e));
         };
-        let body = match ops::parse_body(&req.body) {
+        // PutEvents carries log records, not a JSON request.
+        let raw = if op == "PutEvents" {
+            &b""[..]
+        } else {
+            &req.body[..]
+        };
+        let body = match ops::parse_body(raw) {
             Ok(b) => b,
             Err(e) => return ApiOutcome::failed(op, AwsError::from(e)),
         };

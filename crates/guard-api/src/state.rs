@@ -259,6 +259,9 @@ pub struct GuardApi {
     pub store: Arc<dyn Store>,
     /// IAM's policy decisions.
     pub authz: Authorizer,
+    /// Where `PutEvents` hands log records (set once by whoever runs the detectors; shared by
+    /// every clone).
+    pub(crate) events: Arc<std::sync::OnceLock<Arc<dyn crate::events::EventSink>>>,
 }
 
 impl std::fmt::Debug for GuardApi {
@@ -279,7 +282,11 @@ struct DetectorPlace {
 impl GuardApi {
     /// State over a store and IAM's authorizer.
     pub fn new(store: Arc<dyn Store>, authz: Authorizer) -> Self {
-        Self { store, authz }
+        Self {
+            store,
+            authz,
+            events: Arc::default(),
+        }
     }
 
     /// A document.

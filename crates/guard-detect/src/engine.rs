@@ -284,8 +284,27 @@ impl Engine {
     /// Decodes one input (gzip or not, format detected) and runs every record through the
     /// detectors; malformed records are counted and skipped.
     pub fn ingest(&mut self, name: &str, bytes: &[u8], opts: &DecodeOptions) -> IngestReport {
-        let mut report = IngestReport::default();
         let file = self.add_input(name);
+        self.ingest_chunk(file, 1, bytes, opts)
+    }
+
+    /// [`Engine::ingest`] for a piece of an input registered once with
+    /// [`Engine::add_input`] (a followed file read chunk by chunk): `first_line` is the
+    /// 1-based line of the input the chunk starts at, so locations stay those of the file.
+    pub fn ingest_chunk(
+        &mut self,
+        file: u32,
+        first_line: u32,
+        bytes: &[u8],
+        opts: &DecodeOptions,
+    ) -> IngestReport {
+        let mut report = IngestReport::default();
+        let name = usize::try_from(file)
+            .ok()
+            .and_then(|i| self.files.get(i))
+            .cloned()
+            .unwrap_or_else(|| "?".to_owned());
+        let base_line = first_line.max(1) - 1;
         let text = match decode::prepare(bytes, opts.max_decompressed) {
             Ok(t) => t,
             Err(e) => {
@@ -296,17 +315,21 @@ impl Engine {
         let to_loc = |l: Location| match l {
             Location::Line(n) => Loc {
                 file,
-                line: u32::try_from(n).unwrap_or(u32::MAX),
+                line: u32::try_from(n)
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(base_line),
                 record: 0,
             },
             Location::Record { line, index } => Loc {
                 file,
-                line: u32::try_from(line).unwrap_or(u32::MAX),
+                line: u32::try_from(line)
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(base_line),
                 record: u32::try_from(index + 1).unwrap_or(u32::MAX),
             },
         };
         let base = text.as_ptr() as usize;
-        let (mut cursor, mut line) = (0usize, 1u32);
+        let (mut cursor, mut line) = (0usize, base_line.saturating_add(1));
         let mut index = 0u32;
         let result = decode::decode_each(&text, opts, |r| match r {
             Ok(rec) => {
@@ -383,5 +406,26 @@ impl Engine {
             dropped_findings: self.store.dropped(),
             ..self.stats
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_of_one_input_keep_the_input_line_numbers() {
+        let mut e = Engine::new(Config::default(), ThreatIntel::new());
+        let file = e.add_input("flow.log");
+        let good = "2 123456789012 eni-1 10.0.0.1 10.0.0.2 1000 22 6 1 40 1700000000 1700000060 ACCEPT OK\n";
+        let first = format!("{good}{good}");
+        let r = e.ingest_chunk(file, 1, first.as_bytes(), &DecodeOptions::default());
+        assert_eq!((r.records, r.malformed), (2, 0));
+        let second = format!("{good}2 not a flow line\n");
+        let r = e.ingest_chunk(file, 3, second.as_bytes(), &DecodeOptions::default());
+        assert_eq!((r.records, r.malformed), (1, 1));
+        assert!(r.errors[0].starts_with("flow.log:4:"), "{:?}", r.errors);
+        // One input registered, however many chunks.
+        assert_eq!(e.files.len(), 1);
     }
 }

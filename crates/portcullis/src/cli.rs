@@ -47,6 +47,62 @@ pub enum Command {
         #[command(subcommand)]
         command: GuardCommand,
     },
+    /// The Inspector host agent: report this host's inventory to the server over mTLS.
+    ///
+    /// Collects this host's inventory (OS, dpkg/apk packages, lockfiles under --path, listening
+    /// sockets, effective sshd settings, password policy, sysctls, CPU flags, system path modes,
+    /// firewall and automatic updates) and POSTs it to `<server>/agent/report` with a client
+    /// certificate, at start, every --interval seconds and on SIGHUP. After the first full report
+    /// only the changed sections are sent. While the server is away the agent retries with
+    /// exponential backoff (up to 60 s). Nothing listens on the host.
+    ///
+    /// Get a certificate with `portcullis ca issue-client --name <host> --principal <arn>
+    /// --out <dir>` on the server (it writes <dir>/<host>.pem and <host>.key) and copy the CA
+    /// certificate (`<data-dir>/pki/ca.pem`) next to them.
+    Agent(AgentArgs),
+}
+
+/// `portcullis agent` flags.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The server's base URL (e.g. https://portcullis.internal:7443).
+    #[arg(
+        long,
+        env = "PORTCULLIS_AGENT_SERVER",
+        required_unless_present = "print"
+    )]
+    pub server: Option<String>,
+    /// The Portcullis CA certificate (PEM) the server's certificate must chain to.
+    #[arg(
+        long,
+        value_name = "PEM",
+        default_value = "/etc/portcullis/agent/ca.pem"
+    )]
+    pub ca: PathBuf,
+    /// The agent's client certificate (PEM) [default: /etc/portcullis/agent/<hostname>.pem].
+    #[arg(long, value_name = "PEM")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM) [default: /etc/portcullis/agent/<hostname>.key].
+    #[arg(long, value_name = "PEM")]
+    pub key: Option<PathBuf>,
+    /// A directory (or file) searched for language lockfiles; repeatable.
+    #[arg(long = "path", value_name = "DIR")]
+    pub paths: Vec<PathBuf>,
+    /// Seconds between reports.
+    #[arg(long, value_name = "SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(10..))]
+    pub interval: u64,
+    /// Report once (retrying a few times) and exit: status 0 when acknowledged.
+    #[arg(long)]
+    pub once: bool,
+    /// The host's root directory (for containers that mount the host, and tests).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Where the agent keeps its id and the last acknowledged inventory.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/portcullis-agent")]
+    pub state_dir: PathBuf,
+    /// Print the collected inventory as JSON and exit (no server needed).
+    #[arg(long)]
+    pub print: bool,
 }
 
 /// `portcullis guard ...`.

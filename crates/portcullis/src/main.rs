@@ -4,6 +4,7 @@
     reason = "the command-line output is the interface of this crate"
 )]
 
+mod agent;
 mod ca;
 mod cli;
 mod guard;
@@ -28,6 +29,7 @@ fn main() -> std::process::ExitCode {
         } => waf::crs_test(&args),
         cli::Command::Inspector { command } => inspector::run(command),
         cli::Command::Guard { command } => guard::run(command),
+        cli::Command::Agent(args) => agent::run(args),
     };
     match result {
         Ok(code) => code,

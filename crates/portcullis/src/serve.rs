@@ -147,6 +147,25 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
     registry.register(Arc::new(portcullis_guard_api::GuardService(
         guard_api.clone(),
     )));
+    // Guard's `[[guard.sources]]` and `[[guard.exports]]`, and the `PutEvents` receiver.
+    let guard_ingest = portcullis_guard_ingest::start(
+        &cfg.guard,
+        guard_api.clone(),
+        &cfg.account_id.to_string(),
+        &cfg.region,
+    )
+    .await
+    .context("starting Guard's log sources and exports")?;
+    // Inspector2 (and agents' `POST /agent/report`); the advisory index under
+    // <data_dir>/inspector/db is reloaded off the request path when `inspector db import`
+    // rewrites it.
+    let inspector_api =
+        portcullis_inspector_api::InspectorApi::new(store.clone(), shared.authz.clone(), &data_dir);
+    let inspector_index_watcher =
+        inspector_api.spawn_index_watcher(std::time::Duration::from_secs(5));
+    registry.register(Arc::new(portcullis_inspector_api::InspectorService(
+        inspector_api,
+    )));
     let scheduler =
         portcullis_kms_api::scheduler::spawn(kms, clock.clone(), KMS_SCHEDULER_INTERVAL);
     let backend = store.backend();
@@ -211,6 +230,8 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
     }
     tracing::info!("listener closed; flushing the audit trail");
     scheduler.abort();
+    inspector_index_watcher.abort();
+    guard_ingest.shutdown().await;
     trail.shutdown().await;
     store.close().await;
     tracing::info!("stopped");

@@ -8,8 +8,14 @@ mod api;
 mod audit;
 #[path = "e2e/client.rs"]
 mod client;
+#[path = "e2e/guard_sources.rs"]
+mod guard_sources;
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/inspector_agent.rs"]
+mod inspector_agent;
+#[path = "e2e/inspector_api.rs"]
+mod inspector_api;
 #[path = "e2e/inspector_cli.rs"]
 mod inspector_cli;
 #[path = "e2e/kms.rs"]

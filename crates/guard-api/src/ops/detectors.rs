@@ -11,7 +11,7 @@ use crate::state::{Detector, FeatureState, GuardApi, collections as c, cond_of};
 use crate::wire::iso_millis;
 
 /// Features a detector reports, with their default status.
-const DEFAULT_FEATURES: &[(&str, &str)] = &[
+pub(crate) const DEFAULT_FEATURES: &[(&str, &str)] = &[
     ("CLOUD_TRAIL", "ENABLED"),
     ("DNS_LOGS", "ENABLED"),
     ("FLOW_LOGS", "ENABLED"),

@@ -276,6 +276,7 @@ pub fn route(
                 ("POST", ["findings", "unarchive"]) => "UnarchiveFindings",
                 ("POST", ["findings", "feedback"]) => "UpdateFindingsFeedback",
                 ("POST", ["findings", "create"]) => "CreateSampleFindings",
+                ("POST", ["events"]) => "PutEvents",
                 ("POST", ["filter"]) => "CreateFilter",
                 ("GET", ["filter"]) => "ListFilters",
                 (_, ["filter", name]) => {
@@ -332,6 +333,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: &str) -> Result<Done> {
         "UnarchiveFindings" => findings::archive(ctx, false).await,
         "UpdateFindingsFeedback" => findings::feedback(ctx).await,
         "CreateSampleFindings" => findings::create_samples(ctx).await,
+        "PutEvents" => crate::events::put(ctx).await,
         "CreateFilter" => filters::create(ctx).await,
         "GetFilter" => filters::get(ctx).await,
         "UpdateFilter" => filters::update(ctx).await,
