@@ -69,7 +69,7 @@ fn dir_is_loose(p: &PathMode) -> bool {
 /// Inspector Classic SBP: configure permissions for system directories.
 pub(super) const SYSTEM_DIRS_CHECK: Check = Check {
     id: "PCS-FS-SYSTEM-DIRS",
-    title: "System directories are writable by root only",
+    title: "Make system directories writable by root only",
     severity: CheckSeverity::High,
     rationale: "Whoever can write to a directory of binaries, libraries or system configuration can replace what \
                 root runs and take over the host.",
@@ -101,7 +101,7 @@ pub(super) const SYSTEM_DIRS_CHECK: Check = Check {
 /// and `/etc/gshadow` not readable by others (OpenSCAP's account-file rules).
 pub(super) const ACCOUNT_FILES: Check = Check {
     id: "PCS-FS-ACCOUNT-FILES",
-    title: "Account files have safe owners and modes",
+    title: "Give account files safe owners and modes",
     severity: CheckSeverity::High,
     rationale: "A writable /etc/passwd or /etc/group lets a user make themselves root; a readable /etc/shadow hands \
                 out every password hash for offline cracking.",
@@ -138,7 +138,7 @@ pub(super) const ACCOUNT_FILES: Check = Check {
 /// World-writable files and directories in system paths.
 pub(super) const WORLD_WRITABLE: Check = Check {
     id: "PCS-FS-WORLD-WRITABLE",
-    title: "No world-writable files in system paths",
+    title: "Remove world write access from files in system paths",
     severity: CheckSeverity::Medium,
     rationale: "Any local user or compromised service can modify a world-writable file under /etc, /usr or /boot, \
                 and so change what root runs or how the system is configured.",

@@ -7,7 +7,7 @@ use crate::inventory::Inventory;
 /// A host firewall is configured.
 pub(super) const FIREWALL: Check = Check {
     id: "PCS-HOST-FIREWALL",
-    title: "A host firewall is enabled",
+    title: "Enable a host firewall",
     severity: CheckSeverity::Medium,
     rationale: "Without a host firewall every service that listens on a public address is reachable by anyone who \
                 can route to the host, including services meant for localhost or an internal network.",
@@ -31,7 +31,7 @@ pub(super) const FIREWALL: Check = Check {
 /// Security updates are installed automatically.
 pub(super) const UNATTENDED_UPGRADES: Check = Check {
     id: "PCS-HOST-UNATTENDED-UPGRADES",
-    title: "Security updates are installed automatically",
+    title: "Install security updates automatically",
     severity: CheckSeverity::Low,
     rationale: "Most compromises use vulnerabilities for which a fix was already published; a host that waits for a \
                 person to upgrade stays exposed in between.",
