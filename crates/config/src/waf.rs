@@ -43,8 +43,8 @@ pub struct RawWaf {
     pub crs: Option<String>,
     /// The CRS paranoia level, 1–4. Default 1.
     pub crs_paranoia: Option<u8>,
-    /// Where WAF log records of web ACLs from files go: `"stdout"` or a file path (JSON lines, appended).
-    /// Default: not logged. Web ACLs managed through the API log as their `PutLoggingConfiguration` says.
+    /// Where WAF log records of web ACLs from files go: `"stdout"`, a file path (JSON lines, appended) or
+    /// `"nats://HOST:PORT/SUBJECT"` (one JSON message per record). Default: not logged. Web ACLs managed through the API log as their `PutLoggingConfiguration` says.
     pub log: Option<String>,
     /// The file holding the key that signs `aws-waf-token` cookies (32–64 random bytes, base64). Nodes that share
     /// clients must share it. Default `<data_dir>/waf/token.key`, created on first start.
@@ -230,6 +230,13 @@ pub enum WafLog {
     Stdout,
     /// A file, appended.
     File(PathBuf),
+    /// A NATS subject: each record is published as one JSON message.
+    Nats {
+        /// `nats://HOST:PORT`.
+        url: String,
+        /// The subject.
+        subject: String,
+    },
 }
 
 impl Default for WafConfig {
@@ -479,8 +486,35 @@ pub(crate) fn resolve_waf(raw: RawWaf, problems: &mut Vec<Problem>) -> WafConfig
         None => None,
         Some("stdout") => Some(WafLog::Stdout),
         Some("") => {
-            cx.push("waf.log", "must be \"stdout\" or a file path".to_owned());
+            cx.push(
+                "waf.log",
+                "must be \"stdout\", a file path or nats://HOST:PORT/SUBJECT".to_owned(),
+            );
             None
+        }
+        Some(nats) if nats.starts_with("nats://") => {
+            let rest = &nats["nats://".len()..];
+            match rest.split_once('/') {
+                Some((host, subject))
+                    if !host.is_empty()
+                        && !subject.is_empty()
+                        && !subject.contains(['/', ' ', '*', '>']) =>
+                {
+                    Some(WafLog::Nats {
+                        url: format!("nats://{host}"),
+                        subject: subject.to_owned(),
+                    })
+                }
+                _ => {
+                    cx.push(
+                        "waf.log",
+                        format!(
+                            "{nats:?} is not nats://HOST:PORT/SUBJECT (a subject without wildcards)"
+                        ),
+                    );
+                    None
+                }
+            }
         }
         Some(path) => Some(WafLog::File(PathBuf::from(path))),
     };
@@ -981,6 +1015,32 @@ pool = "missing"
             text.contains("listener \"l\": \"missing\" is not the name"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn log_destinations() {
+        let log = |v: &str| {
+            RawConfig::from_toml(&format!("[waf]\nlog = {v:?}\n"))
+                .unwrap()
+                .resolve(&Overrides::default())
+                .map(|c| c.waf.log)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(log("stdout").unwrap(), Some(WafLog::Stdout));
+        assert_eq!(
+            log("nats://127.0.0.1:4222/waf.logs").unwrap(),
+            Some(WafLog::Nats {
+                url: "nats://127.0.0.1:4222".into(),
+                subject: "waf.logs".into()
+            })
+        );
+        for bad in ["nats://127.0.0.1:4222", "nats://h:1/a.*", "nats:///s"] {
+            let e = log(bad).unwrap_err();
+            assert!(
+                e.contains("waf.log") && e.contains("nats://HOST:PORT/SUBJECT"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod acl_file;
 pub mod api_sync;
 mod groups;
+mod nats_log;
 mod reputation;
 
 use std::collections::HashSet;
@@ -180,7 +181,7 @@ fn rand_bytes(out: &mut [u8]) -> Result<()> {
 }
 
 /// The sink for web ACLs from files (`waf.log`).
-fn file_log_sink(cfg: &WafConfig) -> Result<Option<Arc<dyn LogSink>>> {
+async fn file_log_sink(cfg: &WafConfig) -> Result<Option<Arc<dyn LogSink>>> {
     Ok(match &cfg.log {
         None => None,
         Some(WafLog::Stdout) => Some(Arc::new(StdoutSink::new()?)),
@@ -192,6 +193,9 @@ fn file_log_sink(cfg: &WafConfig) -> Result<Option<Arc<dyn LogSink>>> {
             Some(Arc::new(
                 FileSink::open(path).with_context(|| format!("waf.log: {}", path.display()))?,
             ))
+        }
+        Some(WafLog::Nats { url, subject }) => {
+            Some(Arc::new(nats_log::NatsSink::start(url, subject).await?))
         }
     })
 }
@@ -345,7 +349,7 @@ pub async fn start(
     let interstitials =
         Interstitials::new(token_keys(cfg, data_dir)?, InterstitialConfig::default())
             .map_err(|e| anyhow::anyhow!("CAPTCHA/challenge setup: {e}"))?;
-    let file_sink = file_log_sink(cfg)?;
+    let file_sink = file_log_sink(cfg).await?;
     let logging = Logging::default();
     let (stop, stop_rx) = watch::channel(false);
     let mut watchers = Vec::new();

@@ -448,3 +448,90 @@ pool = "app"
         failure.stderr
     );
 }
+
+/// `waf.log = "nats://HOST:PORT/SUBJECT"`: each WAF log record arrives as one JSON message on the subject.
+/// Needs Debian's `nats-server` (skipped loudly without it, failed when `CI` is set).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waf_log_records_are_published_to_a_nats_subject() {
+    use futures::StreamExt as _;
+    let bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file());
+    let Some(bin) = bin else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nats-server is not installed and CI is set"
+        );
+        eprintln!(
+            "\n!!!!! SKIPPED: nats-server is not installed; install Debian's nats-server to run this test !!!!!\n"
+        );
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut nats = std::process::Command::new(bin)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("nats://127.0.0.1:{port}");
+    let mut client = None;
+    for _ in 0..100 {
+        if let Ok(c) = async_nats::connect(&url).await {
+            client = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let client = client.expect("nats-server did not start");
+    let mut sub = client.subscribe("waf.logs").await.unwrap();
+    client.flush().await.unwrap();
+
+    let (tmp, data) = scratch();
+    let up = upstream().await;
+    let acl_path = tmp.path().join("acl.json");
+    replace(&acl_path, &acl("Block"));
+    let config_path = tmp.path().join("portcullis.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[waf]\nlog = \"{url}/waf.logs\"\n[[waf.pools]]\nname = \"app\"\nupstreams = [\"{up}\"]\n\
+             [[waf.listeners]]\nname = \"site\"\nbind = \"127.0.0.1:0\"\nweb_acl = {:?}\npool = \"app\"\n",
+            acl_path.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut server = Server::start(&data, &["--config", config_path.to_str().unwrap()], &[]);
+    let site = listener_addr(&server.banner, "site");
+    assert_eq!(get(site, "/admin/x").await.0, 403);
+    assert_eq!(get(site, "/hello").await.0, 200);
+    let mut actions = Vec::new();
+    for _ in 0..2 {
+        let msg = tokio::time::timeout(Duration::from_secs(10), sub.next())
+            .await
+            .unwrap_or_else(|_| panic!("no WAF log record on NATS; log:\n{}", server.log()))
+            .unwrap();
+        let record: Value = serde_json::from_slice(&msg.payload).unwrap();
+        assert_eq!(record["webaclId"], acl("Block")["WebACL"]["ARN"]);
+        actions.push((
+            record["httpRequest"]["uri"].as_str().unwrap().to_owned(),
+            record["action"].as_str().unwrap().to_owned(),
+        ));
+    }
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            ("/admin/x".to_owned(), "BLOCK".to_owned()),
+            ("/hello".to_owned(), "ALLOW".to_owned())
+        ]
+    );
+    let (status, _) = server.terminate(Duration::from_secs(20)).await;
+    assert!(status.success(), "{}", server.log());
+    let _ = nats.kill();
+    let _ = nats.wait();
+}
