@@ -43,6 +43,6 @@ pub use error::CompileError;
 pub use managed::{GroupMatch, GroupOutcome, ManagedGroup, ManagedGroupConfig};
 pub use plan::ResolvedAction;
 pub use verdict::{
-    ActionKind, BlockResponse, FinalAction, MatchedRule, ResponseBody, RuleType, TerminatingRule,
-    Verdict,
+    ActionKind, BlockResponse, FinalAction, MatchDetail, MatchedRule, ResponseBody, RuleType,
+    TerminatingRule, Verdict,
 };

@@ -77,6 +77,8 @@ pub struct GroupMatch {
     pub action: ResolvedAction,
     /// Labels the rule adds, fully qualified (`awswaf:managed:<vendor>:<namespace>:<name>`).
     pub labels: Vec<String>,
+    /// What the rule's SQL injection and XSS statements found (`ruleMatchDetails`; may be empty).
+    pub match_details: Vec<crate::verdict::MatchDetail>,
 }
 
 /// What a managed group found, in evaluation order.

@@ -134,6 +134,27 @@ pub(crate) enum FieldKind {
     UriFragment(Fallback),
 }
 
+impl FieldKind {
+    /// The `location` AWS WAF logs for a match in this component.
+    pub(crate) fn location(&self) -> &'static str {
+        match self {
+            FieldKind::SingleHeader(_) | FieldKind::Headers { .. } => "HEADER",
+            FieldKind::SingleQueryArg(..) => "SINGLE_QUERY_ARG",
+            FieldKind::AllQueryArgs(_) => "ALL_QUERY_ARGS",
+            FieldKind::UriPath => "URI",
+            FieldKind::QueryString => "QUERY_STRING",
+            FieldKind::Method => "METHOD",
+            FieldKind::Body(_) => "BODY",
+            FieldKind::JsonBody { .. } => "JSON_BODY",
+            FieldKind::Cookies { .. } => "COOKIES",
+            FieldKind::HeaderOrder(_) => "HEADER_ORDER",
+            FieldKind::Ja3(_) => "JA3_FINGERPRINT",
+            FieldKind::Ja4(_) => "JA4_FINGERPRINT",
+            FieldKind::UriFragment(_) => "URI_FRAGMENT",
+        }
+    }
+}
+
 /// A field and the transformations applied to each of its values.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct FieldSpec {

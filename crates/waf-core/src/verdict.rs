@@ -110,6 +110,22 @@ pub struct TerminatingRule {
     pub action: ActionKind,
     /// The kind of rule.
     pub rule_type: RuleType,
+    /// What its SQL injection and XSS statements found (empty for other statements).
+    pub match_details: Vec<MatchDetail>,
+}
+
+/// What a SQL injection or XSS statement found, as AWS WAF logs it in `ruleMatchDetails`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchDetail {
+    /// `SQL_INJECTION` or `XSS`.
+    pub condition_type: &'static str,
+    /// `HIGH` or `LOW` for SQL injection; `None` for XSS.
+    pub sensitivity_level: Option<&'static str>,
+    /// The part of the request: `HEADER`, `QUERY_STRING`, `SINGLE_QUERY_ARG`, `ALL_QUERY_ARGS`, `URI`,
+    /// `METHOD`, `BODY`, `JSON_BODY`, `COOKIES`, ...
+    pub location: &'static str,
+    /// For SQL injection the tokens that made the fingerprint; for XSS the matched value (first 64 bytes).
+    pub matched_data: Vec<String>,
 }
 
 /// A rule that matched without ending evaluation (Count, a Captcha/Challenge with a valid token, or a group
@@ -127,6 +143,8 @@ pub struct MatchedRule {
     pub overridden_action: Option<ActionKind>,
     /// True when the rule was turned into Count by the deprecated `ExcludedRules`.
     pub excluded: bool,
+    /// What its SQL injection and XSS statements found (empty for other statements).
+    pub match_details: Vec<MatchDetail>,
 }
 
 /// The decision for one request.

@@ -97,6 +97,21 @@ pub fn detect_sqli_with(input: &[u8], sensitivity: Sensitivity) -> Option<Finger
     sqli::detect(input).filter(|fp| sqli::passes(fp, sensitivity))
 }
 
+/// Like [`detect_sqli_with`], also returning the folded tokens that made the fingerprint (their values, at
+/// most 31 bytes each, strings without their quotes): what a WAF log shows as the matched data.
+#[must_use]
+pub fn detect_sqli_tokens(
+    input: &[u8],
+    sensitivity: Sensitivity,
+) -> Option<(Fingerprint, Vec<Vec<u8>>)> {
+    let a = sqli::detect_analysis(input)?;
+    let fp = a.fingerprint?;
+    if !sqli::passes(&fp, sensitivity) {
+        return None;
+    }
+    Some((fp, a.tokens.into_iter().map(|t| t.value).collect()))
+}
+
 /// Detects cross-site scripting in `input` with C libinjection 3.9.2's rules (see the crate docs).
 #[must_use]
 pub fn detect_xss(input: &[u8]) -> bool {
@@ -106,6 +121,25 @@ pub fn detect_xss(input: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqli_tokens_are_the_fingerprint_tokens() {
+        let (fp, tokens) = detect_sqli_tokens(b"10 AND 1=1", Sensitivity::High).unwrap();
+        assert_eq!(fp.len(), tokens.len());
+        assert_eq!(tokens.first().map(Vec::as_slice), Some(&b"10"[..]));
+        assert!(tokens.iter().any(|t| t.eq_ignore_ascii_case(b"AND")));
+        assert!(detect_sqli_tokens(b"hello world", Sensitivity::High).is_none());
+        for input in [
+            &b"1' OR '1'='1"[..],
+            b"admin'--",
+            b"1 UNION SELECT password FROM users",
+        ] {
+            assert_eq!(
+                detect_sqli_tokens(input, Sensitivity::High).map(|(fp, _)| fp),
+                detect_sqli_with(input, Sensitivity::High)
+            );
+        }
+    }
 
     #[test]
     fn reference_examples_from_the_design_notes() {

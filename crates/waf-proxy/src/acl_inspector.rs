@@ -124,6 +124,7 @@ impl AclInspector {
         action: WafAction,
         overridden_action: Option<WafAction>,
         excluded: bool,
+        match_details: Vec<portcullis_waf_core::MatchDetail>,
     ) -> RuleHit {
         let (outer, inner) = match group {
             Some(g) => (g, Some(name.to_owned())),
@@ -135,6 +136,7 @@ impl AclInspector {
             action,
             overridden_action,
             excluded,
+            match_details,
         }
     }
 
@@ -160,6 +162,7 @@ impl AclInspector {
                 t.action.into(),
                 None,
                 false,
+                t.match_details.clone(),
             )
         });
         let non_terminating = verdict
@@ -172,6 +175,7 @@ impl AclInspector {
                     m.action.into(),
                     m.overridden_action.map(Into::into),
                     m.excluded,
+                    m.match_details.clone(),
                 )
             })
             .collect::<Vec<_>>();

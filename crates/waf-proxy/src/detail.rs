@@ -174,6 +174,8 @@ pub struct RuleHit {
     pub overridden_action: Option<WafAction>,
     /// True when the deprecated `ExcludedRules` turned the rule into Count.
     pub excluded: bool,
+    /// What the rule's SQL injection and XSS statements found (`ruleMatchDetails`).
+    pub match_details: Vec<portcullis_waf_core::MatchDetail>,
 }
 
 /// The outcome of a CAPTCHA or challenge check (`captchaResponse` / `challengeResponse`).

@@ -274,6 +274,56 @@ mod tests {
     }
 
     #[test]
+    fn sqli_and_xss_matches_carry_rule_match_details() {
+        let vis = |n: &str| json!({"SampledRequestsEnabled": false, "CloudWatchMetricsEnabled": false, "MetricName": n});
+        let tt = json!([{"Priority": 0, "Type": "URL_DECODE"}]);
+        let acl = WebAcl::from_value(json!({
+            "Name": "d", "Id": "id", "ARN": "arn:aws:wafv2:us-east-1:111122223333:regional/webacl/d/id",
+            "DefaultAction": {"Allow": {}}, "VisibilityConfig": vis("d"),
+            "Rules": [
+                {"Name": "xss", "Priority": 0, "VisibilityConfig": vis("xss"), "Action": {"Count": {}},
+                 "Statement": {"XssMatchStatement": {"FieldToMatch": {"QueryString": {}}, "TextTransformations": tt}}},
+                {"Name": "sqli", "Priority": 1, "VisibilityConfig": vis("sqli"), "Action": {"Block": {}},
+                 "Statement": {"SqliMatchStatement": {"FieldToMatch": {"QueryString": {}},
+                    "TextTransformations": tt, "SensitivityLevel": "HIGH"}}}
+            ]
+        }))
+        .unwrap();
+        let ins = AclInspector::local(CompiledAcl::compile(&acl, &Resources::default()).unwrap())
+            .with_web_acl(&acl);
+        let (r, _) = record(&ins, "/p?id=10%20AND%201%3D1");
+        assert_eq!(r["terminatingRuleId"], "sqli");
+        let details = &r["terminatingRuleMatchDetails"];
+        assert_eq!(details[0]["conditionType"], "SQL_INJECTION");
+        assert_eq!(details[0]["sensitivityLevel"], "HIGH");
+        assert_eq!(details[0]["location"], "QUERY_STRING");
+        let data: Vec<&str> = details[0]["matchedData"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(
+            data.contains(&"1") && data.iter().any(|t| t.eq_ignore_ascii_case("AND")),
+            "{data:?}"
+        );
+        assert_eq!(r["nonTerminatingMatchingRules"], json!([]));
+
+        let (r, _) = record(&ins, "/p?q=%3Cscript%3Ealert(1)%3C/script%3E");
+        assert_eq!(r["terminatingRuleId"], "Default_Action");
+        assert_eq!(r["terminatingRuleMatchDetails"], json!([]));
+        let xss = &r["nonTerminatingMatchingRules"][0];
+        assert_eq!(xss["ruleId"], "xss");
+        assert_eq!(
+            xss["ruleMatchDetails"],
+            json!([{"conditionType": "XSS", "location": "QUERY_STRING",
+                    "matchedData": ["q=<script>alert(1)</script>"]}])
+        );
+        let (r, _) = record(&ins, "/p?q=hello");
+        assert_eq!(r["nonTerminatingMatchingRules"], json!([]));
+    }
+
+    #[test]
     fn request_ids_are_unique() {
         assert_ne!(request_id(), request_id());
     }

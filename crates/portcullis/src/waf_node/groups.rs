@@ -251,6 +251,7 @@ impl ManagedGroup for CrsGroup {
                 rule: l.rule_id.to_string(),
                 action: ResolvedAction::plain(ActionKind::Count),
                 labels: vec![format!("{}{}", self.namespace, l.rule_id)],
+                match_details: Vec::new(),
             })
             .collect();
         if let Some(i) = intervention {
@@ -259,6 +260,7 @@ impl ManagedGroup for CrsGroup {
                 rule: id.to_string(),
                 action: ResolvedAction::plain(ActionKind::Block),
                 labels: vec![format!("{}{id}", self.namespace)],
+                match_details: Vec::new(),
             });
         }
         GroupOutcome { matches }
@@ -293,6 +295,32 @@ mod tests {
             res.managed_groups
                 .contains_key(&("Portcullis".to_owned(), "SQLiRuleSet".to_owned()))
         );
+    }
+
+    #[test]
+    fn managed_sqli_group_reports_rule_match_details() {
+        let res = portcullis_resources(&IpReputation::default()).unwrap();
+        let vis = |n: &str| serde_json::json!({"SampledRequestsEnabled": false, "CloudWatchMetricsEnabled": false, "MetricName": n});
+        let acl = m::WebAcl::from_value(serde_json::json!({
+            "Name": "t", "Id": "id", "ARN": "arn:aws:wafv2:us-east-1:000000000000:regional/webacl/t/id",
+            "DefaultAction": {"Allow": {}}, "VisibilityConfig": vis("t"),
+            "Rules": [{"Name": "sqli", "Priority": 0, "OverrideAction": {"None": {}}, "VisibilityConfig": vis("s"),
+                "Statement": {"ManagedRuleGroupStatement": {"VendorName": "Portcullis", "Name": "SQLiRuleSet"}}}]
+        }))
+        .unwrap();
+        let acl = portcullis_waf_core::CompiledAcl::compile(&acl, &res).unwrap();
+        let rate = portcullis_waf_core::rate::InMemoryRateCounter::new();
+        let env = EvalEnv::new(0, &rate);
+        let req = Request::builder()
+            .uri("/?id=1%27%20or%20%271%27%3D%271")
+            .header("Host", "example.com")
+            .build();
+        let v = acl.evaluate(&req, &env);
+        let t = v.terminating_rule.expect("the SQLi group blocks");
+        assert_eq!(t.rule_group.as_deref(), Some("sqli"));
+        let d = t.match_details.first().expect("match details");
+        assert_eq!(d.condition_type, "SQL_INJECTION");
+        assert!(!d.matched_data.is_empty(), "{d:?}");
     }
 
     #[test]

@@ -7,12 +7,48 @@ pub(crate) mod rules;
 
 use std::sync::Arc;
 
-use portcullis_waf_injection::{Sensitivity, detect_sqli_with, detect_xss};
+use portcullis_waf_injection::{Sensitivity, detect_sqli_tokens, detect_sqli_with, detect_xss};
 
 use crate::env::EvalEnv;
 use crate::field::{Parsed, Slot, extract};
 use crate::labels::label_matches;
 use crate::plan::{Detector, Forwarded, Plan, Position, Stmt};
+use crate::verdict::MatchDetail;
+
+/// Longest piece of a value a match detail carries.
+const MATCHED_DATA_MAX: usize = 64;
+
+/// The `ruleMatchDetails` entry of a detection that matched `value` (`None` when the field was forced to
+/// match, e.g. by oversize handling).
+fn match_detail(detector: Detector, location: &'static str, value: Option<&[u8]>) -> MatchDetail {
+    let clip =
+        |b: &[u8]| String::from_utf8_lossy(b.get(..MATCHED_DATA_MAX).unwrap_or(b)).into_owned();
+    let (condition_type, sensitivity_level, matched_data) = match detector {
+        Detector::SqliLow | Detector::SqliHigh => {
+            let (level, s) = if detector == Detector::SqliLow {
+                ("LOW", Sensitivity::Low)
+            } else {
+                ("HIGH", Sensitivity::High)
+            };
+            let tokens = value
+                .and_then(|v| detect_sqli_tokens(v, s))
+                .map(|(_, t)| t.iter().map(|t| clip(t)).collect())
+                .unwrap_or_default();
+            ("SQL_INJECTION", Some(level), tokens)
+        }
+        Detector::Xss => (
+            "XSS",
+            None,
+            value.map(|v| vec![clip(v)]).unwrap_or_default(),
+        ),
+    };
+    MatchDetail {
+        condition_type,
+        sensitivity_level,
+        location,
+        matched_data,
+    }
+}
 
 /// Per-request evaluation state.
 pub(crate) struct Ctx<'p> {
@@ -25,6 +61,10 @@ pub(crate) struct Ctx<'p> {
     off: Offsets,
     /// Fully qualified labels in the order they were added (no duplicates).
     pub labels: Vec<Arc<str>>,
+    /// What each SQLi/XSS detection slot that matched found (filled only on a match).
+    found: Vec<(usize, MatchDetail)>,
+    /// Details of the detections that matched since the current rule started (see `rules.rs`).
+    pub(crate) hits: Vec<MatchDetail>,
 }
 
 /// Where each kind of flag starts in [`Ctx::flags`].
@@ -98,6 +138,8 @@ impl<'p> Ctx<'p> {
             flags: vec![false; off.len],
             off,
             labels: Vec::new(),
+            found: Vec::new(),
+            hits: Vec::new(),
         }
     }
 
@@ -265,24 +307,41 @@ impl<'p> Ctx<'p> {
 
     fn detect(&mut self, field: usize, detector: Detector, slot: usize) -> bool {
         if get(&self.flags, self.off.detect_done + slot) {
-            return get(&self.flags, self.off.detect_hit + slot);
+            let hit = get(&self.flags, self.off.detect_hit + slot);
+            if hit && let Some((_, d)) = self.found.iter().find(|(s, _)| *s == slot) {
+                self.hits.push(d.clone());
+            }
+            return hit;
         }
         self.ensure_field(field);
-        let r = match self.slot(field) {
-            Some(Slot::Forced(b)) => *b,
+        let (r, matched) = match self.slot(field) {
+            Some(Slot::Forced(b)) => (*b, None),
             // An empty value holds no attack; skipping it saves a detector call per absent component.
-            Some(Slot::Values(vals)) => vals.iter().any(|v| {
-                !v.is_empty()
-                    && match detector {
-                        Detector::SqliLow => detect_sqli_with(v, Sensitivity::Low).is_some(),
-                        Detector::SqliHigh => detect_sqli_with(v, Sensitivity::High).is_some(),
-                        Detector::Xss => detect_xss(v),
-                    }
-            }),
-            None => false,
+            Some(Slot::Values(vals)) => {
+                let matched = vals.iter().find(|v| {
+                    !v.is_empty()
+                        && match detector {
+                            Detector::SqliLow => detect_sqli_with(v, Sensitivity::Low).is_some(),
+                            Detector::SqliHigh => detect_sqli_with(v, Sensitivity::High).is_some(),
+                            Detector::Xss => detect_xss(v),
+                        }
+                });
+                (matched.is_some(), matched.map(|v| v.to_vec()))
+            }
+            None => (false, None),
         };
         set(&mut self.flags, self.off.detect_done + slot, true);
         set(&mut self.flags, self.off.detect_hit + slot, r);
+        if r {
+            let location = self
+                .plan
+                .fields
+                .get(field)
+                .map_or("BODY", |f| f.kind.location());
+            let detail = match_detail(detector, location, matched.as_deref());
+            self.hits.push(detail.clone());
+            self.found.push((slot, detail));
+        }
         r
     }
 

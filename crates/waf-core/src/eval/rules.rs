@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use crate::managed::{GroupMatch, GroupOutcome, ManagedGroupConfig};
 use crate::plan::{ExternalGroup, PlainRule, PlanRule, ResolvedAction};
-use crate::verdict::{ActionKind, FinalAction, MatchedRule, RuleType, TerminatingRule, Verdict};
+use crate::verdict::{
+    ActionKind, FinalAction, MatchDetail, MatchedRule, RuleType, TerminatingRule, Verdict,
+};
 
 use super::Ctx;
 
@@ -34,6 +36,8 @@ struct Matched<'a> {
     captcha_immunity_s: u64,
     challenge_immunity_s: u64,
     rule_type: RuleType,
+    /// What the rule's SQLi/XSS statements found.
+    details: Vec<MatchDetail>,
 }
 
 const TOKEN_NS: &str = "awswaf:managed:token:";
@@ -80,6 +84,7 @@ impl Ctx<'_> {
                 rule_group: m.group.map(str::to_owned),
                 action: m.action.kind,
                 rule_type: m.rule_type,
+                match_details: m.details.clone(),
             },
             headers: m.action.insert_headers.clone(),
         };
@@ -107,6 +112,7 @@ impl Ctx<'_> {
             action: m.action.kind,
             overridden_action: m.overridden,
             excluded: m.excluded,
+            match_details: m.details.clone(),
         });
         acc.insert_headers
             .extend(m.action.insert_headers.iter().cloned());
@@ -115,9 +121,11 @@ impl Ctx<'_> {
 
     /// Evaluates one plain rule; `group` is the web ACL rule that referenced its group.
     fn plain(&mut self, acc: &mut Acc, r: &PlainRule, group: Option<&str>) -> Option<Stop> {
+        self.hits.clear();
         if !self.eval(&r.stmt) {
             return None;
         }
+        let details = std::mem::take(&mut self.hits);
         for l in &r.labels {
             self.add_label(l.clone());
         }
@@ -132,6 +140,7 @@ impl Ctx<'_> {
                 captcha_immunity_s: r.captcha_immunity_s,
                 challenge_immunity_s: r.challenge_immunity_s,
                 rule_type: r.rule_type,
+                details,
             },
         )
     }
@@ -145,6 +154,7 @@ impl Ctx<'_> {
             rule,
             action,
             labels,
+            match_details,
         } in &outcome.matches
         {
             for l in labels {
@@ -162,6 +172,7 @@ impl Ctx<'_> {
                     captcha_immunity_s: x.captcha_immunity_s,
                     challenge_immunity_s: x.challenge_immunity_s,
                     rule_type: RuleType::ManagedRuleGroup,
+                    details: match_details.clone(),
                 },
             );
             if stop.is_some() {
@@ -182,6 +193,7 @@ impl Ctx<'_> {
             action: ActionKind::Count,
             overridden_action: Some(stop.rule.action),
             excluded: false,
+            match_details: stop.rule.match_details,
         });
         None
     }
@@ -261,6 +273,7 @@ impl Ctx<'_> {
     ) -> GroupOutcome {
         let mut out = GroupOutcome::default();
         for r in rules {
+            self.hits.clear();
             if !self.eval(&r.stmt) {
                 continue;
             }
@@ -271,6 +284,7 @@ impl Ctx<'_> {
                 rule: r.name.to_string(),
                 action: r.action.clone(),
                 labels: r.labels.iter().map(|l| l.to_string()).collect(),
+                match_details: std::mem::take(&mut self.hits),
             });
             if cfg.terminates(&r.name, r.action.kind) {
                 break;

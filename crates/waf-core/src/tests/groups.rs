@@ -243,12 +243,14 @@ impl ManagedGroup for Fake {
             rule: "tag".to_owned(),
             action: ResolvedAction::plain(ActionKind::Count),
             labels: vec!["awswaf:managed:acme:fake:seen".to_owned()],
+            match_details: Vec::new(),
         });
         if req.uri.contains("attack") {
             out.matches.push(GroupMatch {
                 rule: "attack".to_owned(),
                 action: ResolvedAction::plain(ActionKind::Block),
                 labels: vec!["awswaf:managed:acme:fake:attack".to_owned()],
+                match_details: Vec::new(),
             });
         }
         out

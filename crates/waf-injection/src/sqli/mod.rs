@@ -132,10 +132,16 @@ pub fn analyze(input: &[u8], context: Context) -> Analysis {
 
 /// C `libinjection_is_sqli`: try the input as-is, then as if it followed `'`, then `"`; first hit wins.
 pub(crate) fn detect(input: &[u8]) -> Option<Fingerprint> {
+    detect_analysis(input).and_then(|a| a.fingerprint)
+}
+
+/// The analysis that made `input` SQL injection, trying the contexts in libinjection's order (as-is, then
+/// inside single quotes, then double quotes; each re-parsed in the MySQL dialect when C would).
+pub(crate) fn detect_analysis(input: &[u8]) -> Option<Analysis> {
     if input.is_empty() {
         return None;
     }
-    let hit = |a: Analysis| if a.is_sqli { a.fingerprint } else { None };
+    let hit = |a: Analysis| (a.is_sqli && a.fingerprint.is_some()).then_some(a);
     let first = analyze(input, Context::AsIsAnsi);
     let reparse = first.reparse_as_mysql;
     if let Some(fp) = hit(first) {

@@ -299,6 +299,7 @@ mod tests {
                     action: a,
                     overridden_action: o,
                     excluded: e,
+                    match_details: Vec::new(),
                 })
                 .collect(),
             labels: labels.iter().map(|l| l.to_string()).collect(),

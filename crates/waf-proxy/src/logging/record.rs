@@ -198,8 +198,25 @@ fn entry(h: &RuleHit, id: &str) -> RuleEntry {
         rule_id: id.to_owned(),
         action: h.action.log_name(),
         overridden_action: h.overridden_action.map(|a| a.log_name()),
-        rule_match_details: Vec::new(),
+        rule_match_details: match_details(h),
     }
+}
+
+/// `ruleMatchDetails` of a rule hit, as AWS WAF logs them.
+fn match_details(h: &RuleHit) -> Vec<serde_json::Value> {
+    h.match_details
+        .iter()
+        .map(|m| {
+            let mut v = serde_json::Map::new();
+            v.insert("conditionType".into(), m.condition_type.into());
+            if let Some(level) = m.sensitivity_level {
+                v.insert("sensitivityLevel".into(), level.into());
+            }
+            v.insert("location".into(), m.location.into());
+            v.insert("matchedData".into(), m.matched_data.clone().into());
+            serde_json::Value::Object(v)
+        })
+        .collect()
 }
 
 /// Applies `f` to the `ruleGroupList` entry of `h`'s group, creating it first if needed.
@@ -299,7 +316,11 @@ pub(crate) fn build(
         terminating_rule_id,
         terminating_rule_type,
         action: d.action.log_name(),
-        terminating_rule_match_details: Vec::new(),
+        terminating_rule_match_details: d
+            .terminating
+            .as_ref()
+            .map(match_details)
+            .unwrap_or_default(),
         http_source_name: HTTP_SOURCE_NAME,
         http_source_id: req.listener.to_owned(),
         rule_group_list: groups,
