@@ -1,5 +1,6 @@
-//! The `@rx` prefilter: per transformation chain, one Aho-Corasick automaton over the necessary literals of every
-//! static `@rx` link that uses that chain.
+//! The `@rx` / `@pm` prefilter: per transformation chain, one Aho-Corasick automaton over the necessary literals of
+//! every static `@rx` link and the phrases of every `@pm` link that use that chain (for `@pm` the filter is exact:
+//! its bit is set exactly when the operator matches, which then runs only to capture).
 //!
 //! A transaction scans each (request value, chain) pair once, the first time a prefiltered link inspects it, and
 //! keeps the result as a bit set of the chain's links whose literals occur in the transformed value (see
@@ -10,8 +11,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-
+use crate::literal_dfa::LiteralDfa;
 use crate::rule::Rule;
 
 /// The prefilters of a rule set, indexed by transformation chain id.
@@ -23,9 +23,9 @@ pub(crate) struct Prefilters {
 /// The automaton of one chain.
 #[derive(Debug)]
 pub(crate) struct ChainFilter {
-    ac: AhoCorasick,
+    dfa: LiteralDfa,
     /// Per automaton pattern: the link slots it stands for.
-    slots_of: Vec<Vec<u32>>,
+    slots_of: Vec<Hits>,
 }
 
 /// Most prefiltered links per chain (the size of [`Hits`]); links beyond it always run.
@@ -59,7 +59,7 @@ impl Prefilters {
             *n += 1;
             for l in lits {
                 let next = slots_of.len();
-                let p = *index.entry(l.clone()).or_insert(next);
+                let p = *index.entry(l.to_ascii_lowercase()).or_insert(next);
                 if p == next {
                     slots_of.push(Vec::new());
                 }
@@ -77,12 +77,7 @@ impl Prefilters {
             }
             let mut pats: Vec<(usize, Vec<u8>)> = index.into_iter().map(|(l, p)| (p, l)).collect();
             pats.sort();
-            let Ok(ac) = AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(pats.iter().map(|(_, l)| l))
-            else {
+            let Some(dfa) = LiteralDfa::new(pats.iter().map(|(_, l)| l)) else {
                 // Without an automaton every link of the chain must run.
                 drop_slots(rules, chain);
                 continue;
@@ -92,7 +87,17 @@ impl Prefilters {
                 chains.resize_with(i + 1, || None);
             }
             if let Some(c) = chains.get_mut(i) {
-                *c = Some(ChainFilter { ac, slots_of });
+                let slots_of = slots_of
+                    .iter()
+                    .map(|slots| {
+                        let mut bits = Hits::default();
+                        for &s in slots {
+                            set(&mut bits, s);
+                        }
+                        bits
+                    })
+                    .collect();
+                *c = Some(ChainFilter { dfa, slots_of });
             }
         }
         Prefilters { chains }
@@ -119,15 +124,13 @@ impl ChainFilter {
     /// The slots whose literals occur in `input`.
     pub(crate) fn scan(&self, input: &[u8]) -> Hits {
         let mut bits = Hits::default();
-        for m in self.ac.find_overlapping_iter(input) {
-            for &s in self
-                .slots_of
-                .get(m.pattern().as_usize())
-                .map_or(&[][..], Vec::as_slice)
-            {
-                set(&mut bits, s);
+        self.dfa.for_each_match(input, |p| {
+            if let Some(m) = self.slots_of.get(p) {
+                for (b, m) in bits.iter_mut().zip(m) {
+                    *b |= m;
+                }
             }
-        }
+        });
         bits
     }
 }

@@ -211,11 +211,13 @@ impl Operator {
         }
     }
 
-    /// For a static `@rx`: literals one of which every match contains (lowercase, to be searched ASCII
-    /// case-insensitively); `None` when the operator has no such set and must always run.
+    /// Literals one of which occurs (ASCII case-insensitively) in every value the operator matches: for a static
+    /// `@rx`, necessary literals of the pattern (lowercase); for `@pm`, its phrases (the operator matches exactly
+    /// when one occurs) unless the list is long. `None` when the operator has no such set and must always run.
     pub fn required_literals(&self) -> Option<&[Vec<u8>]> {
         match &self.kind {
             Kind::Rx(r) => r.literals(),
+            Kind::Pm(p) => p.prefilter_phrases(),
             _ => None,
         }
     }

@@ -17,6 +17,7 @@ use crate::rule::{
     Target,
 };
 use crate::ruleset::{Entry, RuleSet};
+use crate::summary;
 use crate::variables::Var;
 
 /// Shortest value whose shared chain prefixes are cached (shorter ones go through their whole chain at once).
@@ -277,45 +278,10 @@ fn eval_link<'a>(
                 let estimate = 16 * (members + view.req.headers.len()) + 64;
                 st.transform_cache.reserve(estimate.min(8192));
             }
-            let key = (raw.as_ptr() as usize, raw.len(), link.chain_id);
-            let parent = if raw.len() >= PREFIX_CACHE_MIN {
-                usize::try_from(link.chain_id)
-                    .ok()
-                    .and_then(|i| rs.chain_steps.get(i))
-                    .and_then(Option::as_ref)
-                    .and_then(|s| Some((s.parent?, s)))
-            } else {
-                None
-            };
             let filter = link
                 .prefilter_slot
                 .and_then(|slot| Some((slot, rs.prefilters.chain(link.chain_id)?)));
-            let (cached, hits) = match parent {
-                // A long value whose chain shares a prefix with other chains: transform it through the prefix.
-                Some((parent, step)) => transformed_shared(
-                    rs,
-                    st,
-                    raw,
-                    (key, parent, Some(step)),
-                    filter.map(|(_, f)| f),
-                ),
-                None => {
-                    let entry = st.transform_cache.entry(key).or_insert_with(|| Cached {
-                        value: match apply_chain(&link.transforms, raw) {
-                            Cow::Borrowed(_) => None,
-                            Cow::Owned(o) => Some(Arc::<[u8]>::from(o)),
-                        },
-                        hits: None,
-                    });
-                    let value = entry.value.clone();
-                    let hits = filter.map(|(_, f)| {
-                        *entry
-                            .hits
-                            .get_or_insert_with(|| f.scan(value.as_deref().unwrap_or(raw)))
-                    });
-                    (value, hits)
-                }
-            };
+            let (cached, hits, _) = transformed(rs, st, raw, link.chain_id, filter.map(|(_, f)| f));
             let input: &[u8] = cached.as_deref().unwrap_or(raw);
             if let (Some((slot, _)), Some(hits)) = (filter, hits)
                 && !prefilter::has(&hits, slot)
@@ -340,18 +306,49 @@ fn eval_link<'a>(
     matched
 }
 
+/// Key of a raw value's byte summary in the transformation cache (no chain has this id).
+const RAW_SUMMARY: u32 = u32::MAX;
+
+/// Shortest value whose byte summary is cached (a shorter one is summarised again: cheaper than a probe).
+const SUMMARY_CACHE_MIN: usize = 32;
+
+/// The byte summary (see [`summary`]) of request value `raw`.
+fn raw_summary(st: &mut State, raw: &[u8]) -> u32 {
+    if raw.len() < SUMMARY_CACHE_MIN {
+        return summary::summarize(raw);
+    }
+    let key = (raw.as_ptr() as usize, raw.len(), RAW_SUMMARY);
+    st.transform_cache
+        .entry(key)
+        .or_insert_with(|| Cached {
+            value: None,
+            hits: None,
+            mask: summary::summarize(raw),
+        })
+        .mask
+}
+
 /// `raw` through transformation chain `chain`, memoised per (value, chain) in the transaction — and, through
-/// [`crate::ruleset::ChainStep`], per shared prefix of the chain, so chains sharing a prefix transform it once.
-/// The value is `None` when the chain leaves `raw` unchanged. With `filter`, also the chain's `@rx` prefilter hits
-/// on the transformed value (scanned once per entry).
+/// [`crate::ruleset::ChainStep`], per shared prefix of the chain for long values, so chains sharing a prefix
+/// transform it once. Returns the value (`None` when the chain leaves `raw` unchanged), with `filter` the chain's
+/// `@rx` prefilter hits on it (scanned once per entry), and its byte summary. Steps that cannot change the value
+/// are skipped on the strength of the summary.
 fn transformed(
     rs: &RuleSet,
     st: &mut State,
     raw: &[u8],
     chain: u32,
     filter: Option<&prefilter::ChainFilter>,
-) -> (Option<Arc<[u8]>>, Option<prefilter::Hits>) {
-    let key = (raw.as_ptr() as usize, raw.len(), chain);
+) -> (Option<Arc<[u8]>>, Option<prefilter::Hits>, u32) {
+    let key: CacheKey = (raw.as_ptr() as usize, raw.len(), chain);
+    if let Some(c) = st.transform_cache.get_mut(&key) {
+        let value = c.value.clone();
+        let hits = filter.map(|f| {
+            *c.hits
+                .get_or_insert_with(|| f.scan(value.as_deref().unwrap_or(raw)))
+        });
+        return (value, hits, c.mask);
+    }
     let step = usize::try_from(chain)
         .ok()
         .and_then(|i| rs.chain_steps.get(i))
@@ -359,48 +356,27 @@ fn transformed(
     let parent = step
         .and_then(|s| s.parent)
         .filter(|_| raw.len() >= PREFIX_CACHE_MIN);
-    let Some(parent) = parent else {
-        // One probe: the whole chain at once (short values, chains without a shared prefix).
-        let c = st.transform_cache.entry(key).or_insert_with(|| Cached {
-            value: step.and_then(|s| match apply_chain(&s.full, raw) {
-                Cow::Borrowed(_) => None,
-                Cow::Owned(o) => Some(Arc::<[u8]>::from(o)),
-            }),
-            hits: None,
-        });
-        let value = c.value.clone();
-        let hits = filter.map(|f| {
-            *c.hits
-                .get_or_insert_with(|| f.scan(value.as_deref().unwrap_or(raw)))
-        });
-        return (value, hits);
-    };
-    transformed_shared(rs, st, raw, (key, parent, step), filter)
-}
-
-/// [`transformed`] for a long value whose chain has a shared prefix: the prefix's result comes from the cache.
-#[inline(never)]
-fn transformed_shared(
-    rs: &RuleSet,
-    st: &mut State,
-    raw: &[u8],
-    (key, parent, step): (CacheKey, u32, Option<&crate::ruleset::ChainStep>),
-    filter: Option<&prefilter::ChainFilter>,
-) -> (Option<Arc<[u8]>>, Option<prefilter::Hits>) {
-    if let Some(c) = st.transform_cache.get_mut(&key) {
-        let value = c.value.clone();
-        let hits = filter.map(|f| {
-            *c.hits
-                .get_or_insert_with(|| f.scan(value.as_deref().unwrap_or(raw)))
-        });
-        return (value, hits);
-    }
-    let base = transformed(rs, st, raw, parent, None).0;
-    let input: &[u8] = base.as_deref().unwrap_or(raw);
-    let tail = step.map_or(&[][..], |s| s.tail.as_slice());
-    let value = match apply_chain(tail, input) {
-        Cow::Borrowed(_) => base,
-        Cow::Owned(o) => Some(Arc::<[u8]>::from(o)),
+    let (value, mask) = match (step, parent) {
+        // A long value whose chain shares a prefix with other chains: the prefix's result comes from the cache.
+        (Some(step), Some(parent)) => {
+            let (base, _, base_mask) = transformed(rs, st, raw, parent, None);
+            let input: &[u8] = base.as_deref().unwrap_or(raw);
+            let (out, mask) = match summary::apply_chain(&step.tail, input, base_mask) {
+                (Cow::Owned(o), m) => (Some(o), m),
+                (Cow::Borrowed(_), m) => (None, m),
+            };
+            (out.map(Arc::<[u8]>::from).or(base), mask)
+        }
+        // The whole chain at once (short values, chains without a shared prefix).
+        (Some(step), None) => {
+            let raw_mask = raw_summary(st, raw);
+            match summary::apply_chain(&step.full, raw, raw_mask) {
+                (Cow::Owned(o), m) => (Some(Arc::<[u8]>::from(o)), m),
+                (Cow::Borrowed(_), m) => (None, m),
+            }
+        }
+        // The empty chain.
+        (None, _) => (None, raw_summary(st, raw)),
     };
     let hits = filter.map(|f| f.scan(value.as_deref().unwrap_or(raw)));
     st.transform_cache.insert(
@@ -408,9 +384,10 @@ fn transformed_shared(
         Cached {
             value: value.clone(),
             hits,
+            mask,
         },
     );
-    (value, hits)
+    (value, hits, mask)
 }
 
 fn test_value(

@@ -20,6 +20,8 @@ pub(crate) struct Cached {
     pub value: Option<Arc<[u8]>>,
     /// The chain's `@rx` prefilter hits on the transformed value, once computed.
     pub hits: Option<crate::prefilter::Hits>,
+    /// The byte summary of the transformed value (see [`crate::summary`]).
+    pub mask: u32,
 }
 
 /// Mutable transaction state.

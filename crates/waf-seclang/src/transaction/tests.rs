@@ -466,3 +466,23 @@ SecRule ARGS "@rx ^a%b xx$" "id:4,phase:2,pass,t:none,t:urlDecodeUni,t:lowercase
     let o = run(rules, &get("/?q=A%2525B%20%20XX"), &[]);
     assert_eq!(o.ids, vec![1, 2, 4]);
 }
+
+/// `@pm` links in a chain's prefilter: a clear bit skips the operator, a set bit runs it (for the capture); a
+/// negated `@pm` always runs.
+#[test]
+fn pm_links_in_the_prefilter_keep_results() {
+    let rules = r#"
+SecRuleEngine On
+SecRule ARGS "@pm Foo bar" "id:10,phase:2,t:none,t:lowercase,pass,capture,setvar:tx.p=%{tx.0}"
+SecRule ARGS "@rx baz" "id:11,phase:2,t:none,t:lowercase,pass"
+SecRule ARGS "@pm qux" "id:12,phase:2,t:none,t:lowercase,pass"
+SecRule ARGS "!@pm nope" "id:13,phase:2,t:none,t:lowercase,pass"
+"#;
+    let o = run(rules, &get("/?a=xxFOOyy&b=BAZ"), &["p"]);
+    assert_eq!(o.ids, vec![10, 11, 13]);
+    assert_eq!(tx(&o, "p"), Some("foo"));
+    let o = run(rules, &get("/?a=NoPe"), &[]);
+    assert!(o.ids.is_empty(), "{:?}", o.ids);
+    let o = run(rules, &get("/?a=QUX"), &[]);
+    assert_eq!(o.ids, vec![12, 13]);
+}
