@@ -35,6 +35,22 @@ impl LogFileWriter {
         records: &[CloudTrailRecord],
         now: OffsetDateTime,
     ) -> std::io::Result<Option<PathBuf>> {
+        let texts = records
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(std::io::Error::other)?;
+        self.write_json(&texts, now)
+    }
+
+    /// Like [`write`](Self::write), for records already serialized as JSON objects (the
+    /// trail serializes each record once, for the store and the file alike). The texts are
+    /// trusted to be JSON: they are joined into `{"Records":[...]}` as they are.
+    pub fn write_json(
+        &self,
+        records: &[String],
+        now: OffsetDateTime,
+    ) -> std::io::Result<Option<PathBuf>> {
         if records.is_empty() {
             return Ok(None);
         }
@@ -61,17 +77,71 @@ impl LogFileWriter {
             "{}_CloudTrail_{}_{stamp}_{id}.json.gz",
             self.account, self.region
         );
-        let body = serde_json::to_vec(&serde_json::json!({ "Records": records }))
-            .map_err(std::io::Error::other)?;
         let tmp = dir.join(format!(".{name}.tmp"));
         {
-            let f = std::fs::File::create(&tmp)?;
-            let mut gz = GzEncoder::new(f, Compression::default());
-            gz.write_all(&body)?;
-            gz.finish()?.sync_all()?;
+            let f = std::io::BufWriter::with_capacity(64 * 1024, std::fs::File::create(&tmp)?);
+            // The fastest level: a third of the CPU of the default for files about a
+            // quarter larger, and this runs for every API call.
+            let mut gz = GzEncoder::new(f, Compression::fast());
+            gz.write_all(b"{\"Records\":[")?;
+            for (i, r) in records.iter().enumerate() {
+                if i > 0 {
+                    gz.write_all(b",")?;
+                }
+                gz.write_all(r.as_bytes())?;
+            }
+            gz.write_all(b"]}")?;
+            gz.finish()?
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .sync_all()?;
         }
         let path = dir.join(name);
         std::fs::rename(&tmp, &path)?;
         Ok(Some(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn read_gz(path: &Path) -> serde_json::Value {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn json_texts_become_one_records_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = LogFileWriter::new(dir.path(), "123456789012", "eu-west-1");
+        let now = time::macros::datetime!(2026-11-30 03:04:05 UTC);
+        assert!(w.write_json(&[], now).unwrap().is_none());
+        let texts = vec![
+            r#"{"eventID":"a"}"#.to_owned(),
+            r#"{"eventID":"b"}"#.to_owned(),
+        ];
+        let path = w.write_json(&texts, now).unwrap().unwrap();
+        let rel = path
+            .strip_prefix(dir.path())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            rel.starts_with("AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/30/123456789012_CloudTrail_eu-west-1_20261130T0304Z_"),
+            "{rel}"
+        );
+        assert!(rel.ends_with(".json.gz"), "{rel}");
+        assert_eq!(
+            read_gz(&path),
+            serde_json::json!({"Records": [{"eventID": "a"}, {"eventID": "b"}]})
+        );
+        // No temporary file is left behind.
+        let day = path.parent().unwrap();
+        assert_eq!(std::fs::read_dir(day).unwrap().count(), 1);
     }
 }

@@ -8,7 +8,7 @@ use portcullis_common::audit::CloudTrailRecord;
 use portcullis_http::{ApiOutcome, ApiRequest, AwsError, AwsService, Protocol, Reply};
 use portcullis_iam_api::Authorizer;
 use portcullis_iam_api::authz::ResourcePolicy;
-use portcullis_store::{EventQuery, Store};
+use portcullis_store::{EventQuery, Store, StoreError, StoredEvent};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -140,24 +140,15 @@ impl LookupService {
         let q = EventQuery {
             start,
             end,
-            attr,
+            attr: None,
             before_seq,
             limit: limit + 1,
         };
-        let mut events = self
-            .store
-            .query_events(AUDIT_STREAM, &q)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "audit query failed");
-                AwsError::unavailable()
-            })?;
-        let next = if events.len() > limit {
-            events.truncate(limit);
-            events.last().map(|e| B64.encode(e.seq.to_string()))
-        } else {
-            None
-        };
+        let (events, next) = self.find(q, attr, limit).await.map_err(|e| {
+            tracing::error!(error = %e, "audit query failed");
+            AwsError::unavailable()
+        })?;
+        let next = next.map(|seq| B64.encode(seq.to_string()));
         let account = &req.caller.principal.account;
         let items: Vec<Value> = events
             .into_iter()
@@ -176,10 +167,10 @@ impl LookupService {
                         "CloudTrailEvent": e.body.to_string(),
                     });
                     if let Some(k) = &rec.user_identity.access_key_id {
-                        item["AccessKeyId"] = json!(k);
+                        insert(&mut item, "AccessKeyId", json!(k));
                     }
                     if let Some(u) = username(&rec) {
-                        item["Username"] = json!(u);
+                        insert(&mut item, "Username", json!(u));
                     }
                     item
                 })
@@ -187,9 +178,86 @@ impl LookupService {
             .collect();
         let mut out = json!({ "Events": items });
         if let Some(t) = next {
-            out["NextToken"] = json!(t);
+            insert(&mut out, "NextToken", json!(t));
         }
         Ok(out)
+    }
+}
+
+/// Events a `ReadOnly` look-up scans at most per page; when the page is not full by then,
+/// it comes back short with a `NextToken` (as CloudTrail's own pages may).
+const READ_ONLY_SCAN: usize = 5000;
+
+/// Events read from the store per step of a `ReadOnly` scan.
+const SCAN_STEP: usize = 500;
+
+impl LookupService {
+    /// The page of events `q` (without an attribute) and `attr` select, newest first, at
+    /// most `limit`, and the cursor of the next page when there may be one.
+    async fn find(
+        &self,
+        mut q: EventQuery,
+        attr: Option<(String, String)>,
+        limit: usize,
+    ) -> Result<(Vec<StoredEvent>, Option<u64>), StoreError> {
+        match attr {
+            // Event ids are unique and indexed by the store itself.
+            Some((key, id)) if key == "EventId" => {
+                let found = self.store.get_event(AUDIT_STREAM, &id).await?;
+                let hit = found.filter(|e| {
+                    q.start.is_none_or(|s| e.time >= s)
+                        && q.end.is_none_or(|t| e.time <= t)
+                        && q.before_seq.is_none_or(|b| e.seq < b)
+                });
+                Ok((hit.into_iter().collect(), None))
+            }
+            // Two values, each on about half the records: not worth an index row per record.
+            Some((key, value)) if key == "ReadOnly" => {
+                let mut hits = Vec::new();
+                let mut scanned = 0;
+                q.limit = SCAN_STEP;
+                loop {
+                    let page = self.store.query_events(AUDIT_STREAM, &q).await?;
+                    let exhausted = page.len() < SCAN_STEP;
+                    for e in page {
+                        scanned += 1;
+                        q.before_seq = Some(e.seq);
+                        let read_only = e.body.get("readOnly").and_then(serde_json::Value::as_bool);
+                        if read_only.is_some_and(|r| r.to_string() == value) {
+                            if hits.len() == limit {
+                                let next = hits.last().map(|h: &StoredEvent| h.seq);
+                                return Ok((hits, next));
+                            }
+                            hits.push(e);
+                        }
+                    }
+                    if exhausted {
+                        return Ok((hits, None));
+                    }
+                    if scanned >= READ_ONLY_SCAN {
+                        return Ok((hits, q.before_seq));
+                    }
+                }
+            }
+            attr => {
+                q.attr = attr;
+                let mut events = self.store.query_events(AUDIT_STREAM, &q).await?;
+                let next = if events.len() > limit {
+                    events.truncate(limit);
+                    events.last().map(|e| e.seq)
+                } else {
+                    None
+                };
+                Ok((events, next))
+            }
+        }
+    }
+}
+
+/// Sets a member of a JSON object (`v` is always one here).
+fn insert(v: &mut Value, key: &str, member: Value) {
+    if let Some(m) = v.as_object_mut() {
+        m.insert(key.to_owned(), member);
     }
 }
 
@@ -230,5 +298,133 @@ impl AwsService for LookupService {
             request_parameters: serde_json::from_slice(&req.body).unwrap_or(Value::Null),
             response_elements: Value::Null,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_iam_api::Repo;
+    use portcullis_store::NewEvent;
+    use time::macros::datetime;
+
+    async fn service(n: usize) -> (LookupService, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let store = portcullis_store::open(&url).await.unwrap();
+        // Read-only calls are every third one: seq i has readOnly = (i % 3 == 0).
+        let events: Vec<NewEvent> = (0..n)
+            .map(|i| NewEvent {
+                id: format!("id-{i}"),
+                time: datetime!(2026-01-01 0:00 UTC) + time::Duration::seconds(i as i64),
+                attrs: vec![("EventName".into(), format!("Op{}", i % 2))],
+                body: json!({"eventID": format!("id-{i}"), "readOnly": i.is_multiple_of(3)}),
+            })
+            .collect();
+        store.append_events(AUDIT_STREAM, &events).await.unwrap();
+        let authz = Authorizer::new(Repo::new(store.clone()));
+        (LookupService::new(store, authz), dir)
+    }
+
+    fn ids(events: &[StoredEvent]) -> Vec<String> {
+        events.iter().map(|e| e.id.clone()).collect()
+    }
+
+    fn attr(k: &str, v: &str) -> Option<(String, String)> {
+        Some((k.to_owned(), v.to_owned()))
+    }
+
+    #[tokio::test]
+    async fn event_id_is_found_within_the_other_filters() {
+        let (svc, _dir) = service(10).await;
+        let q = EventQuery::latest(51);
+        let (got, next) = svc
+            .find(q.clone(), attr("EventId", "id-4"), 50)
+            .await
+            .unwrap();
+        assert_eq!((ids(&got), next), (vec!["id-4".to_owned()], None));
+        let late = EventQuery {
+            start: Some(datetime!(2026-01-01 0:00:05 UTC)),
+            ..q.clone()
+        };
+        assert!(
+            svc.find(late, attr("EventId", "id-4"), 50)
+                .await
+                .unwrap()
+                .0
+                .is_empty()
+        );
+        assert!(
+            svc.find(q, attr("EventId", "nope"), 50)
+                .await
+                .unwrap()
+                .0
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn read_only_pages_cover_every_match_once() {
+        let (svc, _dir) = service(1300).await;
+        for (value, expected) in [("true", 434), ("false", 866)] {
+            let mut q = EventQuery::latest(51);
+            let mut seen = Vec::new();
+            loop {
+                let (page, next) = svc
+                    .find(q.clone(), attr("ReadOnly", value), 50)
+                    .await
+                    .unwrap();
+                assert!(page.len() <= 50);
+                for e in &page {
+                    assert_eq!(e.body["readOnly"].to_string(), value);
+                }
+                seen.extend(ids(&page));
+                match next {
+                    Some(seq) => q.before_seq = Some(seq),
+                    None => break,
+                }
+            }
+            let unique: std::collections::HashSet<_> = seen.iter().collect();
+            assert_eq!((seen.len(), unique.len()), (expected, expected), "{value}");
+            // Newest first.
+            assert_eq!(
+                seen.first().map(String::as_str),
+                Some(if value == "true" {
+                    "id-1299"
+                } else {
+                    "id-1298"
+                })
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn read_only_scan_is_bounded_per_page() {
+        // 6000 events, none read-only among the newest 5000+: the page comes back empty
+        // with a cursor rather than reading the whole stream.
+        let (svc, _dir) = service(6000).await;
+        let q = EventQuery::latest(51);
+        let (page, next) = svc.find(q, attr("ReadOnly", "maybe"), 50).await.unwrap();
+        assert!(page.is_empty());
+        let cursor = next.unwrap();
+        assert!(cursor > 1, "{cursor}");
+        let q = EventQuery {
+            before_seq: Some(cursor),
+            ..EventQuery::latest(51)
+        };
+        let (page, next) = svc.find(q, attr("ReadOnly", "maybe"), 50).await.unwrap();
+        assert!(page.is_empty());
+        assert_eq!(next, None);
+    }
+
+    #[tokio::test]
+    async fn other_attributes_use_the_index_and_page() {
+        let (svc, _dir) = service(10).await;
+        let (got, next) = svc
+            .find(EventQuery::latest(4), attr("EventName", "Op1"), 3)
+            .await
+            .unwrap();
+        assert_eq!(ids(&got), ["id-9", "id-7", "id-5"]);
+        assert_eq!(next, got.last().map(|e| e.seq));
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use portcullis_common::Clock;
 use portcullis_common::audit::{AuditSink, CloudTrailRecord};
-use portcullis_store::{NewEvent, Store};
+use portcullis_store::{NewEventJson, Store, StoreError};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::mpsc;
@@ -96,53 +96,78 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<CloudTrailRecord>,
     backlog: Arc<AtomicUsize>,
 ) {
-    let writer = cfg
-        .files_dir
-        .as_ref()
-        .map(|d| LogFileWriter::new(d, &cfg.account, &cfg.region));
-    let mut pending: Vec<CloudTrailRecord> = Vec::new();
-    let mut tick = tokio::time::interval(cfg.file_interval);
-    tick.tick().await;
+    // Log files are written by a task of their own, so compressing a file never holds up
+    // storing the next batch; its queue is bounded, so a stalled file writer slows the
+    // store loop (and through the backlog, the API) instead of holding records without end.
+    let files = cfg.files_dir.as_ref().map(|d| {
+        let writer = LogFileWriter::new(d, &cfg.account, &cfg.region);
+        let (ftx, frx) = mpsc::channel(FILE_QUEUE_BATCHES);
+        let task = tokio::spawn(write_files(writer, clock, cfg.file_interval, frx));
+        (ftx, task)
+    });
     let mut batch = Vec::with_capacity(AUDIT_BATCH);
+    while rx.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
+        let n = batch.len();
+        let events: Vec<NewEventJson> = batch.drain(..).map(prepare).collect();
+        store_events(&*store, &events).await;
+        backlog.fetch_sub(n, Ordering::AcqRel);
+        if let Some((ftx, _)) = &files {
+            let texts = events.into_iter().map(|e| e.body).collect();
+            if ftx.send(texts).await.is_err() {
+                tracing::error!("the audit log file writer stopped; records go to the store only");
+            }
+        }
+    }
+    if let Some((ftx, task)) = files {
+        drop(ftx);
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "the audit log file writer failed");
+        }
+    }
+}
+
+/// Batches of serialized records the log file task may hold queued.
+const FILE_QUEUE_BATCHES: usize = 8;
+
+/// Gathers serialized records and writes them as log files: at every tick, when a file's
+/// worth has gathered, and at the end (when the store loop drops its sender).
+async fn write_files(
+    writer: LogFileWriter,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    mut rx: mpsc::Receiver<Vec<String>>,
+) {
+    let mut pending: Vec<String> = Vec::new();
+    let mut tick = tokio::time::interval(interval);
+    tick.tick().await;
     loop {
         tokio::select! {
-            n = rx.recv_many(&mut batch, AUDIT_BATCH) => {
-                if n == 0 {
-                    break;
-                }
-                store_records(&*store, &batch).await;
-                backlog.fetch_sub(n, Ordering::AcqRel);
-                if writer.is_some() {
-                    pending.append(&mut batch);
+            got = rx.recv() => match got {
+                Some(mut texts) => {
+                    pending.append(&mut texts);
                     // A full file is written at once rather than at the tick, which bounds
                     // both the memory held and the size of one file.
                     if pending.len() >= FILE_MAX_RECORDS {
-                        flush(writer.as_ref(), &mut pending, clock.now()).await;
+                        flush(&writer, &mut pending, clock.now()).await;
                     }
-                } else {
-                    batch.clear();
                 }
-            }
-            _ = tick.tick() => flush(writer.as_ref(), &mut pending, clock.now()).await,
+                None => break,
+            },
+            _ = tick.tick() => flush(&writer, &mut pending, clock.now()).await,
         }
     }
-    flush(writer.as_ref(), &mut pending, clock.now()).await;
+    flush(&writer, &mut pending, clock.now()).await;
 }
 
-/// Writes the pending records as one log file, off the async workers (serializing and
-/// compressing thousands of records is CPU work).
-async fn flush(
-    writer: Option<&LogFileWriter>,
-    pending: &mut Vec<CloudTrailRecord>,
-    now: OffsetDateTime,
-) {
-    let Some(w) = writer else { return };
+/// Writes the pending records as one log file, off the async workers (compressing
+/// thousands of records is CPU work).
+async fn flush(writer: &LogFileWriter, pending: &mut Vec<String>, now: OffsetDateTime) {
     if pending.is_empty() {
         return;
     }
-    let (w, records) = (w.clone(), std::mem::take(pending));
+    let (w, records) = (writer.clone(), std::mem::take(pending));
     let joined = tokio::task::spawn_blocking(move || {
-        let result = w.write(&records, now);
+        let result = w.write_json(&records, now);
         (result, records)
     })
     .await;
@@ -157,23 +182,34 @@ async fn flush(
     }
 }
 
+/// A record as the store keeps it: serialized once (the same text goes to the log file),
+/// with its look-up attributes.
+fn prepare(rec: CloudTrailRecord) -> NewEventJson {
+    let body = serde_json::to_string(&rec).unwrap_or_else(|e| {
+        // Unreachable for these types (every map key is a string); keep the record's
+        // identity rather than lose it.
+        tracing::error!(error = %e, event_id = %rec.event_id, "an audit record did not serialize");
+        serde_json::json!({"eventID": rec.event_id, "eventTime": rec.event_time}).to_string()
+    });
+    NewEventJson {
+        time: OffsetDateTime::parse(&rec.event_time, &Rfc3339)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc()),
+        attrs: lookup_attributes(&rec),
+        id: rec.event_id,
+        body,
+    }
+}
+
 /// Stores a batch of records in one transaction: one commit per batch, not per record, is
 /// what lets the trail keep pace with the API.
-async fn store_records(store: &dyn Store, recs: &[CloudTrailRecord]) {
-    let events: Vec<NewEvent> = recs
-        .iter()
-        .map(|rec| NewEvent {
-            id: rec.event_id.clone(),
-            time: OffsetDateTime::parse(&rec.event_time, &Rfc3339)
-                .unwrap_or_else(|_| OffsetDateTime::now_utc()),
-            attrs: lookup_attributes(rec),
-            body: serde_json::to_value(rec).unwrap_or_default(),
-        })
-        .collect();
+async fn store_events(store: &dyn Store, events: &[NewEventJson]) {
     // Retry briefly: records must not be lost to a momentary store hiccup.
     for attempt in 0..5u64 {
-        match store.append_events(AUDIT_STREAM, &events).await {
+        match store.append_events_json(AUDIT_STREAM, events).await {
             Ok(_) => return,
+            // A batch is atomic: a retry that finds its ids stored means an earlier attempt
+            // committed and only its acknowledgement was lost.
+            Err(StoreError::DuplicateEvent { .. }) if attempt > 0 => return,
             Err(e) => {
                 tracing::warn!(error = %e, attempt, records = events.len(), "storing audit records failed");
                 tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await;
@@ -183,14 +219,13 @@ async fn store_records(store: &dyn Store, recs: &[CloudTrailRecord]) {
     tracing::error!(records = events.len(), "audit records could not be stored");
 }
 
-/// The attributes `LookupEvents` can filter on.
+/// The attributes `LookupEvents` filters on through the store's attribute index. `EventId`
+/// needs none (the store indexes event ids) and `ReadOnly` none either (two values, each on
+/// about half the records: [`LookupService`](crate::LookupService) filters a scan).
 pub fn lookup_attributes(rec: &CloudTrailRecord) -> Vec<(String, String)> {
-    let mut a = vec![
-        ("EventId".to_owned(), rec.event_id.clone()),
-        ("EventName".to_owned(), rec.event_name.clone()),
-        ("EventSource".to_owned(), rec.event_source.clone()),
-        ("ReadOnly".to_owned(), rec.read_only.to_string()),
-    ];
+    let mut a = Vec::with_capacity(6);
+    a.push(("EventName".to_owned(), rec.event_name.clone()));
+    a.push(("EventSource".to_owned(), rec.event_source.clone()));
     if let Some(k) = &rec.user_identity.access_key_id {
         a.push(("AccessKeyId".into(), k.clone()));
     }

@@ -36,17 +36,28 @@ pub fn render() -> String {
 }
 
 /// Counts one answered request and its latency.
-pub fn request(service: &str, operation: &str, status: u16, elapsed: Duration) {
+pub fn request(service: &'static str, operation: &str, status: u16, elapsed: Duration) {
     let op = if operation.is_empty() {
         "unknown"
     } else {
         operation
     };
-    metrics::counter!("portcullis_api_requests_total", "service" => service.to_owned(),
-        "operation" => op.to_owned(), "status" => status.to_string())
+    // Static labels are borrowed, not copied: this runs on every request.
+    let status_label = match status {
+        200 => metrics::SharedString::const_str("200"),
+        400 => metrics::SharedString::const_str("400"),
+        403 => metrics::SharedString::const_str("403"),
+        404 => metrics::SharedString::const_str("404"),
+        500 => metrics::SharedString::const_str("500"),
+        503 => metrics::SharedString::const_str("503"),
+        other => metrics::SharedString::from(other.to_string()),
+    };
+    let op = metrics::SharedString::from(op.to_owned());
+    metrics::counter!("portcullis_api_requests_total", "service" => service,
+        "operation" => op.clone(), "status" => status_label)
     .increment(1);
-    metrics::histogram!("portcullis_api_request_duration_seconds", "service" => service.to_owned(),
-        "operation" => op.to_owned())
+    metrics::histogram!("portcullis_api_request_duration_seconds", "service" => service,
+        "operation" => op)
     .record(elapsed.as_secs_f64());
 }
 

@@ -118,6 +118,7 @@ impl AwsService for KmsService {
         if let Ok(done) = &outcome
             && TRACKED.contains(&op.as_str())
             && let Some(arn) = done.body.get("KeyId").and_then(Value::as_str)
+            && self.0.usage_due(arn, req.received_at)
         {
             let (kms, arn, op, at, rid) = (
                 self.0.clone(),

@@ -103,6 +103,16 @@ impl Kms {
         }
     }
 
+    /// Whether [`record_usage`](Self::record_usage) would write anything for this key now:
+    /// a cheap check that spares the request path a task spawn (and its copies) on all but
+    /// about one call per key per [`LAST_USAGE_RESOLUTION`].
+    pub fn usage_due(&self, key_arn: &str, at: time::OffsetDateTime) -> bool {
+        let written = self.usage_written.lock().unwrap_or_else(|e| e.into_inner());
+        written
+            .get(key_arn)
+            .is_none_or(|t| at - *t >= LAST_USAGE_RESOLUTION)
+    }
+
     /// Records a successful cryptographic use of a key (for GetKeyLastUsage), at most once
     /// per [`LAST_USAGE_RESOLUTION`] per key; losing a write race only loses a timestamp.
     pub async fn record_usage(

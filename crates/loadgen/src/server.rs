@@ -119,9 +119,12 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for the server to exit (it drains its audit queue first);
-    /// returns how long that took.
-    pub async fn stop(mut self) -> Result<Duration> {
+    /// returns how long that took and, where `/proc` tells, the CPU time the server spent
+    /// after the signal: the audit records it had queued but not yet stored, which the
+    /// per-request figures of the measured windows do not include.
+    pub async fn stop(mut self) -> Result<(Duration, Option<Duration>)> {
         let started = Instant::now();
+        let before = self.cpu_time().zip(children_cpu_time());
         if let Some(pid) = self.child.id() {
             // `kill(1)` rather than libc: the workspace forbids unsafe code.
             let status = std::process::Command::new("kill")
@@ -142,7 +145,13 @@ impl Server {
                         tail(&self.log)
                     );
                 }
-                Ok(started.elapsed())
+                let took = started.elapsed();
+                // Once reaped, the server's whole CPU time counts among our children's.
+                let after = before.and_then(|(server, children)| {
+                    let total = children_cpu_time()?.checked_sub(children)?;
+                    total.checked_sub(server)
+                });
+                Ok((took, after))
             }
             Err(_) => {
                 let _ = self.child.kill().await;
@@ -155,6 +164,19 @@ impl Server {
     pub fn log_tail(&self) -> String {
         tail(&self.log)
     }
+}
+
+/// CPU time (user + system) of this process's children that have been waited for, from
+/// `/proc/self/stat` (`cutime`, `cstime`).
+fn children_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(13);
+    let cutime: u64 = fields.next()?.parse().ok()?;
+    let cstime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_secs_f64(
+        (cutime + cstime) as f64 / clock_ticks_per_sec(),
+    ))
 }
 
 /// `getconf CLK_TCK` (the unit of `/proc/<pid>/stat` times); 100 where it cannot be read.

@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use time::OffsetDateTime;
 
-use crate::{EventQuery, NewEvent, StoreError, WriteOp};
+use crate::{EventQuery, NewEvent, NewEventJson, StoreError, WriteOp};
 
 /// Rejects names that not every backend can store (PostgreSQL text cannot hold NUL).
 pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), StoreError> {
@@ -70,6 +70,48 @@ pub(crate) fn check_event(stream: &str, event: &NewEvent) -> Result<(), StoreErr
         check_name("attribute value", value)?;
     }
     check_json("event body", &event.body)
+}
+
+/// Checks an event given as JSON text: its names like [`check_event`], and its body with
+/// [`check_json_text`].
+pub(crate) fn check_event_json(stream: &str, event: &NewEventJson) -> Result<(), StoreError> {
+    check_name("stream", stream)?;
+    check_name("event id", &event.id)?;
+    for (name, value) in &event.attrs {
+        check_name("attribute name", name)?;
+        check_name("attribute value", value)?;
+    }
+    check_json_text(&event.body)
+}
+
+/// A JSON body given as text must hold no NUL character: neither a raw NUL byte nor the
+/// escape sequence `\u0000`. (Text with an escaped backslash followed by `u0000` is refused
+/// too: rare, and it keeps the check a plain substring search.) Whether the text is valid
+/// JSON is for the backend to check (SQLite's `json_valid`, PostgreSQL's `jsonb` input).
+fn check_json_text(body: &str) -> Result<(), StoreError> {
+    if body.contains('\0') || body.contains("\\u0000") {
+        return Err(StoreError::InvalidInput {
+            what: "event body",
+            reason: "JSON string contains a NUL character",
+        });
+    }
+    if body.trim().is_empty() {
+        return Err(StoreError::InvalidInput {
+            what: "event body",
+            reason: "not a JSON value",
+        });
+    }
+    Ok(())
+}
+
+/// Parses an event body given as text (the fallback of
+/// [`append_events_json`](crate::Store::append_events_json)).
+pub(crate) fn parse_event_body(body: &str) -> Result<serde_json::Value, StoreError> {
+    check_json_text(body)?;
+    serde_json::from_str(body).map_err(|_| StoreError::InvalidInput {
+        what: "event body",
+        reason: "not a JSON value",
+    })
 }
 
 /// Checks an event query's names before any I/O.

@@ -43,7 +43,7 @@ use std::sync::Arc;
 pub use error::StoreError;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use types::{EventQuery, Item, NewEvent, Precondition, StoredEvent, WriteOp};
+pub use types::{EventQuery, Item, NewEvent, NewEventJson, Precondition, StoredEvent, WriteOp};
 
 /// The storage every Portcullis service codes against.
 ///
@@ -122,6 +122,51 @@ pub trait Store: Send + Sync + 'static {
         stream: &str,
         events: &[NewEvent],
     ) -> Result<Vec<u64>, StoreError>;
+
+    /// Like [`append_events`](Store::append_events), for events whose bodies are already
+    /// JSON text: the backend stores the text as it is where it can (SQLite), so a writer
+    /// that serialized its records once does not pay for a `serde_json::Value` tree and a
+    /// second serialization per event. Text that is not one valid JSON value, or whose
+    /// strings hold a NUL character, is [`StoreError::InvalidInput`] and nothing is stored.
+    ///
+    /// The default parses every body and calls `append_events`.
+    async fn append_events_json(
+        &self,
+        stream: &str,
+        events: &[NewEventJson],
+    ) -> Result<Vec<u64>, StoreError> {
+        let parsed = events
+            .iter()
+            .map(|e| {
+                let body = codec::parse_event_body(&e.body)?;
+                Ok(NewEvent {
+                    id: e.id.clone(),
+                    time: e.time,
+                    attrs: e.attrs.clone(),
+                    body,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.append_events(stream, &parsed).await
+    }
+
+    /// The event of `stream` whose id is `id`, if any (the id is unique within a stream, and
+    /// indexed: this needs no lookup attribute).
+    ///
+    /// The default pages through the stream; both backends answer from the index.
+    async fn get_event(&self, stream: &str, id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        let mut query = EventQuery::latest(1000);
+        loop {
+            let page = self.query_events(stream, &query).await?;
+            let Some(last) = page.last().map(|e| e.seq) else {
+                return Ok(None);
+            };
+            if let Some(found) = page.into_iter().find(|e| e.id == id) {
+                return Ok(Some(found));
+            }
+            query.before_seq = Some(last);
+        }
+    }
 
     /// Newest first; filters are ANDed; `before_seq` is the pagination cursor.
     ///

@@ -372,6 +372,26 @@ impl Store for PostgresStore {
         Ok(seqs)
     }
 
+    async fn get_event(&self, stream: &str, id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        check_name("stream", stream)?;
+        check_name("event id", id)?;
+        let row: Option<(i64, i64, Json<serde_json::Value>)> = sqlx::query_as(sql::GET_EVENT)
+            .bind(stream)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((seq, time_us, Json(body))) = row else {
+            return Ok(None);
+        };
+        let name = || seq.to_string();
+        Ok(Some(StoredEvent {
+            seq: unsigned("events", name, seq)?,
+            id: id.to_owned(),
+            time: from_micros(time_us).map_err(|e| StoreError::corrupt("events", name(), e))?,
+            body,
+        }))
+    }
+
     async fn query_events(
         &self,
         stream: &str,

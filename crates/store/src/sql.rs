@@ -17,6 +17,11 @@ use crate::types::EventQuery;
 pub(crate) const GET_ITEM: &str =
     "SELECT value, version FROM items WHERE collection = $1 AND key = $2";
 
+/// Reads one event by id: binds stream, id. Row: seq, time_us, body (the `UNIQUE (stream,
+/// id)` index answers it).
+pub(crate) const GET_EVENT: &str =
+    "SELECT seq, time_us, body FROM events WHERE stream = $1 AND id = $2";
+
 /// Whether an item exists: binds collection, key.
 pub(crate) const ITEM_EXISTS: &str = "SELECT version FROM items WHERE collection = $1 AND key = $2";
 

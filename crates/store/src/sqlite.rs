@@ -18,11 +18,13 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use tokio::sync::Mutex;
 
 use crate::codec::{
-    check_event, check_json, check_name, check_ops, check_query, from_micros, now_micros,
-    to_micros, unsigned, version_param,
+    check_event, check_event_json, check_json, check_name, check_ops, check_query, from_micros,
+    now_micros, to_micros, unsigned, version_param,
 };
 use crate::sql::{self, Param, Plan};
-use crate::{EventQuery, Item, NewEvent, Precondition, Store, StoreError, StoredEvent, WriteOp};
+use crate::{
+    EventQuery, Item, NewEvent, NewEventJson, Precondition, Store, StoreError, StoredEvent, WriteOp,
+};
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -147,6 +149,82 @@ fn decode_json(
     serde_json::from_str(text).map_err(|e| StoreError::corrupt(table, row(), e))
 }
 
+/// One event ready to insert: its body already JSON text.
+struct EventRow<'a> {
+    id: &'a str,
+    time_us: i64,
+    attrs: &'a [(String, String)],
+    body: &'a str,
+}
+
+impl SqliteStore {
+    /// Inserts events and their lookup attributes in one transaction; returns their
+    /// sequence numbers in order.
+    async fn insert_events(
+        &self,
+        stream: &str,
+        events: &[EventRow<'_>],
+    ) -> Result<Vec<u64>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _writer = self.writer.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut seqs = Vec::with_capacity(events.len());
+        // Multi-row statements: a batch costs a few round trips to the database, not several
+        // per event, so the audit trail keeps pace with the API.
+        for chunk in events.chunks(sql::EVENTS_PER_STATEMENT) {
+            let statement = sql::insert_events(chunk.len(), sql::Placeholders::Positional);
+            let mut q = sqlx::query(&statement);
+            for e in chunk {
+                q = q.bind(stream).bind(e.id).bind(e.time_us).bind(e.body);
+            }
+            let rows = match q.fetch_all(&mut *tx).await {
+                Ok(rows) => rows,
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    return Err(StoreError::DuplicateEvent {
+                        stream: stream.to_owned(),
+                        id: chunk.iter().map(|e| e.id).collect::<Vec<_>>().join(","),
+                    });
+                }
+                Err(sqlx::Error::Database(db)) if db.is_check_violation() => {
+                    return Err(StoreError::InvalidInput {
+                        what: "event body",
+                        reason: "not a JSON value",
+                    });
+                }
+                Err(other) => return Err(other.into()),
+            };
+            let mut by_id = std::collections::HashMap::with_capacity(rows.len());
+            for row in &rows {
+                let seq: i64 = row.try_get(0)?;
+                let id: &str = row.try_get(1)?;
+                by_id.insert(id, seq);
+            }
+            let mut attrs: Vec<(i64, &str, &str)> = Vec::new();
+            for e in chunk {
+                let seq = *by_id.get(e.id).ok_or_else(|| StoreError::Corrupt {
+                    table: "events",
+                    row: e.id.to_owned(),
+                    detail: "an inserted event was not returned".into(),
+                })?;
+                seqs.push(unsigned("events", || seq.to_string(), seq)?);
+                attrs.extend(e.attrs.iter().map(|(n, v)| (seq, n.as_str(), v.as_str())));
+            }
+            for part in attrs.chunks(sql::ATTRS_PER_STATEMENT) {
+                let statement = sql::insert_event_attrs(part.len(), sql::Placeholders::Positional);
+                let mut q = sqlx::query(&statement);
+                for (seq, name, value) in part {
+                    q = q.bind(*seq).bind(stream).bind(*name).bind(*value);
+                }
+                q.execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(seqs)
+    }
+}
+
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn get(&self, collection: &str, key: &str) -> Result<Option<Item>, StoreError> {
@@ -268,65 +346,58 @@ impl Store for SqliteStore {
         for event in events {
             check_event(stream, event)?;
         }
-        if events.is_empty() {
-            return Ok(Vec::new());
+        let bodies: Vec<String> = events.iter().map(|e| e.body.to_string()).collect();
+        let rows: Vec<EventRow<'_>> = events
+            .iter()
+            .zip(&bodies)
+            .map(|(e, body)| EventRow {
+                id: &e.id,
+                time_us: to_micros(e.time),
+                attrs: &e.attrs,
+                body,
+            })
+            .collect();
+        self.insert_events(stream, &rows).await
+    }
+
+    async fn append_events_json(
+        &self,
+        stream: &str,
+        events: &[NewEventJson],
+    ) -> Result<Vec<u64>, StoreError> {
+        for event in events {
+            check_event_json(stream, event)?;
         }
-        let _writer = self.writer.lock().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut seqs = Vec::with_capacity(events.len());
-        // Multi-row statements: a batch costs a few round trips to the database, not several
-        // per event, so the audit trail keeps pace with the API.
-        for chunk in events.chunks(sql::EVENTS_PER_STATEMENT) {
-            let statement = sql::insert_events(chunk.len(), sql::Placeholders::Positional);
-            let mut q = sqlx::query(&statement);
-            for e in chunk {
-                q = q
-                    .bind(stream)
-                    .bind(&e.id)
-                    .bind(to_micros(e.time))
-                    .bind(e.body.to_string());
-            }
-            let rows = match q.fetch_all(&mut *tx).await {
-                Ok(rows) => rows,
-                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                    return Err(StoreError::DuplicateEvent {
-                        stream: stream.to_owned(),
-                        id: chunk
-                            .iter()
-                            .map(|e| e.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    });
-                }
-                Err(other) => return Err(other.into()),
-            };
-            let mut by_id = std::collections::HashMap::with_capacity(rows.len());
-            for row in &rows {
-                let seq: i64 = row.try_get(0)?;
-                let id: String = row.try_get(1)?;
-                by_id.insert(id, seq);
-            }
-            let mut attrs: Vec<(i64, &str, &str)> = Vec::new();
-            for e in chunk {
-                let seq = *by_id.get(&e.id).ok_or_else(|| StoreError::Corrupt {
-                    table: "events",
-                    row: e.id.clone(),
-                    detail: "an inserted event was not returned".into(),
-                })?;
-                seqs.push(unsigned("events", || seq.to_string(), seq)?);
-                attrs.extend(e.attrs.iter().map(|(n, v)| (seq, n.as_str(), v.as_str())));
-            }
-            for part in attrs.chunks(sql::ATTRS_PER_STATEMENT) {
-                let statement = sql::insert_event_attrs(part.len(), sql::Placeholders::Positional);
-                let mut q = sqlx::query(&statement);
-                for (seq, name, value) in part {
-                    q = q.bind(*seq).bind(stream).bind(*name).bind(*value);
-                }
-                q.execute(&mut *tx).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(seqs)
+        let rows: Vec<EventRow<'_>> = events
+            .iter()
+            .map(|e| EventRow {
+                id: &e.id,
+                time_us: to_micros(e.time),
+                attrs: &e.attrs,
+                body: &e.body,
+            })
+            .collect();
+        self.insert_events(stream, &rows).await
+    }
+
+    async fn get_event(&self, stream: &str, id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        check_name("stream", stream)?;
+        check_name("event id", id)?;
+        let row: Option<(i64, i64, String)> = sqlx::query_as(sql::GET_EVENT)
+            .bind(stream)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((seq, time_us, body)) = row else {
+            return Ok(None);
+        };
+        let name = || seq.to_string();
+        Ok(Some(StoredEvent {
+            seq: unsigned("events", name, seq)?,
+            id: id.to_owned(),
+            time: from_micros(time_us).map_err(|e| StoreError::corrupt("events", name(), e))?,
+            body: decode_json("events", name, &body)?,
+        }))
     }
 
     async fn query_events(

@@ -104,6 +104,23 @@ pub struct NewEvent {
     pub body: serde_json::Value,
 }
 
+/// An event whose body is already JSON text, for
+/// [`append_events_json`](crate::Store::append_events_json): a writer that has serialized
+/// its records once (for log files, say) stores the same text without building a
+/// `serde_json::Value` tree first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEventJson {
+    /// The event's own id; unique within its stream.
+    pub id: String,
+    /// When the event happened (microsecond precision, truncated toward the past).
+    pub time: OffsetDateTime,
+    /// Indexed lookup attributes, as in [`NewEvent::attrs`].
+    pub attrs: Vec<(String, String)>,
+    /// The event itself: one JSON value as text. Text that is not valid JSON, or whose
+    /// strings hold a NUL character (`\u0000`), is refused.
+    pub body: String,
+}
+
 /// Which events [`query_events`](crate::Store::query_events) returns. Filters are ANDed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventQuery {

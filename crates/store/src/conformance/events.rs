@@ -414,3 +414,70 @@ pub(crate) async fn batch_append_is_atomic(ctx: &Ctx) {
     assert_eq!(ids(ctx, &stream, &by_attr).await, ["b2", "b1"]);
     assert!(must(ctx.store.append_events(&stream, &[]).await, "empty batch").is_empty());
 }
+
+/// Events appended as JSON text come back like any other: body parsed, attributes indexed,
+/// in one atomic batch; bad text stores nothing.
+pub(crate) async fn json_text_append(ctx: &Ctx) {
+    let stream = ctx.name("json-text");
+    let text = |id: &str, attr: &str, body: &str| crate::NewEventJson {
+        id: id.to_owned(),
+        time: base_time(),
+        attrs: vec![("K".to_owned(), attr.to_owned())],
+        body: body.to_owned(),
+    };
+    let seqs = must(
+        ctx.store
+            .append_events_json(
+                &stream,
+                &[
+                    text("a", "x", r#"{"eventID":"a","n":[1,2.5,"é"]}"#),
+                    text("b", "y", r#"{"eventID":"b"}"#),
+                ],
+            )
+            .await,
+        "append_events_json",
+    );
+    assert_eq!(seqs.len(), 2);
+    assert!(seqs.first() < seqs.get(1), "{seqs:?}");
+    let by_attr = EventQuery {
+        attr: Some(("K".into(), "x".into())),
+        ..EventQuery::latest(10)
+    };
+    let got = must(ctx.store.query_events(&stream, &by_attr).await, "query");
+    assert_eq!(
+        got.iter().map(|e| (&e.id[..], &e.body)).collect::<Vec<_>>(),
+        vec![("a", &json!({"eventID": "a", "n": [1, 2.5, "é"]}))]
+    );
+    for bad in ["{\"eventID\":", "", "{\"s\":\"nul \\u0000 here\"}"] {
+        let r = ctx
+            .store
+            .append_events_json(&stream, &[text("c", "z", "{}"), text("d", "z", bad)])
+            .await;
+        assert!(
+            matches!(r, Err(StoreError::InvalidInput { .. })),
+            "{bad:?}: {r:?}"
+        );
+    }
+    assert_eq!(ids(ctx, &stream, &EventQuery::latest(10)).await, ["b", "a"]);
+}
+
+/// An event is found by its id alone, in its own stream only.
+pub(crate) async fn get_event_by_id(ctx: &Ctx) {
+    let (stream, other) = (ctx.name("by-id"), ctx.name("by-id-other"));
+    let seqs = append_all(ctx, &stream, &numbered(3)).await;
+    let got = must(ctx.store.get_event(&stream, "e1").await, "get_event");
+    assert_eq!(
+        got,
+        Some(StoredEvent {
+            seq: seqs.get(1).copied().unwrap_or_default(),
+            id: "e1".into(),
+            time: base_time() + time::Duration::seconds(1),
+            body: json!({"eventID": "e1", "n": 1}),
+        })
+    );
+    assert_eq!(
+        must(ctx.store.get_event(&stream, "nope").await, "missing"),
+        None
+    );
+    assert_eq!(must(ctx.store.get_event(&other, "e1").await, "other"), None);
+}

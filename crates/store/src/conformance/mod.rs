@@ -81,6 +81,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
         events::duplicate_id_rejected,
         events::unicode_and_large_bodies,
         events::time_precision_and_offsets,
+        events::json_text_append,
+        events::get_event_by_id,
     );
     eprintln!(
         "conformance[{backend}]: all {passed} checks passed in {:.2?}",
