@@ -126,7 +126,9 @@ async fn every_record_is_stored_and_filed_once_by_shutdown() {
 
     let mut files = Vec::new();
     gz_files(&dir.path().join("audit"), &mut files);
-    assert!(files.len() >= 2, "{files:?}");
+    // How many files depends on how the writer's batches fall (several when a file fills up, one when the
+    // whole run arrives as one batch); what matters is that every record is in exactly one of them.
+    assert!(!files.is_empty(), "no log file was written");
     let mut seen = HashSet::new();
     for f in &files {
         assert!(f.to_string_lossy().ends_with(".json.gz"), "{f:?}");
