@@ -307,22 +307,11 @@ impl GuardApi {
         collection: &str,
         prefix: &str,
     ) -> Result<Vec<Versioned<T>>> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .list(collection, prefix, after.as_deref(), 500)
-                .await?;
-            let done = page.len() < 500;
-            after = page.last().map(|i| i.key.clone());
-            for item in page {
-                out.push(decode(item, collection)?);
-            }
-            if done {
-                return Ok(out);
-            }
-        }
+        portcullis_store::list_all(&*self.store, collection, prefix)
+            .await?
+            .into_iter()
+            .map(|item| decode(item, collection))
+            .collect()
     }
 
     /// The detector of an account in a region.

@@ -115,19 +115,11 @@ pub async fn load<T: for<'de> Deserialize<'de>>(store: &dyn Store, key: &str) ->
 
 /// Every checkpoint key of a source under `prefix` (e.g. `{source}/file/`).
 pub async fn keys(store: &dyn Store, prefix: &str) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = store
-            .list(COLLECTION, prefix, after.as_deref(), 500)
-            .await?;
-        let done = page.len() < 500;
-        after = page.last().map(|i| i.key.clone());
-        out.extend(page.into_iter().map(|i| i.key));
-        if done {
-            return Ok(out);
-        }
-    }
+    Ok(portcullis_store::list_all(store, COLLECTION, prefix)
+        .await?
+        .into_iter()
+        .map(|i| i.key)
+        .collect())
 }
 
 #[cfg(test)]

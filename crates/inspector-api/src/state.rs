@@ -311,23 +311,11 @@ impl InspectorApi {
         collection: &str,
         prefix: &str,
     ) -> Result<Vec<(String, Versioned<T>)>> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .list(collection, prefix, after.as_deref(), 500)
-                .await?;
-            let done = page.len() < 500;
-            after = page.last().map(|i| i.key.clone());
-            for item in page {
-                let key = item.key.clone();
-                out.push((key, decode(item, collection)?));
-            }
-            if done {
-                return Ok(out);
-            }
-        }
+        portcullis_store::list_all(&*self.store, collection, prefix)
+            .await?
+            .into_iter()
+            .map(|item| Ok((item.key.clone(), decode(item, collection)?)))
+            .collect()
     }
 
     /// Allows or refuses `inspector2:<op>` on `resource`, with the resource's tags

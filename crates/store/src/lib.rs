@@ -186,6 +186,29 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self) {}
 }
 
+/// Page size of [`list_all`].
+const LIST_ALL_PAGE: usize = 500;
+
+/// Every item of `collection` whose key starts with `prefix`, in key order, read page by page.
+pub async fn list_all(
+    store: &dyn Store,
+    collection: &str,
+    prefix: &str,
+) -> Result<Vec<Item>, StoreError> {
+    let mut out = Vec::new();
+    loop {
+        let after = out.last().map(|i: &Item| i.key.clone());
+        let page = store
+            .list(collection, prefix, after.as_deref(), LIST_ALL_PAGE)
+            .await?;
+        let done = page.len() < LIST_ALL_PAGE;
+        out.extend(page);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
 /// "sqlite:///abs/path.db" / "sqlite://relative.db" / "postgres://user:pw@host:port/db" (also postgresql://). Runs migrations before returning.
 ///
 /// The SQLite file is created if missing (its directory must exist).
