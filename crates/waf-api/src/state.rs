@@ -212,22 +212,11 @@ impl WafApi {
         collection: &str,
         prefix: &str,
     ) -> Result<Vec<Versioned<T>>> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .list(collection, prefix, after.as_deref(), 500)
-                .await?;
-            let done = page.len() < 500;
-            after = page.last().map(|i| i.key.clone());
-            for item in page {
-                out.push(decode(item, collection)?);
-            }
-            if done {
-                return Ok(out);
-            }
-        }
+        portcullis_store::list_all(self.store.as_ref(), collection, prefix)
+            .await?
+            .into_iter()
+            .map(|item| decode(item, collection))
+            .collect()
     }
 
     /// An entity by place, kind and id.
