@@ -21,6 +21,27 @@ pub struct RawGuard {
     /// How often new and updated findings are written to the GuardDuty API's store, together with
     /// the sources' checkpoints, and exported. Default `"2s"`.
     pub flush_interval: Option<String>,
+    /// Learning period of the detectors' baselines (per-identity API profiles, per-instance
+    /// network profiles), in days from the first record a detector sees: during it nothing
+    /// baseline-based (`*:IAMUser/AnomalousBehavior`, `Behavior:EC2/NetworkPortUnusual`,
+    /// `Backdoor:EC2/Spambot`, `Behavior:EC2/TrafficVolumeUnusual`) is reported. 0 to 60;
+    /// 0 means no learning period. Default 7.
+    pub baseline_days: Option<u32>,
+    /// Per-detector learning periods: detector ID (32 hex characters) → days, overriding
+    /// `baseline_days`, e.g. `[guard.baseline_days_by_detector] "6ac4...9d10" = 14`.
+    #[serde(default)]
+    pub baseline_days_by_detector: std::collections::BTreeMap<String, u32>,
+    /// How often the running detectors check whether a threat list or trusted IP list changed
+    /// (its file was edited); changes made through the API are picked up at once.
+    /// Default `"10s"`.
+    pub list_reload_interval: Option<String>,
+    /// A MaxMind DB city or country database (GeoLite2-City, GeoIP2-Country, ...): findings'
+    /// `remoteIpDetails` get `country`, `city` and `geoLocation`. Default: none.
+    pub geoip_db: Option<String>,
+    /// A MaxMind DB ASN database (GeoLite2-ASN): findings' `remoteIpDetails` get
+    /// `organization`, and the per-identity profiles key source networks by ASN instead of
+    /// `/24`. Default: none.
+    pub asn_db: Option<String>,
     /// Log sources.
     #[serde(default)]
     pub sources: Vec<RawGuardSource>,
@@ -102,6 +123,16 @@ pub struct RawGuardExport {
 pub struct GuardConfig {
     /// See [`RawGuard::flush_interval`].
     pub flush_interval: Duration,
+    /// See [`RawGuard::baseline_days`].
+    pub baseline_days: u32,
+    /// See [`RawGuard::baseline_days_by_detector`].
+    pub baseline_days_by_detector: std::collections::BTreeMap<String, u32>,
+    /// See [`RawGuard::list_reload_interval`].
+    pub list_reload_interval: Duration,
+    /// See [`RawGuard::geoip_db`].
+    pub geoip_db: Option<PathBuf>,
+    /// See [`RawGuard::asn_db`].
+    pub asn_db: Option<PathBuf>,
     /// Sources.
     pub sources: Vec<GuardSource>,
     /// Exports.
@@ -112,11 +143,21 @@ impl Default for GuardConfig {
     fn default() -> Self {
         GuardConfig {
             flush_interval: Duration::from_secs(2),
+            baseline_days: DEFAULT_BASELINE_DAYS,
+            baseline_days_by_detector: std::collections::BTreeMap::new(),
+            list_reload_interval: Duration::from_secs(10),
+            geoip_db: None,
+            asn_db: None,
             sources: Vec::new(),
             exports: Vec::new(),
         }
     }
 }
+
+/// Default of `[guard] baseline_days`.
+pub const DEFAULT_BASELINE_DAYS: u32 = 7;
+/// Largest learning period (the profiles remember 64 days).
+pub const MAX_BASELINE_DAYS: u32 = 60;
 
 /// A resolved source.
 #[derive(Debug, Clone, PartialEq)]
@@ -246,6 +287,37 @@ pub(crate) fn resolve_guard(raw: RawGuard, problems: &mut Vec<Problem>) -> Guard
         raw.flush_interval.as_deref(),
         Duration::from_secs(2),
     );
+    let list_reload_interval = duration(
+        problems,
+        "guard.list_reload_interval",
+        "",
+        raw.list_reload_interval.as_deref(),
+        Duration::from_secs(10),
+    );
+    let mut baseline_days = raw.baseline_days.unwrap_or(DEFAULT_BASELINE_DAYS);
+    if baseline_days > MAX_BASELINE_DAYS {
+        problems.push(Problem {
+            field: "guard.baseline_days",
+            message: format!("{baseline_days} is more than {MAX_BASELINE_DAYS} days"),
+        });
+        baseline_days = DEFAULT_BASELINE_DAYS;
+    }
+    let mut baseline_days_by_detector = std::collections::BTreeMap::new();
+    for (d, days) in raw.baseline_days_by_detector {
+        if !(d.len() == 32 && d.bytes().all(|b| b.is_ascii_hexdigit())) {
+            problems.push(Problem {
+                field: "guard.baseline_days_by_detector",
+                message: format!("{d:?} is not a detector ID (32 hex characters)"),
+            });
+        } else if days > MAX_BASELINE_DAYS {
+            problems.push(Problem {
+                field: "guard.baseline_days_by_detector",
+                message: format!("detector {d}: {days} is more than {MAX_BASELINE_DAYS} days"),
+            });
+        } else {
+            baseline_days_by_detector.insert(d.to_ascii_lowercase(), days);
+        }
+    }
     let mut names = HashSet::new();
     let sources = raw
         .sources
@@ -259,6 +331,11 @@ pub(crate) fn resolve_guard(raw: RawGuard, problems: &mut Vec<Problem>) -> Guard
         .collect();
     GuardConfig {
         flush_interval,
+        baseline_days,
+        baseline_days_by_detector,
+        list_reload_interval,
+        geoip_db: raw.geoip_db.map(PathBuf::from),
+        asn_db: raw.asn_db.map(PathBuf::from),
         sources,
         exports,
     }

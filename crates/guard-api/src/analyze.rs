@@ -93,6 +93,38 @@ impl GuardApi {
         Ok(intel)
     }
 
+    /// A digest of what a detector's lists are now: every set's ID, status, location and update
+    /// time, and the size and modification time of its local file. The lists need reloading
+    /// exactly when it changes (an API call or an edit of a list's file).
+    pub async fn lists_stamp(&self, detector_id: &str) -> Result<String> {
+        let sets = self
+            .list::<ListSet>(c::SETS, &format!("{detector_id}/"))
+            .await?;
+        let mut parts = Vec::new();
+        for s in sets.into_iter().map(|s| s.value) {
+            let file = match local_path(&s.location) {
+                Some(p) => match tokio::fs::metadata(p).await {
+                    Ok(m) => {
+                        let mtime = m
+                            .modified()
+                            .ok()
+                            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                            .map_or(0, |d| d.as_nanos());
+                        format!("{}:{mtime}", m.len())
+                    }
+                    Err(_) => "missing".to_owned(),
+                },
+                None => "remote".to_owned(),
+            };
+            parts.push(format!(
+                "{}|{}|{}|{}|{file}",
+                s.id, s.status, s.location, s.updated_at
+            ));
+        }
+        let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+        Ok(portcullis_guard_detect::store::hex_id(&refs))
+    }
+
     /// Runs the detectors over log files (CloudTrail, VPC Flow Logs, Route 53 Resolver query
     /// logs; gzip or not) for detector `detector_id` and ingests what they find.
     pub async fn analyze_files(

@@ -262,6 +262,9 @@ pub struct GuardApi {
     /// Where `PutEvents` hands log records (set once by whoever runs the detectors; shared by
     /// every clone).
     pub(crate) events: Arc<std::sync::OnceLock<Arc<dyn crate::events::EventSink>>>,
+    /// Bumped whenever a trusted IP list or threat list is created, updated or deleted, so the
+    /// running detectors reload their lists ([`GuardApi::subscribe_lists`]).
+    pub(crate) lists: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for GuardApi {
@@ -286,7 +289,24 @@ impl GuardApi {
             store,
             authz,
             events: Arc::default(),
+            lists: Arc::new(tokio::sync::watch::channel(0).0),
         }
+    }
+
+    /// Tells the running detectors that a detector's lists changed (every create, update and
+    /// delete of an IP set or threat-intel set calls this after its write).
+    pub fn lists_changed(&self) {
+        self.lists.send_modify(|g| *g = g.wrapping_add(1));
+    }
+
+    /// The generation of the lists: it changes whenever [`GuardApi::lists_changed`] is called.
+    pub fn lists_generation(&self) -> u64 {
+        *self.lists.borrow()
+    }
+
+    /// A receiver that wakes on every [`GuardApi::lists_changed`].
+    pub fn subscribe_lists(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.lists.subscribe()
     }
 
     /// A document.

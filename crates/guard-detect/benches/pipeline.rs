@@ -7,6 +7,8 @@
 //!   250,000-entry threat list loaded.
 //! * One million distinct source addresses through the flow detectors: records/s and the engine's kept keys.
 //!
+//! `GUARD_BENCH_ONLY=cloudtrail|flow|million` runs one part (for profiling).
+//!
 //! Each figure is the best of five passes over the whole input (fresh engine each pass). The goal the issue
 //! sets is a pipeline rate of at least half the raw rate.
 #![allow(missing_docs, clippy::print_stdout)]
@@ -129,6 +131,11 @@ fn config() -> Config {
     }
 }
 
+/// Whether the part `name` runs (`GUARD_BENCH_ONLY` unset, or naming it).
+fn wanted(name: &str) -> bool {
+    std::env::var("GUARD_BENCH_ONLY").map_or(true, |v| v == name)
+}
+
 fn main() {
     let opts = DecodeOptions::default();
     let sigma_dir = corpora().join("guard/sigma-aws/rules");
@@ -160,6 +167,45 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
 
+    if wanted("cloudtrail") {
+        cloudtrail(&opts, &sigma);
+    }
+    if wanted("flow") {
+        let flows = flow_lines(FLOW_LINES, 50_000, "ACCEPT");
+        let raw = rate(FLOW_LINES, || (), |()| raw_split(&flows));
+        let piped = rate(
+            FLOW_LINES,
+            || Engine::new(config(), intel().0),
+            |mut e| {
+                black_box(e.ingest("flows.log", &flows, &opts));
+                black_box(e.findings());
+            },
+        );
+        println!(
+            "vpc-flow    raw {raw:>10.0} rec/s  pipeline {piped:>10.0} rec/s  ratio {:.2}",
+            piped / raw
+        );
+    }
+    if wanted("million") {
+        let million = flow_lines(2_000_000, 1_000_000, "REJECT");
+        let mut e = Engine::new(config(), intel().0);
+        let t = Instant::now();
+        let r = e.ingest("million.log", &million, &opts);
+        let took = t.elapsed().as_secs_f64();
+        println!(
+            "1M sources  {} records in {took:.2} s ({:.0} rec/s); engine stats: {:?}",
+            r.records,
+            r.records as f64 / took,
+            e.stats()
+        );
+    }
+}
+
+/// CloudTrail JSON lines: raw parse against the engine with every detector and the Sigma rules.
+fn cloudtrail(
+    opts: &DecodeOptions,
+    sigma: &dyn Fn() -> Option<(RuleSet, portcullis_guard_sigma::LoadReport)>,
+) {
     let trail = trail_lines();
     let raw = rate(TRAIL_RECORDS, || (), |()| raw_json(&trail));
     let piped = rate(
@@ -172,39 +218,12 @@ fn main() {
             }
         },
         |mut e| {
-            black_box(e.ingest("trail.jsonl", &trail, &opts));
+            black_box(e.ingest("trail.jsonl", &trail, opts));
             black_box(e.findings());
         },
     );
     println!(
         "cloudtrail  raw {raw:>10.0} rec/s  pipeline {piped:>10.0} rec/s  ratio {:.2}",
         piped / raw
-    );
-
-    let flows = flow_lines(FLOW_LINES, 50_000, "ACCEPT");
-    let raw = rate(FLOW_LINES, || (), |()| raw_split(&flows));
-    let piped = rate(
-        FLOW_LINES,
-        || Engine::new(config(), intel().0),
-        |mut e| {
-            black_box(e.ingest("flows.log", &flows, &opts));
-            black_box(e.findings());
-        },
-    );
-    println!(
-        "vpc-flow    raw {raw:>10.0} rec/s  pipeline {piped:>10.0} rec/s  ratio {:.2}",
-        piped / raw
-    );
-
-    let million = flow_lines(2_000_000, 1_000_000, "REJECT");
-    let mut e = Engine::new(config(), intel().0);
-    let t = Instant::now();
-    let r = e.ingest("million.log", &million, &opts);
-    let took = t.elapsed().as_secs_f64();
-    println!(
-        "1M sources  {} records in {took:.2} s ({:.0} rec/s); engine stats: {:?}",
-        r.records,
-        r.records as f64 / took,
-        e.stats()
     );
 }

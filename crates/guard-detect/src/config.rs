@@ -62,6 +62,13 @@ pub const EXFIL_MIN_ENTROPY: f64 = 3.8;
 /// Window in which several console logins of one user from different networks count as
 /// UnauthorizedAccess:IAMUser/ConsoleLoginSuccess.B.
 pub const CONSOLE_LOGIN_WINDOW_SECS: i64 = 3600;
+/// Learning period of the baselines in days when none is configured: 0, i.e. the analysed
+/// logs are all the history there is (see [`crate::baseline`]). The running service
+/// configures [`crate::baseline::BASELINE_DAYS`] (`[guard] baseline_days`).
+pub const BASELINE_DAYS_OFFLINE: u32 = 0;
+/// Identity and instance profiles kept (each holds up to a few hundred usage entries, so
+/// fewer than [`MAX_TRACKED_KEYS`]); the least recently active go first.
+pub const MAX_PROFILES: usize = 20_000;
 /// Keys tracked per detector table before eviction (see [`crate::window`]).
 pub const MAX_TRACKED_KEYS: usize = 100_000;
 /// Distinct findings kept in memory.
@@ -112,6 +119,16 @@ pub struct Config {
     /// Networks counted as inside AWS for InstanceCredentialExfiltration.InsideAWS
     /// (CIDRs, e.g. from ip-ranges.json); other public addresses are "outside AWS".
     pub aws_networks: Vec<String>,
+    /// Learning period of the per-identity and per-instance baselines, in days, counted from
+    /// the first record; nothing baseline-based is reported during it. 0: no learning period.
+    /// See [`BASELINE_DAYS_OFFLINE`].
+    pub baseline_days: u32,
+    /// See [`MAX_PROFILES`].
+    pub max_profiles: usize,
+    /// See [`crate::baseline::VOLUME_FACTOR`].
+    pub traffic_volume_factor: f64,
+    /// See [`crate::baseline::VOLUME_MIN_BYTES`].
+    pub traffic_volume_min_bytes: u64,
 }
 
 impl Default for Config {
@@ -137,6 +154,10 @@ impl Default for Config {
             max_tracked_keys: MAX_TRACKED_KEYS,
             max_findings: MAX_FINDINGS,
             aws_networks: Vec::new(),
+            baseline_days: BASELINE_DAYS_OFFLINE,
+            max_profiles: MAX_PROFILES,
+            traffic_volume_factor: crate::baseline::VOLUME_FACTOR,
+            traffic_volume_min_bytes: crate::baseline::VOLUME_MIN_BYTES,
         }
     }
 }

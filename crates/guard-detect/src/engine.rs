@@ -12,6 +12,7 @@ use portcullis_guard_core::intel::ThreatIntel;
 use portcullis_guard_core::record::Record;
 use serde_json::{Value, json};
 
+use crate::baseline::Baselines;
 use crate::config::Config;
 use crate::dns::DnsDetectors;
 use crate::finding::{Finding, InstanceDetails, NetworkInterface, Resource};
@@ -75,6 +76,8 @@ pub struct Ctx<'e> {
     pub intel: &'e ThreatIntel,
     /// Networks inside AWS (parsed `aws_networks`).
     pub aws_networks: &'e [(IpAddr, u8)],
+    /// GeoIP/ASN databases, when configured.
+    pub geo: Option<&'e crate::geo::GeoLookup>,
     files: &'e [String],
 }
 
@@ -173,11 +176,13 @@ pub struct Engine {
     flow: FlowDetectors,
     dns: DnsDetectors,
     trail: TrailDetectors,
+    baseline: Baselines,
     instances: BoundedMap<IpAddr, String>,
     stats: EngineStats,
     out: Vec<Detection>,
     clock: i64,
     sigma: Option<crate::sigma::SigmaDetector>,
+    geo: Option<crate::geo::GeoLookup>,
 }
 
 impl Engine {
@@ -204,6 +209,7 @@ impl Engine {
             flow: FlowDetectors::new(&cfg),
             dns: DnsDetectors::new(&cfg),
             trail: TrailDetectors::new(&cfg),
+            baseline: Baselines::new(&cfg),
             instances: BoundedMap::new(cfg.max_tracked_keys, i64::MAX),
             aws_networks,
             files: Vec::new(),
@@ -211,6 +217,7 @@ impl Engine {
             out: Vec::new(),
             clock: 0,
             sigma: None,
+            geo: None,
             intel,
             cfg,
         }
@@ -219,6 +226,13 @@ impl Engine {
     /// Also runs these Sigma rules on every CloudTrail event.
     pub fn with_sigma(mut self, rules: portcullis_guard_sigma::RuleSet) -> Self {
         self.sigma = Some(crate::sigma::SigmaDetector::new(rules));
+        self
+    }
+
+    /// Adds GeoIP/ASN details to findings' remote addresses (and keys the identity profiles'
+    /// networks by ASN when an ASN database is given).
+    pub fn with_geo(mut self, geo: crate::geo::GeoLookup) -> Self {
+        self.geo = (!geo.is_empty()).then_some(geo);
         self
     }
 
@@ -234,6 +248,7 @@ impl Engine {
             cfg: &self.cfg,
             intel: &self.intel,
             aws_networks: &self.aws_networks,
+            geo: self.geo.as_ref(),
             files: &self.files,
         };
         match rec {
@@ -248,6 +263,14 @@ impl Engine {
                     self.instances.entry(ip, t, || id.to_owned());
                 }
                 self.flow.observe(f, t, loc, &ctx, &mut self.out);
+                crate::baseline::network::observe(
+                    &mut self.baseline,
+                    f,
+                    t,
+                    loc,
+                    &ctx,
+                    &mut self.out,
+                );
             }
             Record::Dns(d) => {
                 self.stats.dns += 1;
@@ -270,7 +293,10 @@ impl Engine {
                     .and_then(crate::time::parse_iso)
                     .unwrap_or(self.clock);
                 self.clock = self.clock.max(t);
-                self.trail.observe(c, t, loc, &ctx, &mut self.out);
+                self.trail
+                    .observe(c, t, loc, &ctx, &self.baseline, &mut self.out);
+                let e = crate::trail::Event::of(c, t, loc);
+                crate::baseline::identity::observe(&mut self.baseline, &e, &ctx, &mut self.out);
                 if let Some(sigma) = self.sigma.as_mut() {
                     sigma.observe(c, t, loc, &ctx, &mut self.out);
                 }
@@ -338,9 +364,13 @@ impl Engine {
                 let at = record_text(&rec).map(|s| (s.as_ptr() as usize).wrapping_sub(base));
                 if let Some(off) = at.filter(|o| *o >= cursor && *o <= text.len()) {
                     let skipped = text.get(cursor..off).unwrap_or_default();
-                    line +=
-                        u32::try_from(skipped.iter().filter(|b| **b == b'\n').count()).unwrap_or(0);
-                    cursor = off;
+                    line += u32::try_from(memchr::memchr_iter(b'\n', skipped).count()).unwrap_or(0);
+                    // A flow record is one line: the next one starts after it, so only
+                    // its line end is left to count. Others may span lines.
+                    cursor = match &rec {
+                        Record::Flow(f) => off + f.line.len(),
+                        _ => off,
+                    };
                 }
                 index += 1;
                 let record = if matches!(rec, Record::CloudTrail(_)) {
@@ -375,6 +405,19 @@ impl Engine {
     /// (v3+ `instance-id`) or a Resolver record (`srcids.instance`) named the address.
     pub fn findings(&mut self) -> Vec<Finding> {
         for f in self.store.findings_mut() {
+            if let Some(geo) = self.geo.as_ref() {
+                let a = &mut f.service.action;
+                for v in [
+                    &mut a.network_connection_action,
+                    &mut a.port_probe_action,
+                    &mut a.aws_api_call_action,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    geo.enrich(v);
+                }
+            }
             if let Some(details) = f.resource.instance_details.as_mut()
                 && details.instance_id.is_none()
                 && let Some(ip) = details
@@ -390,6 +433,28 @@ impl Engine {
         self.store.findings().into_iter().cloned().collect()
     }
 
+    /// The learned profiles (to persist them, see [`Baselines::take_dirty`]).
+    pub fn baselines(&self) -> &Baselines {
+        &self.baseline
+    }
+
+    /// The learned profiles, to restore stored ones or take the changed ones.
+    pub fn baselines_mut(&mut self) -> &mut Baselines {
+        &mut self.baseline
+    }
+
+    /// The threat lists in use.
+    pub fn intel(&self) -> &ThreatIntel {
+        &self.intel
+    }
+
+    /// Replaces the threat lists (built by the caller off the hot path); the next record is
+    /// matched against the new ones. Returns the old lists, so the caller can drop them
+    /// outside any lock it holds.
+    pub fn set_intel(&mut self, intel: ThreatIntel) -> ThreatIntel {
+        std::mem::replace(&mut self.intel, intel)
+    }
+
     /// Number of findings so far.
     pub fn finding_count(&self) -> usize {
         self.store.len()
@@ -400,9 +465,10 @@ impl Engine {
         let (fe, ft) = self.flow.state();
         let (de, dt) = self.dns.state();
         let (te, tt) = self.trail.state();
+        let (be, bt) = self.baseline.state();
         EngineStats {
-            evicted: fe + de + te + self.instances.evicted(),
-            tracked: ft + dt + tt + self.instances.len(),
+            evicted: fe + de + te + be + self.instances.evicted(),
+            tracked: ft + dt + tt + bt + self.instances.len(),
             dropped_findings: self.store.dropped(),
             ..self.stats
         }

@@ -20,6 +20,22 @@ pub enum DetectError {
         /// The known names, comma-separated.
         known: String,
     },
+    /// A stored baseline document does not decode.
+    #[error("baseline document `{key}`: {message}")]
+    Baseline {
+        /// The document's key.
+        key: String,
+        /// Why it does not decode.
+        message: String,
+    },
+    /// A GeoIP or ASN database does not open.
+    #[error("{what}: {message}")]
+    Geo {
+        /// Which database (`geoip_db`, `asn_db`).
+        what: String,
+        /// The reader's message.
+        message: String,
+    },
     /// Compressing simulated output failed.
     #[error("gzip: {message}")]
     Gzip {

@@ -20,7 +20,8 @@ use crate::store::Detection;
 use crate::window::BoundedMap;
 
 /// Ports scanners probe that should not be open to the internet (remote admin, databases,
-/// caches, search, container APIs, Hadoop/EMR). Web ports are deliberately absent.
+/// caches, search, container APIs, Hadoop/EMR). Web ports are deliberately absent. Sorted
+/// (searched by bisection on every flow).
 pub const PROBED_PORTS: &[u16] = &[
     21, 22, 23, 25, 135, 139, 445, 1433, 1521, 2375, 2376, 3306, 3389, 5432, 5601, 5900, 5985,
     5986, 6379, 7001, 8088, 9200, 9300, 11211, 27017,
@@ -28,7 +29,7 @@ pub const PROBED_PORTS: &[u16] = &[
 
 /// Ports whose traffic is TCP; a UDP flood to them is DenialOfService.UdpOnTcpPorts.
 /// 80/443 are excluded: QUIC/HTTP3 use UDP there (and the tester's UDP flood to port 80
-/// expects DenialOfService.Udp).
+/// expects DenialOfService.Udp). Sorted.
 pub const TCP_ONLY_PORTS: &[u16] = &[
     21, 22, 23, 25, 110, 143, 445, 1433, 3306, 3389, 5432, 5900, 6379, 8080, 8443, 27017,
 ];
@@ -506,7 +507,7 @@ impl FlowDetectors {
     }
 
     fn portprobe(&mut self, f: &Flow<'_, '_>, ctx: &Ctx<'_>, out: &mut Vec<Detection>) {
-        if f.reject || !PROBED_PORTS.contains(&f.dp) || !matches!(f.proto, 6 | 17) {
+        if f.reject || PROBED_PORTS.binary_search(&f.dp).is_err() || !matches!(f.proto, 6 | 17) {
             return;
         }
         let listed = ctx
@@ -640,7 +641,7 @@ impl FlowDetectors {
         let kind = match (f.proto, f.dp) {
             (6 | 17, 53) => DosKind::Dns,
             (6, _) => DosKind::Tcp,
-            (17, p) if TCP_ONLY_PORTS.contains(&p) => DosKind::UdpOnTcpPorts,
+            (17, p) if TCP_ONLY_PORTS.binary_search(&p).is_ok() => DosKind::UdpOnTcpPorts,
             (17, _) => DosKind::Udp,
             (1 | 58, _) => return,
             _ => DosKind::UnusualProtocol,
@@ -678,5 +679,16 @@ impl FlowDetectors {
         d.info.push(("bytes", json!(bytes)));
         d.info.push(("threshold", json!(th)));
         out.push(d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_lists_are_sorted_for_bisection() {
+        assert!(PROBED_PORTS.windows(2).all(|w| w[0] < w[1]));
+        assert!(TCP_ONLY_PORTS.windows(2).all(|w| w[0] < w[1]));
     }
 }

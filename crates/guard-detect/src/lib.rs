@@ -7,6 +7,9 @@
 //! * [`config`] — every threshold, as a named, documented default.
 //! * [`engine`] — [`Engine`]: feed it records, read findings; memory stays bounded.
 //! * [`flow`], [`dns`], [`trail`] — the detectors per source; [`dga`] the lexical score.
+//! * [`baseline`] — learned per-identity and per-instance profiles (AnomalousBehavior,
+//!   NetworkPortUnusual, Spambot, TrafficVolumeUnusual) and their persistence.
+//! * [`geo`] — GeoIP/ASN details of remote addresses in findings (MaxMind DB).
 //! * [`intel`] — how a threat list's name/category maps to finding types.
 //! * [`simulate`] — deterministic native-format logs of a small estate and of the
 //!   GuardDuty tester's attack scenarios.
@@ -22,6 +25,7 @@
     )
 )]
 
+pub mod baseline;
 pub mod config;
 pub mod dga;
 pub mod dns;
@@ -29,6 +33,7 @@ pub mod engine;
 pub mod error;
 pub mod finding;
 pub mod flow;
+pub mod geo;
 pub mod intel;
 pub mod sigma;
 pub mod simulate;

@@ -5,8 +5,10 @@
 //! (`attack.persistence` → `Persistence`) and `Policy` when it has none; findings aggregate per rule and caller,
 //! so a rule that keeps matching raises one finding's count.
 
+use std::collections::HashMap;
+
 use portcullis_guard_core::record::CloudTrailRecord;
-use portcullis_guard_sigma::{CorrelationState, Level, RuleSet};
+use portcullis_guard_sigma::{CorrelationState, Level, Needs, RuleSet};
 use serde_json::{Value, json};
 
 use crate::engine::{Ctx, Loc};
@@ -17,7 +19,20 @@ use crate::trail::Event;
 pub struct SigmaDetector {
     rules: RuleSet,
     state: CorrelationState,
+    /// [`RuleSet::needs`] per `eventName`/`eventSource` pair (keyed `name\0source`), bounded.
+    needs: HashMap<String, Need>,
+    key: String,
 }
+
+/// What [`RuleSet::needs`] said, owned.
+enum Need {
+    Nothing,
+    Fields(Vec<String>),
+    Whole,
+}
+
+/// Pairs remembered before the cache starts over.
+const NEEDS_CACHED: usize = 4096;
 
 impl SigmaDetector {
     /// Runs `rules` on every CloudTrail event.
@@ -25,6 +40,8 @@ impl SigmaDetector {
         Self {
             rules,
             state: CorrelationState::default(),
+            needs: HashMap::new(),
+            key: String::new(),
         }
     }
 
@@ -48,6 +65,35 @@ impl SigmaDetector {
         out: &mut Vec<Detection>,
     ) {
         let Some(raw) = rec.raw else { return };
+        // Most events concern no rule, or only rules over fields the decoded record already
+        // holds: decide those without parsing the whole event into a JSON value. A match
+        // there is checked again on the whole event, which also feeds correlations.
+        self.key.clear();
+        self.key.push_str(&rec.event_name);
+        self.key.push('\0');
+        self.key.push_str(&rec.event_source);
+        if !self.needs.contains_key(self.key.as_str()) {
+            if self.needs.len() >= NEEDS_CACHED {
+                self.needs.clear();
+            }
+            let need = match self.rules.needs(&rec.event_name, &rec.event_source) {
+                Needs::Nothing => Need::Nothing,
+                Needs::Fields(f) => Need::Fields(f.into_iter().map(str::to_owned).collect()),
+                Needs::Whole => Need::Whole,
+            };
+            self.needs.insert(self.key.clone(), need);
+        }
+        match self.needs.get(self.key.as_str()) {
+            Some(Need::Nothing) => return,
+            Some(Need::Fields(fields)) => {
+                if let Some(part) = typed_fields(rec, fields)
+                    && self.rules.matches(&part).is_empty()
+                {
+                    return;
+                }
+            }
+            _ => {}
+        }
         let Ok(value) = serde_json::from_str::<Value>(raw.get()) else {
             return;
         };
@@ -112,6 +158,73 @@ impl SigmaDetector {
     }
 }
 
+/// A JSON object with `eventName`, `eventSource` and each of `fields` that `rec` holds, or
+/// `None` when a field is not one the decoded record keeps (the whole event is needed then).
+fn typed_fields<S: AsRef<str>>(rec: &CloudTrailRecord<'_>, fields: &[S]) -> Option<Value> {
+    use serde_json::Map;
+    fn put(obj: &mut Map<String, Value>, path: &[&str], v: Value) {
+        match path {
+            [] => {}
+            [last] => {
+                obj.insert((*last).to_owned(), v);
+            }
+            [first, rest @ ..] => {
+                let slot = obj
+                    .entry((*first).to_owned())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(inner) = slot {
+                    put(inner, rest, v);
+                }
+            }
+        }
+    }
+    let s = |v: &Option<std::borrow::Cow<'_, str>>| v.as_deref().map(Value::from);
+    let u = &rec.user_identity;
+    let issuer = u.session_issuer.as_ref();
+    let mut obj = Map::new();
+    obj.insert("eventName".into(), Value::from(rec.event_name.as_ref()));
+    obj.insert("eventSource".into(), Value::from(rec.event_source.as_ref()));
+    for f in fields {
+        let f = f.as_ref();
+        let v = match f {
+            "eventName" | "eventSource" => continue,
+            "eventVersion" => s(&rec.event_version),
+            "eventTime" => s(&rec.event_time),
+            "awsRegion" => s(&rec.aws_region),
+            "sourceIPAddress" => s(&rec.source_ip_address),
+            "userAgent" => s(&rec.user_agent),
+            "errorCode" => s(&rec.error_code),
+            "errorMessage" => s(&rec.error_message),
+            "eventType" => s(&rec.event_type),
+            "eventID" => s(&rec.event_id),
+            "recipientAccountId" => s(&rec.recipient_account_id),
+            "readOnly" => rec.read_only.map(Value::from),
+            "managementEvent" => rec.management_event.map(Value::from),
+            "userIdentity.type" => s(&u.kind),
+            "userIdentity.principalId" => s(&u.principal_id),
+            "userIdentity.arn" => s(&u.arn),
+            "userIdentity.accountId" => s(&u.account_id),
+            "userIdentity.accessKeyId" => s(&u.access_key_id),
+            "userIdentity.userName" => s(&u.user_name),
+            "userIdentity.invokedBy" => s(&u.invoked_by),
+            "userIdentity.sessionContext.sessionIssuer.type" => issuer.and_then(|i| s(&i.kind)),
+            "userIdentity.sessionContext.sessionIssuer.userName" => {
+                issuer.and_then(|i| s(&i.user_name))
+            }
+            "userIdentity.sessionContext.sessionIssuer.arn" => issuer.and_then(|i| s(&i.arn)),
+            "userIdentity.sessionContext.sessionIssuer.principalId" => {
+                issuer.and_then(|i| s(&i.principal_id))
+            }
+            _ => return None,
+        };
+        if let Some(v) = v {
+            let path: Vec<&str> = f.split('.').collect();
+            put(&mut obj, &path, v);
+        }
+    }
+    Some(Value::Object(obj))
+}
+
 fn level_name(l: Level) -> &'static str {
     match l {
         Level::Informational => "informational",
@@ -169,6 +282,66 @@ fn finding_type(tags: &[String]) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// On every CloudTrail record of the corpus, the rules matched on the decoded fields are the
+    /// rules matched on the whole event, whenever `needs` says the fields suffice.
+    #[test]
+    fn typed_fields_match_as_the_whole_event() {
+        let corpora = std::env::var_os("PORTCULLIS_CORPORA").map_or_else(
+            || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"),
+            std::path::PathBuf::from,
+        );
+        let g = corpora.join("guard");
+        let Ok((rules, _)) = RuleSet::load_dir(
+            &g.join("sigma-aws/rules"),
+            &portcullis_guard_sigma::LoadOptions::default(),
+        ) else {
+            eprintln!("CORPUS MISSING: {} — skipping", g.display());
+            return;
+        };
+        let mut files = Vec::new();
+        for dir in ["cloudtrail/stratus-red-team", "cloudtrail/panther-tests"] {
+            for e in std::fs::read_dir(g.join(dir)).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_file() {
+                    files.push(p);
+                }
+            }
+        }
+        let opts = portcullis_guard_core::decode::DecodeOptions::default();
+        let (mut by_fields, mut matched) = (0, 0);
+        for f in files {
+            let bytes = std::fs::read(&f).unwrap();
+            let Ok(d) = portcullis_guard_core::decode::decode(&bytes, &opts) else {
+                continue;
+            };
+            for r in d.records {
+                let portcullis_guard_core::record::Record::CloudTrail(c) = r else {
+                    continue;
+                };
+                let Some(raw) = c.raw else { continue };
+                let whole: Value = serde_json::from_str(raw.get()).unwrap();
+                let want: Vec<_> = rules.matches(&whole).iter().map(|m| &m.title).collect();
+                match rules.needs(&c.event_name, &c.event_source) {
+                    Needs::Nothing => assert!(want.is_empty(), "{}: {want:?}", f.display()),
+                    Needs::Fields(fields) => {
+                        if let Some(part) = typed_fields(&c, &fields) {
+                            by_fields += 1;
+                            let got: Vec<_> =
+                                rules.matches(&part).iter().map(|m| &m.title).collect();
+                            assert_eq!(got, want, "{}: {fields:?}", f.display());
+                            matched += usize::from(!got.is_empty());
+                        }
+                    }
+                    Needs::Whole => {}
+                }
+            }
+        }
+        eprintln!(
+            "{by_fields} records decided on their decoded fields, {matched} of them matching"
+        );
+        assert!(by_fields > 50 && matched > 0, "{by_fields} / {matched}");
+    }
 
     #[test]
     fn types_and_severities_follow_the_rule() {

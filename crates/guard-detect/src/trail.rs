@@ -1,6 +1,7 @@
 //! Detectors over CloudTrail management events (resource types `AccessKey` and
 //! `S3Bucket`, action `AWS_API_CALL`). Policy checks on S3 bucket settings live in
-//! [`s3`]; the per-identity "first use of a sensitive API" checks in [`sensitive`].
+//! [`s3`]; the sensitive-API table in [`sensitive`] (the
+//! profiles that decide what is anomalous live in [`crate::baseline`]).
 
 pub mod s3;
 pub mod sensitive;
@@ -11,6 +12,8 @@ use portcullis_guard_core::intel::is_public;
 use portcullis_guard_core::record::CloudTrailRecord;
 use serde_json::{Value, json};
 
+use crate::baseline::Baselines;
+use crate::baseline::identity::{identity_of, usual_network};
 use crate::config::{CONSOLE_LOGIN_WINDOW_SECS, Config};
 use crate::engine::{Ctx, Loc, ip_details};
 use crate::finding::severity::{HIGH, LOW, MEDIUM};
@@ -35,7 +38,6 @@ const AGENT_CALLS: &[&str] = &[
 pub struct TrailDetectors {
     sessions: BoundedMap<String, IpAddr>,
     logins: BoundedMap<String, Vec<(IpAddr, i64)>>,
-    seen: BoundedMap<(String, String), ()>,
 }
 
 /// Facts of one event that most detectors need.
@@ -200,25 +202,26 @@ impl TrailDetectors {
         Self {
             sessions: BoundedMap::new(cfg.max_tracked_keys, 12 * 3600),
             logins: BoundedMap::new(cfg.max_tracked_keys, CONSOLE_LOGIN_WINDOW_SECS),
-            seen: BoundedMap::new(cfg.max_tracked_keys, i64::MAX),
         }
     }
 
     /// (evicted, tracked).
     pub fn state(&self) -> (u64, usize) {
         (
-            self.sessions.evicted() + self.logins.evicted() + self.seen.evicted(),
-            self.sessions.len() + self.logins.len() + self.seen.len(),
+            self.sessions.evicted() + self.logins.evicted(),
+            self.sessions.len() + self.logins.len(),
         )
     }
 
-    /// Runs the CloudTrail detectors on one event at time `t`.
+    /// Runs the CloudTrail detectors on one event at time `t` (`baseline`: the learned
+    /// profiles, for learned suppressions).
     pub fn observe(
         &mut self,
         rec: &CloudTrailRecord<'_>,
         t: i64,
         loc: Loc,
         ctx: &Ctx<'_>,
+        baseline: &Baselines,
         out: &mut Vec<Detection>,
     ) {
         let u = &rec.user_identity;
@@ -305,14 +308,19 @@ impl TrailDetectors {
             out.push(d);
         }
 
-        self.instance_credentials(&e, ctx, out);
+        self.instance_credentials(&e, ctx, baseline, out);
         self.console_login(&e, ctx, out);
         self.malicious_caller(&e, ctx, out);
         s3::observe(&e, ctx, out);
-        sensitive::observe(&mut self.seen, &e, ctx, out);
     }
 
-    fn instance_credentials(&mut self, e: &Event<'_, '_>, ctx: &Ctx<'_>, out: &mut Vec<Detection>) {
+    fn instance_credentials(
+        &mut self,
+        e: &Event<'_, '_>,
+        ctx: &Ctx<'_>,
+        baseline: &Baselines,
+        out: &mut Vec<Detection>,
+    ) {
         let u = &e.rec.user_identity;
         if u.kind.as_deref() != Some("AssumedRole") || u.invoked_by.is_some() {
             return;
@@ -331,6 +339,11 @@ impl TrailDetectors {
         // its own; without them, only a change of address is.
         let outside_known = !ctx.aws_networks.is_empty() && !inside;
         if first == ip && !outside_known {
+            return;
+        }
+        // Learned suppression (reference guard.md §8.1): a network this role's credentials
+        // are used from on several days is where the role normally works from.
+        if !inside && usual_network(baseline, &identity_of(e), ip, ctx, e.t) {
             return;
         }
         let ty = if inside {

@@ -43,6 +43,16 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
         self.map.get(key).map(|(v, _)| v)
     }
 
+    /// The state for `key` to change, if tracked (its last-seen time stays).
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.map.get_mut(key).map(|(v, _)| v)
+    }
+
+    /// Every key with its state and last-seen time (in no particular order).
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V, i64)> {
+        self.map.iter().map(|(k, (v, t))| (k, v, *t))
+    }
+
     /// Removes `key`.
     pub fn remove(&mut self, key: &K) -> Option<V> {
         self.map.remove(key).map(|(v, _)| v)

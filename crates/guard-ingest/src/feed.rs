@@ -8,8 +8,16 @@
 //! transaction ([`GuardApi::ingest_batch`]): after a crash the store holds either both or
 //! neither, so the records after the last checkpoint are read again and counted once.
 //!
+//! The engine's learned baselines (per-identity and per-instance profiles) are saved in the
+//! store collection [`BASELINES`] with the same commit: the profiles changed since the last
+//! commit go into the transaction with the findings and checkpoints, and [`Feed::open`] loads
+//! them back, so a restart keeps what was learned (and the learning period's start).
 //! The engine's per-key windows live in memory: a restart keeps every finding and count but
 //! starts threshold detectors (port scans, brute force) afresh.
+//!
+//! Threat lists and the trusted IP list are reloaded while running ([`Feed::reload_lists`]):
+//! the new lists are read and compiled without the engine's lock, then swapped in between
+//! two records, so detection never waits for a list to load.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -18,15 +26,76 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use portcullis_guard_api::analyze::trusted;
 use portcullis_guard_api::state::SetKind;
 use portcullis_guard_api::{BatchReport, GuardApi};
+use portcullis_guard_detect::baseline::BASELINE_DAYS;
 use portcullis_guard_detect::core::decode::DecodeOptions;
 use portcullis_guard_detect::core::intel::ThreatIntel;
+use portcullis_guard_detect::geo::GeoLookup;
 use portcullis_guard_detect::{Config, Engine, IngestReport};
-use portcullis_store::WriteOp;
+use portcullis_store::{Precondition, WriteOp};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::error::{IngestError, Result};
 use crate::export::Exports;
+
+/// The store collection of the learned baselines: `{detectorId}/{document}` (documents as
+/// [`portcullis_guard_detect::baseline::Baselines::take_dirty`] names them).
+pub const BASELINES: &str = "guard_baselines";
+
+/// Per-feed settings from the `[guard]` configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSettings {
+    /// Learning period of the baselines in days (`[guard] baseline_days`).
+    pub baseline_days: u32,
+    /// Per-detector overrides of [`FeedSettings::baseline_days`].
+    pub baseline_days_by_detector: BTreeMap<String, u32>,
+    /// MaxMind DB city/country database for findings' `remoteIpDetails` (`[guard] geoip_db`).
+    pub geoip_db: Option<std::path::PathBuf>,
+    /// MaxMind DB ASN database (`[guard] asn_db`).
+    pub asn_db: Option<std::path::PathBuf>,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        FeedSettings {
+            baseline_days: BASELINE_DAYS,
+            baseline_days_by_detector: BTreeMap::new(),
+            geoip_db: None,
+            asn_db: None,
+        }
+    }
+}
+
+impl FeedSettings {
+    /// The GeoIP/ASN databases, read and opened (`None` when neither is configured).
+    pub async fn geo(&self) -> Result<Option<GeoLookup>> {
+        async fn read(p: Option<&std::path::Path>) -> Result<Option<Vec<u8>>> {
+            match p {
+                None => Ok(None),
+                Some(p) => tokio::fs::read(p)
+                    .await
+                    .map(Some)
+                    .map_err(|e| IngestError::Config(format!("{}: {e}", p.display()))),
+            }
+        }
+        if self.geoip_db.is_none() && self.asn_db.is_none() {
+            return Ok(None);
+        }
+        let city = read(self.geoip_db.as_deref()).await?;
+        let asn = read(self.asn_db.as_deref()).await?;
+        GeoLookup::from_bytes(city, asn)
+            .map(Some)
+            .map_err(|e| IngestError::Config(e.to_string()))
+    }
+
+    /// The learning period of one detector.
+    pub fn baseline_days_of(&self, detector: &str) -> u32 {
+        self.baseline_days_by_detector
+            .get(detector)
+            .copied()
+            .unwrap_or(self.baseline_days)
+    }
+}
 
 /// Counters of a feed, readable while it runs.
 #[derive(Debug, Default)]
@@ -43,6 +112,10 @@ pub struct FeedStats {
     pub created: AtomicU64,
     /// Findings updated.
     pub updated: AtomicU64,
+    /// Times the threat lists or trusted IP list were reloaded.
+    pub list_reloads: AtomicU64,
+    /// Baseline documents written.
+    pub baseline_docs: AtomicU64,
 }
 
 /// What a commit wrote.
@@ -104,7 +177,8 @@ pub struct Feed {
     api: GuardApi,
     detector: String,
     state: Mutex<FeedState>,
-    trusted: ThreatIntel,
+    trusted: std::sync::RwLock<Arc<ThreatIntel>>,
+    lists_stamp: Mutex<String>,
     exports: Exports,
     /// Counters.
     pub stats: FeedStats,
@@ -119,41 +193,106 @@ impl std::fmt::Debug for Feed {
 }
 
 impl Feed {
-    /// A feed for an existing detector: its ACTIVE threat lists go into the engine, its ACTIVE
-    /// trusted IP list drops findings about those addresses (lists are read once, here).
+    /// A feed for an existing detector with the default [`FeedSettings`]: its ACTIVE threat
+    /// lists go into the engine, its ACTIVE trusted IP list drops findings about those
+    /// addresses (both reloaded by [`Feed::reload_lists`]); its stored baselines are loaded.
     pub async fn open(api: GuardApi, detector_id: &str, exports: Exports) -> Result<Arc<Feed>> {
+        Self::open_with(api, detector_id, exports, &FeedSettings::default()).await
+    }
+
+    /// [`Feed::open`] with settings.
+    pub async fn open_with(
+        api: GuardApi,
+        detector_id: &str,
+        exports: Exports,
+        settings: &FeedSettings,
+    ) -> Result<Arc<Feed>> {
         let d = api
             .detector_by_id(detector_id)
             .await?
             .ok_or_else(|| IngestError::NoDetector(detector_id.to_owned()))?
             .value;
+        let stamp = api.lists_stamp(&d.id).await?;
         let threats = api.active_lists(&d.id, SetKind::ThreatIntelSet).await?;
         let trusted = api.active_lists(&d.id, SetKind::IpSet).await?;
         let cfg = Config {
             detector_id: d.id.clone(),
             default_account: d.account.clone(),
             default_region: d.region.clone(),
+            baseline_days: settings.baseline_days_of(&d.id),
             ..Config::default()
         };
+        let mut engine = Engine::new(cfg, threats);
+        if let Some(geo) = settings.geo().await? {
+            engine = engine.with_geo(geo);
+        }
+        let prefix = format!("{}/", d.id);
+        let docs = portcullis_store::list_all(&*api.store, BASELINES, &prefix).await?;
+        let loaded = docs.len();
+        for item in docs {
+            let key = item.key.strip_prefix(&prefix).unwrap_or(&item.key);
+            if let Err(e) = engine.baselines_mut().restore(key, item.value) {
+                tracing::warn!(detector = %d.id, error = %e, "stored baseline skipped");
+            }
+        }
+        if loaded > 0 {
+            tracing::info!(detector = %d.id, documents = loaded, "baselines loaded");
+        }
         Ok(Arc::new(Feed {
             api,
             detector: d.id,
             state: Mutex::new(FeedState {
-                engine: Engine::new(cfg, threats),
+                engine,
                 inputs: HashMap::new(),
                 written: HashMap::new(),
                 pending: BTreeMap::new(),
                 dirty: false,
             }),
-            trusted,
+            trusted: std::sync::RwLock::new(Arc::new(trusted)),
+            lists_stamp: Mutex::new(stamp),
             exports,
             stats: FeedStats::default(),
         }))
     }
 
+    /// Reloads the detector's threat lists and trusted IP list when they changed (through the
+    /// API or in their local files) since they were last loaded; returns whether it did. The
+    /// lists are read and compiled without holding the engine, then swapped in between records.
+    pub async fn reload_lists(&self) -> Result<bool> {
+        let mut last = self.lists_stamp.lock().await;
+        let stamp = self.api.lists_stamp(&self.detector).await?;
+        if *last == stamp {
+            return Ok(false);
+        }
+        let threats = self
+            .api
+            .active_lists(&self.detector, SetKind::ThreatIntelSet)
+            .await?;
+        let trusted = Arc::new(
+            self.api
+                .active_lists(&self.detector, SetKind::IpSet)
+                .await?,
+        );
+        let old = self.state.lock().await.engine.set_intel(threats);
+        drop(old);
+        if let Ok(mut t) = self.trusted.write() {
+            *t = trusted;
+        }
+        *last = stamp;
+        self.stats.list_reloads.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(detector = %self.detector, "threat lists reloaded");
+        Ok(true)
+    }
+
     /// The detector's ID.
     pub fn detector(&self) -> &str {
         &self.detector
+    }
+
+    /// Runs `f` on the feed's engine (its findings, counters, learned baselines), under the
+    /// engine's lock.
+    pub async fn inspect<R>(&self, f: impl FnOnce(&Engine) -> R) -> R {
+        f(&self.state.lock().await.engine)
     }
 
     /// The API the feed writes to.
@@ -202,6 +341,11 @@ impl Feed {
         }
         let mut docs = Vec::new();
         let mut counts = Vec::new();
+        let trusted_ips = self
+            .trusted
+            .read()
+            .map(|t| t.clone())
+            .unwrap_or_else(|_| Arc::new(ThreatIntel::new()));
         for f in st.engine.findings() {
             let total = f.service.count;
             let before = st.written.get(&f.id).copied().unwrap_or(0);
@@ -214,12 +358,24 @@ impl Feed {
             if let Some(s) = doc.get_mut("service").and_then(Value::as_object_mut) {
                 s.insert("count".into(), Value::from(total - before));
             }
-            if !trusted(&doc, &self.trusted) {
+            if !trusted(&doc, &trusted_ips) {
                 docs.push(doc);
             }
         }
-        let ops: Vec<WriteOp> = st.pending.values().cloned().collect();
+        let mut ops: Vec<WriteOp> = st.pending.values().cloned().collect();
         let checkpoints = ops.len();
+        // Profiles changed since the last commit; a failed commit loses them until they change
+        // again (baselines are statistics: a few missed updates do not matter).
+        let baseline = st.engine.baselines_mut().take_dirty();
+        let baseline_docs = baseline.len();
+        for (k, v) in baseline {
+            ops.push(WriteOp::put(
+                BASELINES,
+                &format!("{}/{k}", self.detector),
+                v,
+                Precondition::None,
+            ));
+        }
         let BatchReport { report, stored } =
             self.api.ingest_batch(&self.detector, docs, ops).await?;
         for (id, total) in counts {
@@ -229,6 +385,9 @@ impl Feed {
         st.dirty = false;
         drop(st);
         self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .baseline_docs
+            .fetch_add(baseline_docs as u64, Ordering::Relaxed);
         self.stats
             .created
             .fetch_add(report.created as u64, Ordering::Relaxed);
@@ -249,16 +408,32 @@ impl Feed {
 pub struct Feeds {
     api: GuardApi,
     exports: Exports,
+    settings: Arc<FeedSettings>,
     feeds: Arc<Mutex<HashMap<String, Arc<Feed>>>>,
 }
 
 impl Feeds {
     /// No feeds yet.
     pub fn new(api: GuardApi, exports: Exports) -> Feeds {
+        Self::with_settings(api, exports, FeedSettings::default())
+    }
+
+    /// No feeds yet; feeds open with `settings`.
+    pub fn with_settings(api: GuardApi, exports: Exports, settings: FeedSettings) -> Feeds {
         Feeds {
             api,
             exports,
+            settings: Arc::new(settings),
             feeds: Arc::default(),
+        }
+    }
+
+    /// Reloads every feed's lists that changed; failures are logged.
+    pub async fn reload_lists(&self) {
+        for f in self.all().await {
+            if let Err(e) = f.reload_lists().await {
+                tracing::warn!(detector = %f.detector(), error = %e, "reloading threat lists failed; keeping the current ones");
+            }
         }
     }
 
@@ -268,7 +443,13 @@ impl Feeds {
         if let Some(f) = map.get(detector_id) {
             return Ok(f.clone());
         }
-        let f = Feed::open(self.api.clone(), detector_id, self.exports.clone()).await?;
+        let f = Feed::open_with(
+            self.api.clone(),
+            detector_id,
+            self.exports.clone(),
+            &self.settings,
+        )
+        .await?;
         map.insert(detector_id.to_owned(), f.clone());
         Ok(f)
     }

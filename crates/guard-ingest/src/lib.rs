@@ -33,6 +33,6 @@ mod run;
 pub mod stdin;
 
 pub use error::IngestError;
-pub use feed::{Feed, Feeds};
+pub use feed::{Feed, FeedSettings, Feeds};
 pub use push::PushSink;
 pub use run::{Running, start};

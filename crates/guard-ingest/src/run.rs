@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use crate::error::{IngestError, Result};
 use crate::export::webhook::WebhookSink;
 use crate::export::{Exports, FileSink, Sink, StdoutSink};
-use crate::feed::Feeds;
+use crate::feed::{FeedSettings, Feeds};
 use crate::files::{Family, FileSource, FilesConfig};
 use crate::nats::{NatsConfig, NatsSink};
 use crate::push::PushSink;
@@ -27,6 +27,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     sources: Vec<JoinHandle<()>>,
     flusher: Option<JoinHandle<()>>,
+    lists: Option<JoinHandle<()>>,
     feeds: Feeds,
     exports: Exports,
 }
@@ -78,7 +79,16 @@ pub async fn start(
     region: &str,
 ) -> Result<Running> {
     let exports = exports_of(cfg)?;
-    let feeds = Feeds::new(api.clone(), exports.clone());
+    let feeds = Feeds::with_settings(
+        api.clone(),
+        exports.clone(),
+        FeedSettings {
+            baseline_days: cfg.baseline_days,
+            baseline_days_by_detector: cfg.baseline_days_by_detector.clone(),
+            geoip_db: cfg.geoip_db.clone(),
+            asn_db: cfg.asn_db.clone(),
+        },
+    );
     api.set_event_sink(Arc::new(PushSink::new(feeds.clone())));
     let (stop, stop_rx) = watch::channel(false);
     let mut sources = Vec::new();
@@ -160,10 +170,33 @@ pub async fn start(
             }
         })
     };
+    // Threat lists: reloaded at once when the API changes one, and when a list's file changes
+    // (checked every list_reload_interval). Loading happens here, off the records' path.
+    let lists = {
+        let feeds = feeds.clone();
+        let mut changed = api.subscribe_lists();
+        let mut stop_rx = stop_rx.clone();
+        let every = cfg.list_reload_interval;
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    r = changed.changed() => {
+                        if r.is_err() {
+                            return;
+                        }
+                        feeds.reload_lists().await;
+                    }
+                    () = tokio::time::sleep(every) => feeds.reload_lists().await,
+                    _ = stop_rx.changed() => return,
+                }
+            }
+        })
+    };
     Ok(Running {
         stop,
         sources,
         flusher: Some(flusher),
+        lists: Some(lists),
         feeds,
         exports,
     })
@@ -191,6 +224,9 @@ impl Running {
         }
         if let Some(f) = self.flusher.take() {
             let _ = f.await;
+        }
+        if let Some(l) = self.lists.take() {
+            let _ = l.await;
         }
         self.feeds.commit_all().await;
         self.exports.shutdown(STOP_GRACE).await;

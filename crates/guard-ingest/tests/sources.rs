@@ -197,6 +197,7 @@ async fn start_follows_files_and_exports_new_and_updated_findings() {
             queue: 100,
             include_archived: false,
         }],
+        ..GuardConfig::default()
     };
     let running = start(&cfg, e.api.clone(), ACCOUNT, REGION).await.unwrap();
     std::fs::write(logs.join("a.jsonl"), lines(0, 4)).unwrap();
@@ -468,9 +469,20 @@ async fn followed_corpus_files_give_the_same_findings_as_the_offline_analysis() 
     for f in &files {
         std::fs::copy(f, logs.join(f.file_name().unwrap())).unwrap();
     }
-    let feed = Feed::open(online.api.clone(), &online.detector, Exports::none())
-        .await
-        .unwrap();
+    // The offline analysis has no learning period (the logs are all the history there is);
+    // the service's default of 7 days would keep the AnomalousBehavior types silent.
+    let settings = portcullis_guard_ingest::FeedSettings {
+        baseline_days: 0,
+        ..Default::default()
+    };
+    let feed = Feed::open_with(
+        online.api.clone(),
+        &online.detector,
+        Exports::none(),
+        &settings,
+    )
+    .await
+    .unwrap();
     let src = portcullis_guard_ingest::files::FileSource::new(
         portcullis_guard_ingest::files::FilesConfig {
             name: "stratus".into(),
@@ -513,4 +525,285 @@ async fn followed_corpus_files_give_the_same_findings_as_the_offline_analysis() 
     let b = summary(offline.api.findings_of(&offline.detector).await.unwrap());
     assert!(!a.is_empty());
     assert_eq!(a, b);
+}
+
+async fn call(
+    svc: &GuardService,
+    method: http::Method,
+    uri: &str,
+    body: Value,
+) -> Result<Value, (u16, String, String)> {
+    let req = ApiRequest {
+        request_id: "req-2".into(),
+        method,
+        uri: uri.parse().unwrap(),
+        headers: http::HeaderMap::new(),
+        body: serde_json::to_vec(&body).unwrap().into(),
+        caller: Caller {
+            principal: Principal::root(ACCOUNT),
+            access_key_id: None,
+            source: CredentialSource::AccessKey,
+            session_context: None,
+        },
+        region: REGION.into(),
+        source_ip: "127.0.0.1".parse().unwrap(),
+        user_agent: "test".into(),
+        received_at: time::OffsetDateTime::now_utc(),
+    };
+    let out = svc.call(req).await;
+    match out.result {
+        Ok(r) => Ok(if r.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&r.body).unwrap()
+        }),
+        Err(e) => Err((e.status.as_u16(), e.code, e.message)),
+    }
+}
+
+/// A CloudTrail event by IAM user `user` at `t` (Unix seconds) from `ip`.
+fn user_call(user: &str, name: &str, source: &str, ip: &str, t: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp(t).unwrap();
+    let when = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    serde_json::json!({"eventVersion": "1.08", "eventTime": when, "eventSource": source,
+        "eventName": name, "awsRegion": REGION, "sourceIPAddress": ip, "userAgent": "aws-cli/2.15",
+        "eventType": "AwsApiCall", "recipientAccountId": ACCOUNT,
+        "userIdentity": {"type": "IAMUser", "principalId": format!("AIDA{user}"),
+            "arn": format!("arn:aws:iam::{ACCOUNT}:user/{user}"), "accountId": ACCOUNT,
+            "accessKeyId": format!("AKIA{user}"), "userName": user}})
+    .to_string()
+        + "\n"
+}
+
+async fn types_stored(api: &GuardApi, detector: &str) -> Vec<String> {
+    api.findings_of(detector)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|(f, _)| f["type"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn threat_lists_added_or_edited_while_running_are_used_without_a_restart() {
+    let e = env().await;
+    let cfg = GuardConfig {
+        list_reload_interval: Duration::from_millis(50),
+        ..GuardConfig::default()
+    };
+    let running = start(&cfg, e.api.clone(), ACCOUNT, REGION).await.unwrap();
+    let svc = GuardService(e.api.clone());
+    let t = 1_714_561_200; // 2024-05-01T11:00:00Z
+    let custom = "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom";
+    put_events(
+        &svc,
+        Principal::root(ACCOUNT),
+        &e.detector,
+        user_call("erin", "PutObject", "s3.amazonaws.com", "45.33.32.156", t),
+    )
+    .await
+    .unwrap();
+    assert!(
+        !types_stored(&e.api, &e.detector)
+            .await
+            .iter()
+            .any(|t| t == custom)
+    );
+    // A threat list holding that address, created through the API.
+    let list = e.dir.path().join("threats.txt");
+    std::fs::write(&list, "45.33.32.156\n").unwrap();
+    let created = call(
+        &svc,
+        http::Method::POST,
+        &format!("/detector/{}/threatintelset", e.detector),
+        serde_json::json!({"name": "mine", "format": "TXT",
+            "location": format!("file://{}", list.display()), "activate": true}),
+    )
+    .await
+    .unwrap();
+    let feed = running.feeds().get(&e.detector).await.unwrap();
+    let reloads = |n: u64| {
+        let feed = feed.clone();
+        async move {
+            feed.stats
+                .list_reloads
+                .load(std::sync::atomic::Ordering::Relaxed)
+                >= n
+        }
+    };
+    wait_for("the list reload after CreateThreatIntelSet", || reloads(1)).await;
+    put_events(
+        &svc,
+        Principal::root(ACCOUNT),
+        &e.detector,
+        user_call(
+            "erin",
+            "PutObject",
+            "s3.amazonaws.com",
+            "45.33.32.156",
+            t + 60,
+        ),
+    )
+    .await
+    .unwrap();
+    assert!(
+        types_stored(&e.api, &e.detector)
+            .await
+            .iter()
+            .any(|t| t == custom),
+        "{:?}",
+        types_stored(&e.api, &e.detector).await
+    );
+    // The list's file edited in place: picked up by the periodic check.
+    std::fs::write(&list, "45.33.32.156\n192.0.2.200\n93.184.216.34\n").unwrap();
+    wait_for("the list reload after the file changed", || reloads(2)).await;
+    put_events(
+        &svc,
+        Principal::root(ACCOUNT),
+        &e.detector,
+        user_call(
+            "frank",
+            "PutObject",
+            "s3.amazonaws.com",
+            "93.184.216.34",
+            t + 120,
+        ),
+    )
+    .await
+    .unwrap();
+    let hits = e
+        .api
+        .findings_of(&e.detector)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(f, _)| f["type"] == custom)
+        .count();
+    assert_eq!(hits, 2, "one finding per caller address");
+    // Deleted through the API: the list is gone from the running engine too.
+    let id = created["threatIntelSetId"].as_str().unwrap();
+    call(
+        &svc,
+        http::Method::DELETE,
+        &format!("/detector/{}/threatintelset/{id}", e.detector),
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
+    wait_for("the list reload after DeleteThreatIntelSet", || reloads(3)).await;
+    let counts = |api: GuardApi, det: String| async move {
+        api.findings_of(&det)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(f, _)| f["type"] == custom)
+            .map(|(f, _)| f["service"]["count"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    let before = counts(e.api.clone(), e.detector.clone()).await;
+    put_events(
+        &svc,
+        Principal::root(ACCOUNT),
+        &e.detector,
+        user_call(
+            "frank",
+            "PutObject",
+            "s3.amazonaws.com",
+            "93.184.216.34",
+            t + 180,
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(counts(e.api.clone(), e.detector.clone()).await, before);
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn learned_baselines_are_stored_with_the_commit_and_survive_a_restart() {
+    use portcullis_guard_ingest::FeedSettings;
+    let e = env().await;
+    let settings = FeedSettings {
+        baseline_days: 1,
+        ..FeedSettings::default()
+    };
+    let day = 86_400;
+    let t0 = 1_714_521_600; // 2024-05-01T00:00:00Z
+    let routine: String = (0..3)
+        .flat_map(|d| {
+            [
+                user_call(
+                    "gina",
+                    "ListUsers",
+                    "iam.amazonaws.com",
+                    "198.51.100.7",
+                    t0 + d * day,
+                ),
+                user_call(
+                    "gina",
+                    "GetSecretValue",
+                    "secretsmanager.amazonaws.com",
+                    "198.51.100.7",
+                    t0 + d * day + 1,
+                ),
+            ]
+        })
+        .collect();
+    let sink = |feeds: Feeds| std::sync::Arc::new(PushSink::new(feeds));
+    {
+        let feeds = Feeds::with_settings(e.api.clone(), Exports::none(), settings.clone());
+        let sink = sink(feeds);
+        portcullis_guard_api::EventSink::put_events(&*sink, &e.detector, "s", routine.as_bytes())
+            .await
+            .unwrap();
+    }
+    let stored = portcullis_store::list_all(
+        &*e.api.store,
+        portcullis_guard_ingest::feed::BASELINES,
+        &format!("{}/", e.detector),
+    )
+    .await
+    .unwrap();
+    assert!(
+        stored.iter().any(|i| i.key.ends_with("/meta")),
+        "{stored:?}"
+    );
+    assert!(stored.iter().any(|i| i.key.contains("/id/")), "{stored:?}");
+    // A new process: the profiles and the learning period's start come back from the store.
+    let feeds = Feeds::with_settings(e.api.clone(), Exports::none(), settings.clone());
+    let feed = feeds.get(&e.detector).await.unwrap();
+    let started = feed.inspect(|en| en.baselines().started()).await;
+    assert_eq!(started, Some(t0));
+    let sink = sink(feeds);
+    let late = user_call(
+        "gina",
+        "GetSecretValue",
+        "secretsmanager.amazonaws.com",
+        "198.51.100.7",
+        t0 + 3 * day,
+    ) + &user_call(
+        "gina",
+        "CreateAccessKey",
+        "iam.amazonaws.com",
+        "198.51.100.7",
+        t0 + 3 * day + 5,
+    );
+    portcullis_guard_api::EventSink::put_events(&*sink, &e.detector, "s", late.as_bytes())
+        .await
+        .unwrap();
+    let types = types_stored(&e.api, &e.detector).await;
+    assert!(
+        types
+            .iter()
+            .any(|t| t == "Persistence:IAMUser/AnomalousBehavior"),
+        "{types:?}"
+    );
+    assert!(
+        !types
+            .iter()
+            .any(|t| t == "CredentialAccess:IAMUser/AnomalousBehavior"),
+        "GetSecretValue is usual for gina: {types:?}"
+    );
 }

@@ -39,6 +39,11 @@ impl FieldPath {
         Self { parts, suffixes }
     }
 
+    /// The dotted name, or `None` for a keyword search (any value of the record).
+    pub(crate) fn dotted(&self) -> Option<String> {
+        (!self.parts.is_empty()).then(|| self.parts.join("."))
+    }
+
     /// The single top-level name, when the path has exactly one part.
     pub(crate) fn single(&self) -> Option<&str> {
         match self.parts.as_slice() {
@@ -227,6 +232,27 @@ impl FieldCond {
     }
 
     /// The folded literal values this condition requires for a single-part field named `field`, if exact.
+    /// Adds the fields this condition reads to `out`; false when its result could depend on
+    /// more than their values (a keyword search, or a null / existence test, where a missing
+    /// field and a null one may differ).
+    fn fields(&self, out: &mut Vec<String>) -> bool {
+        let Some(name) = self.path.dotted() else {
+            return false;
+        };
+        out.push(name);
+        for m in &self.matchers {
+            match m {
+                Matcher::Null | Matcher::Exists(_) => return false,
+                Matcher::FieldRef { other, .. } => match other.dotted() {
+                    Some(o) => out.push(o),
+                    None => return false,
+                },
+                _ => {}
+            }
+        }
+        true
+    }
+
     fn exact_values(&self, field: &str) -> Option<Vec<String>> {
         if self.neq || self.path.single() != Some(field) || (self.all && self.matchers.len() > 1) {
             return None;
@@ -255,6 +281,11 @@ pub(crate) struct Selection {
 impl Selection {
     pub(crate) fn eval(&self, rec: &Value) -> bool {
         self.alts.iter().any(|alt| alt.iter().all(|c| c.eval(rec)))
+    }
+
+    /// Adds the fields this selection reads to `out`; false as [`FieldCond::fields`] says.
+    pub(crate) fn fields(&self, out: &mut Vec<String>) -> bool {
+        self.alts.iter().flatten().all(|c| c.fields(out))
     }
 
     /// Values `field` must take (folded) for this selection to match, or `None` when unconstrained.

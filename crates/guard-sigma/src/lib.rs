@@ -39,4 +39,4 @@ pub use correlation::{CorrelationHit, CorrelationMeta, CorrelationState, Correla
 pub use error::SigmaError;
 pub use load::{LoadOptions, LoadReport, Loaded, LoadedKind, Refused};
 pub use rule::{Level, RuleMeta};
-pub use ruleset::{Detections, RuleSet, RuleSetBuilder};
+pub use ruleset::{Detections, Needs, RuleSet, RuleSetBuilder};

@@ -104,6 +104,18 @@ impl CompiledRule {
         })
     }
 
+    /// Every field the rule reads (deduplicated), or `None` when its result may depend on more
+    /// than those fields' values.
+    pub(crate) fn fields(&self) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        if !self.selections.iter().all(|s| s.fields(&mut out)) {
+            return None;
+        }
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
+
     /// Folded values of a top-level `field` this rule requires, or `None`.
     pub(crate) fn required(&self, field: &str) -> Option<Vec<String>> {
         self.cond

@@ -181,6 +181,7 @@ impl RuleSetBuilder {
             by_name: HashMap::new(),
             by_source: HashMap::new(),
             always: Vec::new(),
+            fields: Vec::new(),
         };
         set.index();
         (set, self.report)
@@ -204,6 +205,19 @@ pub struct RuleSet {
     by_name: HashMap<String, Vec<usize>>,
     by_source: HashMap<String, Vec<usize>>,
     always: Vec<usize>,
+    /// `fields[i]`: the fields rule `i` reads, or `None` when it needs the whole record.
+    fields: Vec<Option<Vec<String>>>,
+}
+
+/// What matching a record needs of it: see [`RuleSet::needs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Needs<'s> {
+    /// No rule can match it.
+    Nothing,
+    /// These fields' values (dotted paths, sorted).
+    Fields(Vec<&'s str>),
+    /// The whole record.
+    Whole,
 }
 
 impl RuleSet {
@@ -223,6 +237,7 @@ impl RuleSet {
     }
 
     fn index(&mut self) {
+        self.fields = self.rules.iter().map(CompiledRule::fields).collect();
         for r in &self.rules {
             let i = r.meta.index;
             if let Some(names) = r.required("eventName") {
@@ -266,6 +281,44 @@ impl RuleSet {
     /// Rules not reached through the index (run on every record).
     pub fn unindexed(&self) -> usize {
         self.always.len()
+    }
+
+    /// Whether any rule can match a CloudTrail record with this `eventName` and `eventSource`
+    /// (strings, as CloudTrail writes them): false lets a caller skip building the record's
+    /// JSON value. Exactly the index [`RuleSet::for_each_match`] consults.
+    pub fn may_match(&self, event_name: &str, event_source: &str) -> bool {
+        !matches!(self.needs(event_name, event_source), Needs::Nothing)
+    }
+
+    /// What matching a CloudTrail record with this `eventName` and `eventSource` (strings) needs
+    /// of the record: nothing (no rule can match), the values of some fields (a record holding
+    /// only those fields, with these two, matches exactly the rules the whole record matches),
+    /// or the whole record.
+    pub fn needs(&self, event_name: &str, event_source: &str) -> Needs<'_> {
+        let mut fields: Vec<&str> = Vec::new();
+        let name = fold(event_name);
+        let source = fold(event_source);
+        let cands = self
+            .by_name
+            .get(name.as_ref())
+            .into_iter()
+            .chain(self.by_source.get(source.as_ref()))
+            .flatten()
+            .chain(&self.always);
+        let mut any = false;
+        for &i in cands {
+            any = true;
+            match self.fields.get(i) {
+                Some(Some(f)) => fields.extend(f.iter().map(String::as_str)),
+                _ => return Needs::Whole,
+            }
+        }
+        if !any {
+            return Needs::Nothing;
+        }
+        fields.sort_unstable();
+        fields.dedup();
+        Needs::Fields(fields)
     }
 
     /// Calls `f` with every detection rule matching one CloudTrail record, in set order.

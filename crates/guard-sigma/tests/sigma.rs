@@ -99,6 +99,35 @@ fn corpus_rules_load() {
 }
 
 #[test]
+fn may_match_follows_the_index() {
+    let rule = |sel: &str| {
+        format!(
+            "title: t\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  selection:\n    {sel}\n  condition: selection\n"
+        )
+    };
+    let mut b = RuleSetBuilder::new(LoadOptions::default());
+    b.add_source("name.yml", &rule("eventName: [StopLogging, DeleteTrail]"));
+    b.add_source("source.yml", &rule("eventSource: kms.amazonaws.com"));
+    let (set, report) = b.build();
+    assert!(report.refused.is_empty(), "{report}");
+    assert!(set.may_match("StopLogging", "cloudtrail.amazonaws.com"));
+    assert!(set.may_match("deletetrail", "cloudtrail.amazonaws.com"));
+    assert!(set.may_match("Decrypt", "kms.amazonaws.com"));
+    assert!(!set.may_match("GetUser", "iam.amazonaws.com"));
+    // Whatever may_match rules out matches nothing.
+    assert!(
+        set.matches(&json!({"eventName": "GetUser", "eventSource": "iam.amazonaws.com"}))
+            .is_empty()
+    );
+
+    // A rule the index cannot place runs on every record.
+    let mut b = RuleSetBuilder::new(LoadOptions::default());
+    b.add_source("any.yml", &rule("userAgent|contains: kali"));
+    let (set, _) = b.build();
+    assert!(set.may_match("GetUser", "iam.amazonaws.com"));
+}
+
+#[test]
 fn legacy_count_by_becomes_event_count() {
     let mut b = RuleSetBuilder::new(LoadOptions::default());
     b.add_source(

@@ -140,6 +140,20 @@ pub struct GuardAnalyzeArgs {
     /// rules that cannot load are listed with the reason.
     #[arg(long, value_name = "DIR")]
     pub sigma: Option<PathBuf>,
+    /// Days of each identity's and instance's history learned before unusual behaviour is reported
+    /// (AnomalousBehavior, NetworkPortUnusual, Spambot, TrafficVolumeUnusual). 0 (the default for
+    /// offline analysis) takes the logs given as the whole history: what an identity does once in
+    /// them counts as never seen before.
+    #[arg(long, value_name = "DAYS", default_value_t = 0)]
+    pub baseline_days: u32,
+    /// A MaxMind-format city or country database: findings' remote addresses get country, city and
+    /// location.
+    #[arg(long, value_name = "FILE")]
+    pub geoip_db: Option<PathBuf>,
+    /// A MaxMind-format ASN database: findings' remote addresses get their organization, and
+    /// identity profiles key source networks by ASN.
+    #[arg(long, value_name = "FILE")]
+    pub asn_db: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: GuardFormat,

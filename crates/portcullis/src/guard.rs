@@ -108,7 +108,23 @@ fn analyze_to(args: &GuardAnalyzeArgs, out: &mut impl Write) -> anyhow::Result<V
         .sum();
     let progress = total >= PROGRESS_MIN_BYTES && !args.no_progress;
     let started = std::time::Instant::now();
-    let mut engine = Engine::new(Config::default(), intel);
+    let cfg = Config {
+        baseline_days: args.baseline_days,
+        ..Config::default()
+    };
+    let mut engine = Engine::new(cfg, intel);
+    if args.geoip_db.is_some() || args.asn_db.is_some() {
+        let read = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+                .transpose()
+        };
+        let geo = portcullis_guard_detect::geo::GeoLookup::from_bytes(
+            read(&args.geoip_db)?,
+            read(&args.asn_db)?,
+        )?;
+        engine = engine.with_geo(geo);
+    }
     let mut sigma_lines = Vec::new();
     if let Some(dir) = &args.sigma {
         use portcullis_guard_detect::sigma_rules::{LoadOptions, RuleSet};
@@ -288,6 +304,9 @@ mod tests {
             sigma: None,
             format: GuardFormat::Json,
             no_progress: true,
+            baseline_days: 0,
+            geoip_db: None,
+            asn_db: None,
             paths: vec![dir.path().to_path_buf()],
         };
         let mut out = Vec::new();
@@ -340,6 +359,9 @@ mod tests {
             sigma: Some(rules),
             format: GuardFormat::Json,
             no_progress: true,
+            baseline_days: 0,
+            geoip_db: None,
+            asn_db: None,
             paths: vec![log],
         };
         let mut out = Vec::new();

@@ -206,6 +206,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: SetKind) -> Result<Done> {
             cond_of(0),
         )
         .await?;
+    ctx.api.lists_changed();
     let member = match kind {
         SetKind::IpSet => "ipSetId",
         SetKind::ThreatIntelSet => "threatIntelSetId",
@@ -274,6 +275,7 @@ pub async fn update(ctx: &Ctx<'_>, kind: SetKind) -> Result<Done> {
         .store
         .put(c::SETS, &key, &store_value(&s.value)?, cond_of(s.version))
         .await?;
+    ctx.api.lists_changed();
     Ok(Done::ok(json!({})))
 }
 
@@ -284,6 +286,7 @@ pub async fn delete(ctx: &Ctx<'_>, kind: SetKind) -> Result<Done> {
         .store
         .delete(c::SETS, &key, cond_of(s.version))
         .await?;
+    ctx.api.lists_changed();
     Ok(Done::ok(json!({})))
 }
 

@@ -191,8 +191,12 @@ where
 {
     let mut format = Cow::Borrowed(&opts.flow_format);
     if let Ok(whole) = std::str::from_utf8(text) {
-        // Valid UTF-8 throughout (the common case): split once with `str`'s fast search.
-        for (i, line) in whole.split('\n').enumerate() {
+        // Valid UTF-8 throughout (the common case): line ends found with a vectorised search.
+        let ends = memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len()));
+        let mut start = 0usize;
+        for (i, end) in ends.enumerate() {
+            let line = whole.get(start..end).unwrap_or_default();
+            start = end + 1;
             let line = line.strip_suffix('\r').unwrap_or(line);
             flow_line(i + 1, Ok(line), &mut format, sink);
         }

@@ -5,7 +5,6 @@
 //! link-local, CGNAT, multicast, documentation and other special-purpose ranges never
 //! match, whatever a list says (some public blocklists carry bogons such as 10.0.0.0/8).
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Non-public IPv4 ranges as (network, prefix length) (IANA special-purpose registry).
@@ -77,7 +76,7 @@ pub fn is_public(ip: IpAddr) -> bool {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct PrefixTable<K> {
     /// (prefix length, networks) with the longest prefix first.
-    by_len: Vec<(u8, HashMap<K, u32>)>,
+    by_len: Vec<(u8, super::FastMap<K, u32>)>,
 }
 
 pub(crate) trait Bits: Copy + Eq + std::hash::Hash {
@@ -106,7 +105,7 @@ impl<K: Bits> PrefixTable<K> {
         let pos = match self.by_len.binary_search_by(|(l, _)| len.cmp(l)) {
             Ok(p) => p,
             Err(p) => {
-                self.by_len.insert(p, (len, HashMap::new()));
+                self.by_len.insert(p, (len, super::FastMap::default()));
                 p
             }
         };

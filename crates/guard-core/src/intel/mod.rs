@@ -9,6 +9,9 @@ mod formats;
 mod ip;
 
 use std::collections::HashMap;
+
+/// Maps probed per record: a fast, randomly seeded hash instead of SipHash.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::net::IpAddr;
 
 pub use entry::{Indicator, normalize_domain, parse_indicator};
@@ -72,12 +75,12 @@ pub enum MatchKind {
 #[derive(Debug, Clone, Default)]
 pub struct ThreatIntel {
     sources: Vec<Source>,
-    ips: HashMap<IpAddr, u32>,
+    ips: FastMap<IpAddr, u32>,
     v4: PrefixTable<u32>,
     v6: PrefixTable<u128>,
-    ip_ports: HashMap<(IpAddr, u16), u32>,
-    domains: HashMap<Box<str>, u32>,
-    urls: HashMap<Box<str>, u32>,
+    ip_ports: FastMap<(IpAddr, u16), u32>,
+    domains: FastMap<Box<str>, u32>,
+    urls: FastMap<Box<str>, u32>,
 }
 
 impl ThreatIntel {
@@ -192,7 +195,9 @@ impl ThreatIntel {
         if !is_public(ip) {
             return None;
         }
-        if let Some(&s) = self.ip_ports.get(&(ip, port)) {
+        if !self.ip_ports.is_empty()
+            && let Some(&s) = self.ip_ports.get(&(ip, port))
+        {
             return Some(IntelMatch {
                 source: self.src(s)?,
                 kind: MatchKind::IpPort,
@@ -265,7 +270,7 @@ impl ThreatIntel {
     }
 }
 
-fn insert_new<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u32>, key: K, source: u32) -> bool {
+fn insert_new<K: std::hash::Hash + Eq>(map: &mut FastMap<K, u32>, key: K, source: u32) -> bool {
     match map.entry(key) {
         std::collections::hash_map::Entry::Occupied(_) => false,
         std::collections::hash_map::Entry::Vacant(v) => {

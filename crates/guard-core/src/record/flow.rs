@@ -119,28 +119,49 @@ impl FlowFormat {
     }
 
     /// Parses one data line with this format.
+    ///
+    /// One pass over the line: numbers and dotted-quad addresses, nearly every field of a
+    /// real line, are read while the token is scanned; anything else (`-`, IPv6, malformed
+    /// values) takes the general path of [`FlowRecord::set`].
     pub fn parse_line<'a>(&self, line: &'a str) -> Result<FlowRecord<'a>, GuardError> {
         let mut rec = FlowRecord {
             line,
             ..FlowRecord::default()
         };
+        let mut cur = Cursor {
+            line,
+            bytes: line.as_bytes(),
+            pos: 0,
+        };
         let mut found = 0usize;
-        let mut toks = line.split_ascii_whitespace();
         for &field in &self.fields {
-            let Some(tok) = toks.next() else {
+            if !cur.skip_ws() {
                 break;
-            };
+            }
             found += 1;
-            rec.set(field, tok)?;
+            match field.kind() {
+                Kind::Number => match cur.number() {
+                    Ok((n, tok)) => rec.set_number(field, n, tok)?,
+                    Err(tok) => rec.set(field, tok)?,
+                },
+                Kind::Address => match cur.ipv4() {
+                    Ok(a) => rec.set_address(field, IpAddr::V4(a)),
+                    Err(tok) => rec.set(field, tok)?,
+                },
+                Kind::Text => rec.set(field, cur.token())?,
+            }
         }
-        found += toks.count();
-        if found != self.fields.len() {
-            return Err(GuardError::FieldCount {
-                expected: self.fields.len(),
-                found,
-            });
+        if found == self.fields.len() && !cur.skip_ws() {
+            return Ok(rec);
         }
-        Ok(rec)
+        while cur.skip_ws() {
+            cur.token();
+            found += 1;
+        }
+        Err(GuardError::FieldCount {
+            expected: self.fields.len(),
+            found,
+        })
     }
 
     /// The raw text of `field` on `line` (which must be a line of this format).
@@ -206,11 +227,181 @@ pub struct FlowRecord<'a> {
     pub reject_reason: Option<&'a str>,
 }
 
-fn num<T: std::str::FromStr>(field: FlowField, v: &str) -> Result<T, GuardError> {
-    v.parse().map_err(|_| GuardError::FieldValue {
-        field: field.name(),
-        value: clip(v),
-    })
+/// How a field's value is read.
+enum Kind {
+    /// A decimal number.
+    Number,
+    /// An IP address.
+    Address,
+    /// Anything else.
+    Text,
+}
+
+impl FlowField {
+    fn kind(self) -> Kind {
+        use FlowField as F;
+        match self {
+            F::Version
+            | F::SrcPort
+            | F::DstPort
+            | F::Protocol
+            | F::Packets
+            | F::Bytes
+            | F::Start
+            | F::End
+            | F::TcpFlags => Kind::Number,
+            F::SrcAddr | F::DstAddr | F::PktSrcAddr | F::PktDstAddr => Kind::Address,
+            _ => Kind::Text,
+        }
+    }
+}
+
+/// ASCII whitespace as `str::split_ascii_whitespace` splits on it (space, tab, LF, FF, CR).
+#[inline]
+fn is_ws(b: u8) -> bool {
+    const WS: u64 = 1 << b' ' | 1 << b'\t' | 1 << b'\n' | 1 << 0x0c | 1 << b'\r';
+    b <= b' ' && (WS >> b) & 1 == 1
+}
+
+/// A position in a line; tokens are `str` slices of it (every split point is an ASCII byte).
+struct Cursor<'a> {
+    line: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// Skips whitespace; false at the end of the line.
+    #[inline]
+    fn skip_ws(&mut self) -> bool {
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if !is_ws(b) {
+                return true;
+            }
+            self.pos += 1;
+        }
+        false
+    }
+
+    #[inline]
+    fn at_separator(&self) -> bool {
+        self.bytes.get(self.pos).is_none_or(|b| is_ws(*b))
+    }
+
+    /// The token at the cursor (after [`Cursor::skip_ws`]).
+    #[inline]
+    fn token(&mut self) -> &'a str {
+        let start = self.pos;
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if is_ws(b) {
+                break;
+            }
+            self.pos += 1;
+        }
+        self.line.get(start..self.pos).unwrap_or_default()
+    }
+
+    /// A token of 1–19 decimal digits (so no `u64` overflow), read while it is scanned, with
+    /// its text; any other token is returned whole as the error.
+    #[inline]
+    fn number(&mut self) -> Result<(u64, &'a str), &'a str> {
+        let start = self.pos;
+        let mut acc: u64 = 0;
+        while let Some(&b) = self.bytes.get(self.pos) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            acc = acc.wrapping_mul(10).wrapping_add(u64::from(d));
+            self.pos += 1;
+        }
+        if (1..=19).contains(&(self.pos - start)) && self.at_separator() {
+            return Ok((acc, self.line.get(start..self.pos).unwrap_or_default()));
+        }
+        self.pos = start;
+        Err(self.token())
+    }
+
+    /// One octet of a dotted quad: 1–3 digits, at most 255, no leading zero (as `std`).
+    #[inline]
+    fn octet(&mut self) -> Option<u32> {
+        let start = self.pos;
+        let mut acc = 0u32;
+        while let Some(&b) = self.bytes.get(self.pos) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            acc = acc.wrapping_mul(10).wrapping_add(u32::from(d));
+            self.pos += 1;
+        }
+        let n = self.pos - start;
+        let lead_zero = n > 1 && self.bytes.get(start) == Some(&b'0');
+        ((1..=3).contains(&n) && acc <= 255 && !lead_zero).then_some(acc)
+    }
+
+    /// A dotted-quad IPv4 token as `std` accepts it, read while it is scanned; any other
+    /// token is returned whole as the error.
+    #[inline]
+    fn ipv4(&mut self) -> Result<std::net::Ipv4Addr, &'a str> {
+        let start = self.pos;
+        let mut word = 0u32;
+        let mut ok = true;
+        for i in 0..4 {
+            match self.octet() {
+                Some(o) => word = word << 8 | o,
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+            if i < 3 {
+                if self.bytes.get(self.pos) != Some(&b'.') {
+                    ok = false;
+                    break;
+                }
+                self.pos += 1;
+            }
+        }
+        if ok && self.at_separator() {
+            return Ok(std::net::Ipv4Addr::from(word));
+        }
+        self.pos = start;
+        Err(self.token())
+    }
+}
+
+/// A decimal number of at most 20 digits (no sign: flow logs write none), checked for
+/// overflow of `T`.
+#[inline]
+fn num<T: TryFrom<u64>>(field: FlowField, v: &str) -> Result<T, GuardError> {
+    let b = v.as_bytes();
+    let mut acc: u64 = 0;
+    let mut ok = !b.is_empty() && b.len() <= 20;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            ok = false;
+            break;
+        }
+        match acc
+            .checked_mul(10)
+            .and_then(|a| a.checked_add(u64::from(d)))
+        {
+            Some(a) => acc = a,
+            None => {
+                ok = false;
+                break;
+            }
+        }
+    }
+    match ok.then(|| T::try_from(acc).ok()).flatten() {
+        Some(n) => Ok(n),
+        None => Err(GuardError::FieldValue {
+            field: field.name(),
+            value: clip(v),
+        }),
+    }
 }
 
 /// Parses an address; dotted-quad IPv4 (the common case) by hand, the rest by `std`.
@@ -259,10 +450,51 @@ fn ip(field: FlowField, v: &str) -> Result<IpAddr, GuardError> {
             value: clip(v),
         });
     }
-    num(field, v)
+    v.parse().map_err(|_| GuardError::FieldValue {
+        field: field.name(),
+        value: clip(v),
+    })
 }
 
 impl<'a> FlowRecord<'a> {
+    /// Sets a numeric field read as `n` from the text `v`.
+    #[inline]
+    fn set_number(&mut self, field: FlowField, n: u64, v: &str) -> Result<(), GuardError> {
+        fn fit<T: TryFrom<u64>>(field: FlowField, n: u64, v: &str) -> Result<T, GuardError> {
+            T::try_from(n).map_err(|_| GuardError::FieldValue {
+                field: field.name(),
+                value: clip(v),
+            })
+        }
+        use FlowField as F;
+        match field {
+            F::Version => self.version = Some(fit(field, n, v)?),
+            F::SrcPort => self.srcport = Some(fit(field, n, v)?),
+            F::DstPort => self.dstport = Some(fit(field, n, v)?),
+            F::Protocol => self.protocol = Some(fit(field, n, v)?),
+            F::Packets => self.packets = Some(n),
+            F::Bytes => self.bytes = Some(n),
+            F::Start => self.start = Some(n),
+            F::End => self.end = Some(n),
+            F::TcpFlags => self.tcp_flags = Some(fit(field, n, v)?),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Sets an address field.
+    #[inline]
+    fn set_address(&mut self, field: FlowField, a: IpAddr) {
+        use FlowField as F;
+        match field {
+            F::SrcAddr => self.srcaddr = Some(a),
+            F::DstAddr => self.dstaddr = Some(a),
+            F::PktSrcAddr => self.pkt_srcaddr = Some(a),
+            F::PktDstAddr => self.pkt_dstaddr = Some(a),
+            _ => {}
+        }
+    }
+
     fn set(&mut self, field: FlowField, v: &'a str) -> Result<(), GuardError> {
         if v == "-" {
             return Ok(());
@@ -378,6 +610,58 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn tokens_agree_with_std(s in "[ \\t\\r\\n\\x0c\\x01\\x0bé€a-z0-9.-]{0,60}") {
+            let mut cur = Cursor { line: &s, bytes: s.as_bytes(), pos: 0 };
+            let mut ours = Vec::new();
+            while cur.skip_ws() {
+                ours.push(cur.token());
+            }
+            let std_: Vec<&str> = s.split_ascii_whitespace().collect();
+            proptest::prop_assert_eq!(ours, std_);
+        }
+
+        #[test]
+        fn numbers_agree_with_std(s in "[0-9]{0,22}|[0-9a+-]{0,5}") {
+            let ours = num::<u64>(FlowField::Bytes, &s).ok();
+            let std_ = if s.starts_with('+') { None } else { s.parse::<u64>().ok() };
+            proptest::prop_assert_eq!(ours, std_);
+            let ours = num::<u16>(FlowField::SrcPort, &s).ok();
+            let std_ = if s.starts_with('+') { None } else { s.parse::<u16>().ok() };
+            proptest::prop_assert_eq!(ours, std_);
+        }
+
+        #[test]
+        fn fused_readers_agree_with_std(s in "[0-9.]{0,18}|[0-9]{0,22}|[0-9a.:-]{0,8}") {
+            let mut cur = Cursor { line: &s, bytes: s.as_bytes(), pos: 0 };
+            let ours = cur.ipv4().ok();
+            let std_ = s.parse::<std::net::Ipv4Addr>().ok();
+            proptest::prop_assert_eq!(ours, std_);
+            let mut cur = Cursor { line: &s, bytes: s.as_bytes(), pos: 0 };
+            let ours = cur.number().ok().map(|(n, _)| n);
+            let std_ = s.parse::<u64>().ok().filter(|_| s.len() <= 19);
+            proptest::prop_assert_eq!(ours, std_);
+        }
+
+        #[test]
+        fn lines_parse_as_tokens_do(
+            fields in proptest::collection::vec("-|[0-9]{1,6}|[0-9]{1,3}(\\.[0-9]{1,3}){3}|::1|x[a-z]{0,3}", 14..16),
+            sep in "[ \\t]{1,2}",
+        ) {
+            // The fused reader and the general `set` path must agree on every line.
+            let line = fields.join(&sep);
+            let f = FlowFormat::default();
+            let fast = f.parse_line(&line);
+            let mut slow = FlowRecord { line: &line, ..FlowRecord::default() };
+            let toks: Vec<&str> = line.split_ascii_whitespace().collect();
+            let slow = if toks.len() == 14 {
+                f.fields().iter().zip(&toks).try_for_each(|(fl, t)| slow.set(*fl, t)).map(|()| slow)
+            } else {
+                Err(GuardError::FieldCount { expected: 14, found: toks.len() })
+            };
+            proptest::prop_assert_eq!(fast.ok(), slow.ok());
+        }
+
         #[test]
         fn ipv4_parser_agrees_with_std(s in "[0-9.]{0,16}") {
             let ours = ip(FlowField::SrcAddr, &s).ok();

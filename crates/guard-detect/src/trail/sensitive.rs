@@ -1,19 +1,9 @@
-//! First use of a sensitive API by an identity, reported under GuardDuty's
-//! `*:IAMUser/AnomalousBehavior` types with their documented example APIs
-//! (reference guard.md §2.5).
-//!
-//! GuardDuty decides "anomalous" with a learned per-identity profile. We have no profile:
-//! an API counts as unusual the first time an identity calls it successfully in this run
-//! (a bounded first-seen set), and `additionalInfo.baseline` says so. Discovery
-//! (list/describe) calls are not reported: without a profile they would be pure noise.
-
-use serde_json::json;
+//! The sensitive APIs of GuardDuty's `*:IAMUser/AnomalousBehavior` types, with their
+//! documented example APIs (reference guard.md §2.5). Whether a call is anomalous is decided
+//! against the identity's learned profile in [`crate::baseline::identity`].
 
 use super::Event;
-use crate::engine::Ctx;
 use crate::finding::severity::{HIGH, MEDIUM};
-use crate::store::Detection;
-use crate::window::BoundedMap;
 
 /// (API name or prefix, finding type, severity). A name ending in `*` matches by prefix
 /// (Lambda's versioned names such as `UpdateFunctionCode20150331v2`).
@@ -69,7 +59,8 @@ pub const SENSITIVE_APIS: &[(&str, &str, f64)] = &[
 
 const CRED: &str = "CredentialAccess:IAMUser/AnomalousBehavior";
 const EVASION: &str = "DefenseEvasion:IAMUser/AnomalousBehavior";
-const EXFIL: &str = "Exfiltration:IAMUser/AnomalousBehavior";
+/// The exfiltration type (sharing calls count only when they add a permission).
+pub const EXFIL: &str = "Exfiltration:IAMUser/AnomalousBehavior";
 const INITIAL: &str = "InitialAccess:IAMUser/AnomalousBehavior";
 const PERSIST: &str = "Persistence:IAMUser/AnomalousBehavior";
 const PRIVESC: &str = "PrivilegeEscalation:IAMUser/AnomalousBehavior";
@@ -86,52 +77,7 @@ pub fn lookup(api: &str) -> Option<(&'static str, f64)> {
 }
 
 /// Sharing calls are exfiltration only when they add a permission.
-fn shares(e: &Event<'_, '_>) -> bool {
+pub fn shares(e: &Event<'_, '_>) -> bool {
     let text = e.rec.request_parameters.map_or("", |r| r.get());
     text.contains("\"add\"") || text.contains("valuesToAdd") || text.contains("\"Add\"")
-}
-
-/// Reports the first successful call of a sensitive API per identity.
-pub fn observe(
-    seen: &mut BoundedMap<(String, String), ()>,
-    e: &Event<'_, '_>,
-    ctx: &Ctx<'_>,
-    out: &mut Vec<Detection>,
-) {
-    if e.rec.is_error() || e.rec.user_identity.invoked_by.is_some() {
-        return;
-    }
-    let api: &str = &e.rec.event_name;
-    let Some((ty, sev)) = lookup(api) else { return };
-    if ty == EXFIL && api.starts_with("Modify") && !shares(e) {
-        return;
-    }
-    // Role sessions are one identity per role (every instance of a role behaves alike).
-    let u = &e.rec.user_identity;
-    let identity = u
-        .session_issuer
-        .as_ref()
-        .and_then(|s| s.arn.as_deref())
-        .or(u.arn.as_deref())
-        .unwrap_or(&e.who)
-        .to_owned();
-    let key = (identity.clone(), api.to_owned());
-    if seen.get(&key).is_some() {
-        return;
-    }
-    seen.entry(key, e.t, || ());
-    let mut d = e.detection(ctx, ty, sev, "");
-    d.resource_key = identity.clone();
-    d.title = format!("The API {api} was invoked by {identity} for the first time.");
-    d.description = format!(
-        "{identity} successfully called {api} ({}), an API GuardDuty lists for {}, with no earlier call by this identity in the analysed logs.",
-        e.rec.event_source,
-        ty.split(':').next().unwrap_or(ty)
-    );
-    d.info.push((
-        "baseline",
-        json!("first use by this identity in the analysed logs (no learned profile)"),
-    ));
-    d.info.push(("api", json!(api)));
-    out.push(d);
 }
