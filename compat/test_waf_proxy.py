@@ -64,7 +64,7 @@ class Upstream:
 class Node:
     """One `portcullis serve` with one WAF listener `web` in front of the upstream."""
 
-    def __init__(self, tmp: Path, upstream_port: int, redis_url=None):
+    def __init__(self, tmp: Path, upstream_port: int, redis_url=None, extra=()):
         binary = Path(os.environ.get("PORTCULLIS_BIN", REPO / "target" / "debug" / "portcullis"))
         self.data_dir = tmp / "data"
         config = tmp / "portcullis.toml"
@@ -75,6 +75,7 @@ class Node:
             "[[waf.pools]]", 'name = "app"', f'upstreams = ["127.0.0.1:{upstream_port}"]',
             "[[waf.listeners]]", 'name = "web"', 'bind = "127.0.0.1:0"', 'pool = "app"',
         ]
+        lines += list(extra)
         config.write_text("\n".join(lines) + "\n")
         env = dict(os.environ, PORTCULLIS_ADMIN_ACCESS_KEY_ID=ADMIN_KEY_ID,
                    PORTCULLIS_ADMIN_SECRET_ACCESS_KEY=ADMIN_SECRET, RUST_LOG="info")
@@ -306,3 +307,98 @@ def test_two_nodes_behind_one_redis_enforce_one_rate_limit(tmp, upstream, redis_
     finally:
         for node in nodes:
             node.stop()
+
+
+class NatsSubscriber:
+    """A NATS server of our own and a minimal subscriber speaking the text protocol over a socket."""
+
+    def __init__(self, tmp: Path, subject: str):
+        server = shutil.which("nats-server") or next(
+            (p for p in ("/usr/sbin/nats-server", "/usr/bin/nats-server") if Path(p).exists()), None)
+        if not server:
+            if os.environ.get("CI") == "true":
+                pytest.fail("nats-server is not installed but CI=true", pytrace=False)
+            pytest.skip("nats-server is not installed")
+        self.port = free_port()
+        self.proc = subprocess.Popen([server, "-a", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"nats://127.0.0.1:{self.port}"
+        deadline = time.time() + 10
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=1)
+                break
+            except OSError:
+                assert time.time() < deadline, "nats-server did not start"
+                time.sleep(0.05)
+        self.buf = b""
+        self._line()  # INFO
+        self.sock.sendall(f'CONNECT {{"verbose":false}}\r\nSUB {subject} 1\r\nPING\r\n'.encode())
+        while self._line() != b"PONG":
+            pass
+        self.messages = []
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            assert chunk, "NATS connection closed"
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def poll(self, timeout=0.2):
+        """Reads whatever arrives within `timeout`; returns the payloads received so far."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                line = self._line()
+                if line == b"PING":
+                    self.sock.sendall(b"PONG\r\n")
+                elif line.startswith(b"MSG "):
+                    size = int(line.split()[-1])
+                    while len(self.buf) < size + 2:
+                        self.buf += self.sock.recv(65536)
+                    self.messages.append(self.buf[:size])
+                    self.buf = self.buf[size + 2:]
+        except (socket.timeout, TimeoutError):
+            pass
+        return self.messages
+
+    def close(self):
+        self.sock.close()
+        self.proc.kill()
+        self.proc.wait()
+
+
+def test_logging_destination_named_in_the_config_publishes_to_nats(tmp, upstream):
+    subject = "waf.site." + uuid.uuid4().hex[:6]
+    nats = NatsSubscriber(tmp, subject)
+    dest_name = "aws-waf-logs-stream-" + uuid.uuid4().hex[:6]
+    node = Node(tmp, upstream.port, extra=[
+        "[waf.log_destinations]", f'{dest_name} = "{nats.url}/{subject}"'])
+    try:
+        waf = node.waf
+        name = "nats-" + uuid.uuid4().hex[:8]
+        acl = waf.create_web_acl(Name=name, Scope="REGIONAL", DefaultAction={"Allow": {}},
+                                 VisibilityConfig=vis(name), Rules=[admin_rule("Block")])["Summary"]
+        waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=node.arn)
+        assert wait_for(lambda: node.get("/admin") == 403, 3.0), "the association did not apply"
+        dest = f"arn:aws:firehose:{REGION}:000000000000:deliverystream/{dest_name}"
+        waf.put_logging_configuration(LoggingConfiguration={
+            "ResourceArn": acl["ARN"], "LogDestinationConfigs": [dest]})
+
+        def published_block():
+            node.get("/admin/panel")
+            return any(json.loads(m)["action"] == "BLOCK" for m in nats.poll())
+
+        assert wait_for(published_block, 8.0), \
+            f"no BLOCK record on NATS; log:\n{node.log_path.read_text()[-3000:]}"
+        record = next(json.loads(m) for m in nats.messages if json.loads(m)["action"] == "BLOCK")
+        assert record["webaclId"] == acl["ARN"]
+        assert record["terminatingRuleId"] == "admin"
+        assert record["httpRequest"]["uri"].startswith("/admin")
+        # Nothing went to a file for this destination.
+        assert not (node.data_dir / "waf" / "logs" / f"{dest_name}.log").exists()
+    finally:
+        node.stop()
+        nats.close()

@@ -5,7 +5,7 @@
 //! `10.0.0.0/8` or a bare address. Every problem names the key it is about (`waf.pools.upstreams`) and the
 //! pool or listener it is in.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,9 +36,13 @@ pub struct RawWaf {
     /// Listening sockets.
     #[serde(default)]
     pub listeners: Vec<RawWafListener>,
-    /// `redis://HOST:PORT[/DB]`: where rate-based rules count, shared by every node. Default:
-    /// counted in this process.
+    /// Where rate-based rules count, shared by every node: `redis://HOST:PORT[/DB]`,
+    /// `rediss://HOST:PORT[/DB]` (TLS), or a Redis Cluster as `redis+cluster://HOST:PORT,HOST:PORT,...`
+    /// (`rediss+cluster://` for TLS). Default: counted in this process.
     pub redis: Option<String>,
+    /// PEM root certificates that a `rediss://` Redis must chain to. Default: the built-in CA
+    /// (`<data_dir>/ca.pem`); name `/etc/ssl/certs/ca-certificates.crt` for a Redis with a public certificate.
+    pub redis_ca_file: Option<String>,
     /// The OWASP CRS directory (holding `rules/`). Default `/usr/share/modsecurity-crs`.
     pub crs: Option<String>,
     /// The CRS paranoia level, 1–4. Default 1.
@@ -46,6 +50,11 @@ pub struct RawWaf {
     /// Where WAF log records of web ACLs from files go: `"stdout"`, a file path (JSON lines, appended) or
     /// `"nats://HOST:PORT/SUBJECT"` (one JSON message per record). Default: not logged. Web ACLs managed through the API log as their `PutLoggingConfiguration` says.
     pub log: Option<String>,
+    /// Logging destinations of `PutLoggingConfiguration` that go to NATS instead of a file: the destination's
+    /// name (the last part of its ARN, e.g. `aws-waf-logs-site` of
+    /// `arn:aws:firehose:REGION:ACCOUNT:deliverystream/aws-waf-logs-site`) → `"nats://HOST:PORT/SUBJECT"`.
+    #[serde(default)]
+    pub log_destinations: BTreeMap<String, String>,
     /// The file holding the key that signs `aws-waf-token` cookies (32–64 random bytes, base64). Nodes that share
     /// clients must share it. Default `<data_dir>/waf/token.key`, created on first start.
     pub token_key_file: Option<String>,
@@ -196,12 +205,16 @@ pub struct WafConfig {
     pub listeners: Vec<WafListener>,
     /// The Redis URL for rate counters.
     pub redis: Option<String>,
+    /// The CA bundle for `rediss://`; `None` means the built-in CA.
+    pub redis_ca_file: Option<PathBuf>,
     /// The CRS directory.
     pub crs_dir: PathBuf,
     /// The CRS paranoia level (1–4).
     pub crs_paranoia: u8,
     /// Where file web ACLs log.
     pub log: Option<WafLog>,
+    /// `PutLoggingConfiguration` destination names that publish to NATS (always [`WafLog::Nats`]).
+    pub log_destinations: BTreeMap<String, WafLog>,
     /// The token key file; `None` means `<data_dir>/waf/token.key`.
     pub token_key_file: Option<PathBuf>,
     /// The geo database, if any.
@@ -248,9 +261,11 @@ impl Default for WafConfig {
             pools: Vec::new(),
             listeners: Vec::new(),
             redis: None,
+            redis_ca_file: None,
             crs_dir: PathBuf::from(DEFAULT_CRS_DIR),
             crs_paranoia: 1,
             log: None,
+            log_destinations: BTreeMap::new(),
             token_key_file: None,
             geoip_db: None,
             asn_db: None,
@@ -351,6 +366,19 @@ pub struct WafRoute {
     pub path_prefix: String,
     /// Pool name.
     pub pool: String,
+}
+
+/// Parses `nats://HOST:PORT/SUBJECT` (a subject without wildcards).
+fn parse_nats(s: &str) -> Option<WafLog> {
+    let rest = s.strip_prefix("nats://")?;
+    let (host, subject) = rest.split_once('/')?;
+    if host.is_empty() || subject.is_empty() || subject.contains(['/', ' ', '*', '>']) {
+        return None;
+    }
+    Some(WafLog::Nats {
+        url: format!("nats://{host}"),
+        subject: subject.to_owned(),
+    })
 }
 
 /// Parses `"250ms"`, `"10s"`, `"2m"`, `"1h"`.
@@ -468,19 +496,29 @@ pub(crate) fn resolve_waf(raw: RawWaf, problems: &mut Vec<Problem>) -> WafConfig
         }
     }
     let redis = raw.redis.filter(|r| {
-        if r.starts_with("rediss://") {
+        let cluster = ["redis+cluster://", "rediss+cluster://"]
+            .iter()
+            .find_map(|p| r.strip_prefix(p));
+        let ok = match cluster {
+            Some(hosts) => hosts.split(',').any(|h| !h.trim().trim_end_matches('/').is_empty()),
+            None => r.starts_with("redis://") || r.starts_with("rediss://"),
+        };
+        if !ok {
             cx.push(
                 "waf.redis",
-                "TLS to Redis (rediss://) is not supported yet; use redis:// on a private network"
+                "must be redis://HOST:PORT, rediss://HOST:PORT or redis+cluster://HOST:PORT,HOST:PORT (rediss+cluster:// with TLS)"
                     .to_owned(),
             );
-            return false;
-        }
-        let ok = r.starts_with("redis://");
-        if !ok {
-            cx.push("waf.redis", "must start with redis://".to_owned());
         }
         ok
+    });
+    let redis_ca_file = raw.redis_ca_file.as_deref().and_then(|f| {
+        if f.is_empty() {
+            cx.push("waf.redis_ca_file", "must not be empty".to_owned());
+            None
+        } else {
+            Some(PathBuf::from(f))
+        }
     });
     let log = match raw.log.as_deref() {
         None => None,
@@ -493,31 +531,45 @@ pub(crate) fn resolve_waf(raw: RawWaf, problems: &mut Vec<Problem>) -> WafConfig
             None
         }
         Some(nats) if nats.starts_with("nats://") => {
-            let rest = &nats["nats://".len()..];
-            match rest.split_once('/') {
-                Some((host, subject))
-                    if !host.is_empty()
-                        && !subject.is_empty()
-                        && !subject.contains(['/', ' ', '*', '>']) =>
-                {
-                    Some(WafLog::Nats {
-                        url: format!("nats://{host}"),
-                        subject: subject.to_owned(),
-                    })
-                }
-                _ => {
-                    cx.push(
-                        "waf.log",
-                        format!(
-                            "{nats:?} is not nats://HOST:PORT/SUBJECT (a subject without wildcards)"
-                        ),
-                    );
-                    None
-                }
+            let parsed = parse_nats(nats);
+            if parsed.is_none() {
+                cx.push(
+                    "waf.log",
+                    format!(
+                        "{nats:?} is not nats://HOST:PORT/SUBJECT (a subject without wildcards)"
+                    ),
+                );
             }
+            parsed
         }
         Some(path) => Some(WafLog::File(PathBuf::from(path))),
     };
+    let mut log_destinations = BTreeMap::new();
+    for (name, target) in raw.log_destinations {
+        let good_name = !name.is_empty()
+            && name.len() <= 512
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !good_name {
+            cx.push(
+                "waf.log_destinations",
+                format!("{name:?} is not a destination name (letters, digits, - _ .)"),
+            );
+            continue;
+        }
+        match parse_nats(&target) {
+            Some(t) => {
+                log_destinations.insert(name, t);
+            }
+            None => cx.push(
+                "waf.log_destinations",
+                format!(
+                    "{name}: {target:?} is not nats://HOST:PORT/SUBJECT (a subject without wildcards)"
+                ),
+            ),
+        }
+    }
     let token_key_file = match raw.token_key_file {
         Some(p) if p.is_empty() => {
             cx.push("waf.token_key_file", "must not be empty".to_owned());
@@ -566,9 +618,11 @@ pub(crate) fn resolve_waf(raw: RawWaf, problems: &mut Vec<Problem>) -> WafConfig
         pools,
         listeners,
         redis,
+        redis_ca_file,
         crs_dir,
         crs_paranoia,
         log,
+        log_destinations,
         token_key_file,
         geoip_db,
         asn_db,
@@ -881,182 +935,5 @@ fn resolve_listener(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{Overrides, RawConfig};
-
-    const GOOD: &str = r#"
-[waf]
-fail_mode = "open"
-trusted_proxies = ["10.0.0.0/8", "192.0.2.1"]
-redis = "redis://127.0.0.1:6379"
-crs_paranoia = 2
-log = "/var/log/portcullis/waf.log"
-token_key_file = "/etc/portcullis/waf-token.key"
-[waf.limits]
-max_body_bytes = 1048576
-header_read_timeout = "5s"
-[[waf.pools]]
-name = "app"
-upstreams = ["127.0.0.1:3000", "127.0.0.1:3001"]
-balance = "least_connections"
-connect_timeout = "500ms"
-[waf.pools.health_check]
-path = "/healthz"
-interval = "2s"
-[[waf.listeners]]
-name = "public"
-bind = "127.0.0.1:8080"
-web_acl = "acl.json"
-tls = { issue = ["www.example.com"] }
-[[waf.listeners.routes]]
-host = "WWW.example.com"
-path_prefix = "/api"
-pool = "app"
-[[waf.listeners]]
-name = "plain"
-bind = "127.0.0.1:8081"
-pool = "app"
-"#;
-
-    #[test]
-    fn resolves_a_full_section() {
-        let c = RawConfig::from_toml(GOOD)
-            .unwrap()
-            .resolve(&Overrides::default())
-            .unwrap();
-        let w = c.waf;
-        assert!(w.fail_open);
-        assert_eq!(w.trusted_proxies.len(), 2);
-        assert_eq!(w.redis.as_deref(), Some("redis://127.0.0.1:6379"));
-        assert_eq!(
-            w.log,
-            Some(WafLog::File(PathBuf::from("/var/log/portcullis/waf.log")))
-        );
-        assert_eq!(
-            w.token_key_file,
-            Some(PathBuf::from("/etc/portcullis/waf-token.key"))
-        );
-        assert_eq!(w.crs_paranoia, 2);
-        assert_eq!(w.crs_dir, PathBuf::from(DEFAULT_CRS_DIR));
-        assert_eq!(w.limits.max_body_bytes, Some(1 << 20));
-        assert_eq!(w.limits.header_read_timeout, Some(Duration::from_secs(5)));
-        assert_eq!(w.limits.max_headers, None);
-        let p = &w.pools[0];
-        assert!(p.least_connections);
-        assert_eq!(p.connect_timeout, Duration::from_millis(500));
-        assert_eq!(p.read_timeout, Duration::from_secs(60));
-        let h = p.health_check.as_ref().unwrap();
-        assert_eq!(
-            (h.path.as_str(), h.interval),
-            ("/healthz", Duration::from_secs(2))
-        );
-        let l = &w.listeners[0];
-        assert_eq!(l.tls, Some(WafTls::Issue(vec!["www.example.com".into()])));
-        assert_eq!(l.web_acl, Some(PathBuf::from("acl.json")));
-        assert_eq!(l.routes[0].host.as_deref(), Some("www.example.com"));
-        assert_eq!(w.listeners[1].routes[0].path_prefix, "/");
-    }
-
-    #[test]
-    fn no_section_means_no_listeners() {
-        let c = RawConfig::default().resolve(&Overrides::default()).unwrap();
-        assert!(c.waf.listeners.is_empty());
-        assert!(!c.waf.fail_open);
-    }
-
-    #[test]
-    fn problems_name_their_keys() {
-        let raw = RawConfig::from_toml(
-            r#"
-[waf]
-fail_mode = "maybe"
-trusted_proxies = ["nope"]
-redis = "http://x"
-crs_paranoia = 7
-[waf.limits]
-header_read_timeout = "10"
-[[waf.pools]]
-name = "app"
-upstreams = ["localhost"]
-balance = "random"
-[[waf.listeners]]
-name = "l"
-bind = "127.0.0.1:8080"
-tls = { certificates = [{ cert = "c.pem" }] }
-[[waf.listeners.routes]]
-pool = "missing"
-"#,
-        )
-        .unwrap();
-        let e = raw.resolve(&Overrides::default()).unwrap_err();
-        let fields: Vec<_> = e.0.iter().map(|p| p.field).collect();
-        assert_eq!(
-            fields,
-            [
-                "waf.fail_mode",
-                "waf.trusted_proxies",
-                "waf.limits.header_read_timeout",
-                "waf.pools.upstreams",
-                "waf.pools.balance",
-                "waf.listeners.tls.certificates",
-                "waf.listeners.routes.pool",
-                "waf.redis",
-                "waf.crs_paranoia",
-            ],
-            "{e}"
-        );
-        let text = e.to_string();
-        assert!(
-            text.contains("pool \"app\": \"localhost\" is not an IP:port"),
-            "{text}"
-        );
-        assert!(
-            text.contains("listener \"l\": \"missing\" is not the name"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn log_destinations() {
-        let log = |v: &str| {
-            RawConfig::from_toml(&format!("[waf]\nlog = {v:?}\n"))
-                .unwrap()
-                .resolve(&Overrides::default())
-                .map(|c| c.waf.log)
-                .map_err(|e| e.to_string())
-        };
-        assert_eq!(log("stdout").unwrap(), Some(WafLog::Stdout));
-        assert_eq!(
-            log("nats://127.0.0.1:4222/waf.logs").unwrap(),
-            Some(WafLog::Nats {
-                url: "nats://127.0.0.1:4222".into(),
-                subject: "waf.logs".into()
-            })
-        );
-        for bad in ["nats://127.0.0.1:4222", "nats://h:1/a.*", "nats:///s"] {
-            let e = log(bad).unwrap_err();
-            assert!(
-                e.contains("waf.log") && e.contains("nats://HOST:PORT/SUBJECT"),
-                "{e}"
-            );
-        }
-    }
-
-    #[test]
-    fn unknown_waf_keys_are_refused() {
-        let raw = RawConfig::from_toml("[waf]\nfail = \"open\"\n").unwrap();
-        let e = raw.resolve(&Overrides::default()).unwrap_err().to_string();
-        assert!(e.contains("unknown field `waf.fail`"), "{e}");
-    }
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("10"), None);
-        assert_eq!(parse_duration("s"), None);
-        assert_eq!(parse_duration("5 days"), None);
-    }
-}
+#[path = "waf_tests.rs"]
+mod tests;

@@ -56,20 +56,30 @@ fn redact_url(url: &str) -> String {
 
 /// `portcullis serve`.
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
-    let cfg = resolve(
-        &args.common,
-        Overrides {
-            api_listen: args.api_listen,
-            store_url: args.store,
-            account_id: args.account_id,
-            ..Default::default()
-        },
-    )?;
+    let overrides = Overrides {
+        api_listen: args.api_listen,
+        store_url: args.store,
+        account_id: args.account_id,
+        ..Default::default()
+    };
+    let cfg = resolve(&args.common, overrides.clone())?;
+    // Where `[waf]` is reloaded from (SIGHUP, file changes).
+    let source = args
+        .common
+        .config
+        .clone()
+        .map(|path| crate::waf_node::ConfigSource {
+            path,
+            overrides: Overrides {
+                data_dir: args.common.data_dir.clone(),
+                ..overrides
+            },
+        });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(serve(cfg))
+    runtime.block_on(serve(cfg, source))
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
@@ -84,7 +94,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn serve(cfg: Config) -> Result<ExitCode> {
+async fn serve(cfg: Config, source: Option<crate::waf_node::ConfigSource>) -> Result<ExitCode> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     create_private_dir(&cfg.data_dir)?;
     let data_dir = std::fs::canonicalize(&cfg.data_dir)?;
@@ -206,6 +216,7 @@ async fn serve(cfg: Config) -> Result<ExitCode> {
         &data_dir,
         cfg.api.shutdown_grace,
         Some(waf_link),
+        source,
     )
     .await
     .context("starting the WAF proxy")?;

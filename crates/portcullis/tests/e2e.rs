@@ -34,3 +34,5 @@ mod waf_crs_test;
 mod waf_crs_wire;
 #[path = "e2e/waf_proxy.rs"]
 mod waf_proxy;
+#[path = "e2e/waf_reload.rs"]
+mod waf_reload;

@@ -114,7 +114,7 @@ pub struct RouteConfig {
 }
 
 /// A set of equivalent upstream servers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolConfig {
     /// The name routes refer to.
     pub name: String,
@@ -163,7 +163,7 @@ pub enum Balance {
 }
 
 /// Active health checks: `GET path` to each server every `interval`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthCheckConfig {
     /// Time between checks.
     pub interval: Duration,

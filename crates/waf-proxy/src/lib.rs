@@ -45,6 +45,7 @@ pub mod inspect;
 pub mod logging;
 mod metrics;
 mod observe;
+mod running;
 pub mod samples;
 mod server;
 pub mod sniff;
@@ -67,5 +68,5 @@ pub use logging::{
 };
 /// The CAPTCHA/challenge crate, re-exported so that the wiring builds [`ProxyConfig::interstitials`] with the same types.
 pub use portcullis_waf_challenge as challenge;
+pub use running::{ProxyHandle, Reconfigured, start};
 pub use samples::{Samples, SamplesConfig};
-pub use server::{ProxyHandle, start};

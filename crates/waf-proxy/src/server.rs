@@ -1,9 +1,10 @@
-//! Listeners: bind, accept (bounded by the connection limit), TLS handshake, serve HTTP/1.1 and HTTP/2 with hyper,
-//! and shut down gracefully.
+//! Listeners: accept (bounded by the connection limit), TLS handshake, serve HTTP/1.1 and HTTP/2 with hyper, and
+//! drain gracefully. Each listener reads its settings from a [`LiveCell`] that a reconfiguration swaps: a new
+//! connection takes the TLS acceptor, hyper settings and connection limit current when it is accepted, and each
+//! request takes the routes, pools and limits current when it arrives.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use hyper::service::service_fn;
@@ -13,126 +14,52 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::{Limits, ProxyConfig};
-use crate::error::ProxyError;
-use crate::handler::{ConnInfo, ListenerCtx, PerIp, Route, Shared, handle};
-use crate::inspect::{Inspector, InspectorCell};
-use crate::logging::Logging;
-use crate::samples::Samples;
+use crate::config::Limits;
+use crate::handler::{ConnInfo, ListenerCtx, handle};
 use crate::sniff::{HeadChecks, Tap, TappedIo};
-use crate::upstream::Pool;
 
-/// A running proxy. Dropping the handle stops accepting at once (like [`ProxyHandle::shutdown`], without waiting
-/// for the drain).
-pub struct ProxyHandle {
-    addrs: Vec<(String, SocketAddr)>,
-    inspector: InspectorCell,
-    cells: Vec<(String, InspectorCell)>,
-    logging: Logging,
-    samples: Samples,
-    pools: HashMap<String, Arc<Pool>>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+/// The settings one listener serves with; replaced as a whole by a reconfiguration.
+pub(crate) struct Live {
+    /// Routes, inspector cell and the proxy-wide state.
+    pub ctx: Arc<ListenerCtx>,
+    /// `None` serves plain HTTP.
+    pub tls: Option<TlsAcceptor>,
+    /// hyper's connection settings (from the limits).
+    pub builder: Arc<auto::Builder<TokioExecutor>>,
+    /// The proxy-wide open-connection budget.
+    pub connections: Arc<Semaphore>,
+    /// How long a stopping listener waits for its connections.
+    pub grace: Duration,
 }
 
-impl std::fmt::Debug for ProxyHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProxyHandle")
-            .field("addrs", &self.addrs)
-            .finish_non_exhaustive()
-    }
-}
+/// The current [`Live`] settings of a listener.
+#[derive(Clone)]
+pub(crate) struct LiveCell(Arc<RwLock<Arc<Live>>>);
 
-impl ProxyHandle {
-    /// The bound address of each listener, in configuration order.
-    pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.addrs.iter().map(|(_, a)| *a).collect()
+impl LiveCell {
+    pub fn new(live: Live) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(live))))
     }
 
-    /// The bound address of the listener called `name`.
-    pub fn local_addr(&self, name: &str) -> Option<SocketAddr> {
-        self.addrs.iter().find(|(n, _)| n == name).map(|(_, a)| *a)
+    pub fn load(&self) -> Arc<Live> {
+        match self.0.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
     }
 
-    /// The default inspector cell (holding the inspector given to [`start`]), used by every listener configured
-    /// without its own cell: [`InspectorCell::swap`] applies a new web ACL to requests that start afterwards.
-    pub fn inspector(&self) -> &InspectorCell {
-        &self.inspector
-    }
-
-    /// The inspector cell of the listener called `name` (its own, or the default one).
-    pub fn inspector_for(&self, listener: &str) -> Option<&InspectorCell> {
-        self.cells
-            .iter()
-            .find(|(n, _)| n == listener)
-            .map(|(_, c)| c)
-    }
-
-    /// The logging configurations of the web ACLs: [`Logging::put`] / [`Logging::delete`] take effect for
-    /// requests that start afterwards.
-    pub fn logging(&self) -> &Logging {
-        &self.logging
-    }
-
-    /// The sampled requests ([`Samples::query`] answers `GetSampledRequests`).
-    pub fn samples(&self) -> &Samples {
-        &self.samples
-    }
-
-    /// The pool called `name` (health state, in-flight counts).
-    pub fn pool(&self, name: &str) -> Option<Arc<Pool>> {
-        self.pools.get(name).cloned()
-    }
-
-    /// Stop accepting, let requests in flight finish (up to the configured grace period), then close.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
+    pub fn store(&self, live: Live) {
+        let live = Arc::new(live);
+        match self.0.write() {
+            Ok(mut g) => *g = live,
+            Err(poisoned) => *poisoned.into_inner() = live,
         }
     }
 }
 
-fn validate(config: &ProxyConfig) -> Result<(), ProxyError> {
-    let mut problems = Vec::new();
-    let mut names = std::collections::HashSet::new();
-    for pool in &config.pools {
-        if !names.insert(pool.name.as_str()) {
-            problems.push(format!("pool {:?} is defined twice", pool.name));
-        }
-        if pool.upstreams.is_empty() {
-            problems.push(format!("pool {:?} has no upstreams", pool.name));
-        }
-    }
-    for l in &config.listeners {
-        for r in &l.routes {
-            if !names.contains(r.pool.as_str()) {
-                problems.push(format!(
-                    "listener {:?}: route {:?} names unknown pool {:?}",
-                    l.name, r.path_prefix, r.pool
-                ));
-            }
-        }
-        if let Some(tls) = &l.tls
-            && tls.certificates.is_empty()
-        {
-            problems.push(format!("listener {:?}: TLS without certificates", l.name));
-        }
-    }
-    if config.limits.max_connections == 0 || config.limits.max_requests_per_ip == 0 {
-        problems.push("connection and per-IP limits must be at least 1".to_owned());
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(ProxyError::Config(problems.join("\n")))
-    }
-}
-
-fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+pub(crate) fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -150,120 +77,21 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// Validate `config`, bind every listener and start serving. Must be called inside a tokio runtime.
-///
-/// `inspector` goes into the default cell ([`ProxyHandle::inspector`]) that listeners without their own
-/// [`crate::ListenerConfig::inspector`] use.
-pub async fn start(
-    config: ProxyConfig,
-    inspector: Arc<dyn Inspector>,
-) -> Result<ProxyHandle, ProxyError> {
-    validate(&config)?;
-    let (stop, stop_rx) = watch::channel(false);
-    let pools: HashMap<String, Arc<Pool>> = config
-        .pools
-        .iter()
-        .map(|p| (p.name.clone(), Arc::new(Pool::new(p.clone()))))
-        .collect();
-    let cell = InspectorCell::new(inspector);
-    let shared = Arc::new(Shared {
-        limits: config.limits.clone(),
-        trusted: config.trusted_proxies.clone(),
-        fail_mode: config.fail_mode,
-        per_ip: PerIp::default(),
-        logging: config.logging.clone(),
-        samples: config.samples.clone(),
-        interstitials: config.interstitials.clone(),
-    });
-    let builder = Arc::new(http_builder(&config.limits));
-    let connections = Arc::new(Semaphore::new(config.limits.max_connections));
-
-    let mut bound = Vec::new();
-    let mut cells = Vec::new();
-    for l in &config.listeners {
-        let inspector = l.inspector.clone().unwrap_or_else(|| cell.clone());
-        cells.push((l.name.clone(), inspector.clone()));
-        let tls = match &l.tls {
-            Some(t) => Some(TlsAcceptor::from(crate::tls::server_config(t)?)),
-            None => None,
-        };
-        let listener = TcpListener::bind(l.bind)
-            .await
-            .map_err(|source| ProxyError::Bind {
-                addr: l.bind,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| ProxyError::Bind {
-            addr: l.bind,
-            source,
-        })?;
-        let routes = l
-            .routes
-            .iter()
-            .filter_map(|r| {
-                Some(Route {
-                    host: r.host.as_deref().map(str::to_ascii_lowercase),
-                    prefix: r.path_prefix.clone(),
-                    pool: Arc::clone(pools.get(&r.pool)?),
-                    pool_name: Arc::from(r.pool.as_str()),
-                })
-            })
-            .collect();
-        let ctx = Arc::new(ListenerCtx {
-            name: Arc::from(l.name.as_str()),
-            inspector,
-            scheme: if tls.is_some() { "https" } else { "http" },
-            routes,
-            shared: Arc::clone(&shared),
-        });
-        bound.push((listener, addr, ctx, tls));
-    }
-
-    for pool in pools.values() {
-        pool.spawn_health_checks(stop_rx.clone());
-    }
-    let mut addrs = Vec::new();
-    let mut tasks = Vec::new();
-    for (listener, addr, ctx, tls) in bound {
-        tracing::info!(listener = %ctx.name, %addr, tls = tls.is_some(), "WAF proxy listening");
-        addrs.push((ctx.name.to_string(), addr));
-        let accept = Accept {
-            listener,
-            ctx,
-            tls,
-            builder: Arc::clone(&builder),
-            connections: Arc::clone(&connections),
-            grace: config.shutdown_grace,
-        };
-        tasks.push(tokio::spawn(accept.run(stop_rx.clone())));
-    }
-    Ok(ProxyHandle {
-        addrs,
-        inspector: cell,
-        cells,
-        logging: config.logging.clone(),
-        samples: config.samples.clone(),
-        pools,
-        stop,
-        tasks,
-    })
-}
-
-struct Accept {
-    listener: TcpListener,
-    ctx: Arc<ListenerCtx>,
-    tls: Option<TlsAcceptor>,
-    builder: Arc<auto::Builder<TokioExecutor>>,
-    connections: Arc<Semaphore>,
-    grace: Duration,
+/// The accept loop of one listener.
+pub(crate) struct Accept {
+    pub listener: TcpListener,
+    pub live: LiveCell,
 }
 
 impl Accept {
-    async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// Accepts until `stop` changes (or its sender is dropped), then closes the socket and drains.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let graceful = GracefulShutdown::new();
+        let name = self.live.load().ctx.name.clone();
         loop {
+            let live = self.live.load();
             let permit = tokio::select! {
-                p = Arc::clone(&self.connections).acquire_owned() => match p {
+                p = Arc::clone(&live.connections).acquire_owned() => match p {
                     Ok(p) => p,
                     Err(_) => break,
                 },
@@ -274,7 +102,7 @@ impl Accept {
                     Ok(x) => x,
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning.
-                        tracing::warn!(listener = %self.ctx.name, error = %e, "accept failed");
+                        tracing::warn!(listener = %name, error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
@@ -282,9 +110,8 @@ impl Accept {
                 _ = stop.changed() => break,
             };
             let conn = Conn {
-                ctx: Arc::clone(&self.ctx),
-                tls: self.tls.clone(),
-                builder: Arc::clone(&self.builder),
+                live: Arc::clone(&live),
+                cell: self.live.clone(),
                 watcher: graceful.watcher(),
             };
             tokio::spawn(async move {
@@ -293,12 +120,13 @@ impl Accept {
             });
         }
         drop(self.listener);
-        tracing::info!(listener = %self.ctx.name, in_flight = graceful.count(), "listener stopping; draining connections");
-        if tokio::time::timeout(self.grace, graceful.shutdown())
+        let grace = self.live.load().grace;
+        tracing::info!(listener = %name, in_flight = graceful.count(), "listener stopping; draining connections");
+        if tokio::time::timeout(grace, graceful.shutdown())
             .await
             .is_err()
         {
-            tracing::warn!(listener = %self.ctx.name, "grace period over; closing remaining connections");
+            tracing::warn!(listener = %name, "grace period over; closing remaining connections");
         }
     }
 }
@@ -318,9 +146,10 @@ fn hygiene_reason(e: &hyper::Error, head: &HeadChecks) -> Option<&'static str> {
 }
 
 struct Conn {
-    ctx: Arc<ListenerCtx>,
-    tls: Option<TlsAcceptor>,
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    /// The settings when the connection was accepted (TLS, hyper, limits of the connection itself).
+    live: Arc<Live>,
+    /// The listener's cell: each request takes the routes current when it arrives.
+    cell: LiveCell,
     watcher: Watcher,
 }
 
@@ -328,8 +157,9 @@ impl Conn {
     async fn serve(self, tcp: TcpStream, peer: SocketAddr) {
         let _ = tcp.set_nodelay(true);
         let local = tcp.local_addr().unwrap_or(peer);
-        let limits = &self.ctx.shared.limits;
-        match self.tls.clone() {
+        let live = Arc::clone(&self.live);
+        let limits = &live.ctx.shared.limits;
+        match live.tls.clone() {
             None => {
                 let (tap, checks) = Tap::new(limits.max_header_bytes, limits.max_headers);
                 self.serve_io(TappedIo::new(tcp, tap), checks, peer, local)
@@ -347,7 +177,7 @@ impl Conn {
                         }
                         Err(_) => {
                             tracing::debug!(%peer, "TLS handshake timed out");
-                            crate::metrics::rejected(&self.ctx.name, "tls_handshake_timeout");
+                            crate::metrics::rejected(&live.ctx.name, "tls_handshake_timeout");
                             return;
                         }
                     };
@@ -373,9 +203,11 @@ impl Conn {
             local,
             checks,
         });
-        let ctx = Arc::clone(&self.ctx);
-        let service = service_fn(move |req| handle(Arc::clone(&ctx), Arc::clone(&info), req));
+        let cell = self.cell.clone();
+        let service =
+            service_fn(move |req| handle(cell.load().ctx.clone(), Arc::clone(&info), req));
         let conn = self
+            .live
             .builder
             .serve_connection_with_upgrades(TokioIo::new(io), service)
             .into_owned();
@@ -385,7 +217,7 @@ impl Conn {
                 .downcast_ref::<hyper::Error>()
                 .and_then(|e| hygiene_reason(e, &head_state))
             {
-                crate::metrics::rejected(&self.ctx.name, reason);
+                crate::metrics::rejected(&self.live.ctx.name, reason);
             }
         }
     }

@@ -31,6 +31,9 @@ mod interstitial;
 #[path = "proxy/websocket.rs"]
 mod websocket;
 
+#[path = "proxy/reconfigure.rs"]
+mod reconfigure;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Upstream
 

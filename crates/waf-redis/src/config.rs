@@ -10,8 +10,12 @@ pub const DEFAULT_KEY_PREFIX: &str = "pcl:waf:rate";
 /// How a node shares its rate counts through Redis.
 #[derive(Debug, Clone)]
 pub struct RedisRateConfig {
-    /// Redis URL, e.g. `redis://127.0.0.1:6379/0` (`rediss://` is not compiled in).
+    /// Where Redis is: `redis://HOST:PORT[/DB]`, `rediss://HOST:PORT[/DB]` (TLS), or a Redis Cluster as
+    /// `redis+cluster://HOST:PORT,HOST:PORT,...` (`rediss+cluster://` for TLS; an optional `USER:PASSWORD@`
+    /// before the first host applies to every node). In a cluster the keys carry a hash tag (see [`crate::sync`]).
     pub url: String,
+    /// PEM root certificates that `rediss://` servers must chain to; `None` trusts the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
     /// How often this node pushes its new counts and pulls the others' (default 250 ms). The
     /// propagation delay between two nodes is at most about two intervals plus a round trip.
     pub flush_interval: Duration,
@@ -38,6 +42,7 @@ impl RedisRateConfig {
     pub fn new(url: impl Into<String>) -> RedisRateConfig {
         RedisRateConfig {
             url: url.into(),
+            ca_pem: None,
             flush_interval: Duration::from_millis(250),
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
             max_keys: portcullis_waf_core::rate::DEFAULT_MAX_KEYS,

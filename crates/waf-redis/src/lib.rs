@@ -38,6 +38,7 @@ pub mod config;
 pub mod error;
 mod local;
 pub mod sync;
+pub mod target;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -50,6 +51,7 @@ use tokio::task::JoinHandle;
 pub use config::RedisRateConfig;
 pub use error::Error;
 pub use sync::SyncReport;
+pub use target::Endpoint;
 
 use local::{LocalKey, Table, hash_key};
 use sync::{SyncCtx, Syncer};
@@ -113,7 +115,7 @@ impl RedisRateCounter {
     /// contact Redis.
     pub fn new(config: RedisRateConfig) -> Result<RedisRateCounter, Error> {
         config.validate()?;
-        let syncer = Syncer::new(&config.url)?;
+        let syncer = Syncer::new(&config)?;
         let node_id = config.node_id.clone().unwrap_or_else(random_node_id);
         let stale_ms = u64::try_from(config.stale_after.as_millis()).unwrap_or(u64::MAX);
         Ok(RedisRateCounter {
@@ -178,6 +180,9 @@ impl RedisRateCounter {
 
     /// The Redis key that holds `key`'s counts for `window_secs` (for operators and tests).
     pub fn redis_key(&self, key: &[u8], window_secs: u32) -> String {
+        if Endpoint::parse(&self.config.url).is_ok_and(|e| e.is_cluster()) {
+            return sync::cluster_key(&self.config.key_prefix, window_secs, &hash_key(key));
+        }
         sync::redis_key(&self.config.key_prefix, window_secs, &hash_key(key))
     }
 
@@ -281,6 +286,10 @@ mod tests {
     fn bad_urls_and_missing_runtimes_are_errors() {
         assert!(matches!(
             RedisRateCounter::new(RedisRateConfig::new("not a url")),
+            Err(Error::InvalidConfig(_))
+        ));
+        assert!(matches!(
+            RedisRateCounter::new(RedisRateConfig::new("redis://host:notaport/")),
             Err(Error::Redis(_))
         ));
         assert!(matches!(

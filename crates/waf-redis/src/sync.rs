@@ -13,19 +13,28 @@
 //!
 //! Reading excludes the calling node's own fields: each node adds its exact local window to the
 //! others' total, so nothing is counted twice and a node's own counts never depend on Redis.
+//!
+//! # Redis Cluster
+//!
+//! One script call touches several keys, which a cluster accepts only when they hash to one slot. With a
+//! `redis+cluster://` URL the keys carry a hash tag, `{prefix}:{<window_secs>:<shard>}:{hex}` where the shard
+//! is the first hash byte modulo [`CLUSTER_SHARDS`], and each script call holds keys of one tag only: the
+//! keys of a window spread over [`CLUSTER_SHARDS`] slots (and so over the cluster's primaries), and every call
+//! goes to the primary that owns its slot.
 
 use std::time::{Duration, Instant};
-
-use portcullis_waf_core::rate::BUCKETS;
-use redis::AsyncConnectionConfig;
-use redis::aio::MultiplexedConnection;
 
 use crate::Error;
 use crate::config::RedisRateConfig;
 use crate::local::{SyncItem, Table};
+use crate::target::{Conn, Endpoint, Target};
+use portcullis_waf_core::rate::BUCKETS;
 
 /// Keys per script call: bounds how long one call occupies Redis.
 const CHUNK: usize = 256;
+
+/// Hash-tag shards per window in a Redis Cluster.
+pub const CLUSTER_SHARDS: u8 = 16;
 
 /// Counter of failed syncs (connection or script errors and timeouts).
 pub const METRIC_SYNC_FAILURES: &str = "portcullis_waf_rate_redis_sync_failures_total";
@@ -91,6 +100,15 @@ pub fn redis_key(prefix: &str, window_secs: u32, hash: &[u8; 16]) -> String {
     format!("{prefix}:{window_secs}:{}", hex::encode(hash))
 }
 
+/// The Redis key of a hashed rate key in a Redis Cluster: hash-tagged by window and shard.
+pub fn cluster_key(prefix: &str, window_secs: u32, hash: &[u8; 16]) -> String {
+    format!(
+        "{prefix}:{{{window_secs}:{:02x}}}:{}",
+        hash[0] % CLUSTER_SHARDS,
+        hex::encode(hash)
+    )
+}
+
 /// What one sync did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SyncReport {
@@ -116,8 +134,9 @@ pub(crate) struct SyncCtx<'a> {
 
 /// Connection and outage state; one sync runs at a time (the counter holds it in an async mutex).
 pub(crate) struct Syncer {
-    client: redis::Client,
-    conn: Option<MultiplexedConnection>,
+    target: Target,
+    cluster: bool,
+    conn: Option<Conn>,
     script: redis::Script,
     /// False from the first failure of an outage until the next success (a warning is logged
     /// once per outage).
@@ -129,9 +148,11 @@ pub(crate) struct Syncer {
 }
 
 impl Syncer {
-    pub fn new(url: &str) -> Result<Syncer, Error> {
+    pub fn new(config: &RedisRateConfig) -> Result<Syncer, Error> {
+        let endpoint = Endpoint::parse(&config.url)?;
         Ok(Syncer {
-            client: redis::Client::open(url)?,
+            target: Target::new(&endpoint, config.ca_pem.as_deref(), config.io_timeout)?,
+            cluster: endpoint.is_cluster(),
             conn: None,
             script: redis::Script::new(SCRIPT),
             healthy: true,
@@ -208,35 +229,42 @@ impl Syncer {
         };
         let io = ctx.config.io_timeout;
         if self.conn.is_none() {
-            let cfg = AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(io))
-                .set_response_timeout(Some(io));
-            let conn = timed(
-                io,
-                self.client
-                    .get_multiplexed_async_connection_with_config(&cfg),
-            )
-            .await?;
+            let conn = timed(io, self.target.connect(io)).await?;
             self.conn = Some(conn);
         }
         let Some(conn) = self.conn.as_mut() else {
             return Err(Error::Protocol("no connection".to_owned()));
         };
-        let (items, stats) = ctx.table.collect(now_ms, self.full_resync);
+        let (mut items, stats) = ctx.table.collect(now_ms, self.full_resync);
+        let key_of = |item: &SyncItem| {
+            if self.cluster {
+                cluster_key(&ctx.config.key_prefix, item.key.window_secs, &item.key.hash)
+            } else {
+                redis_key(&ctx.config.key_prefix, item.key.window_secs, &item.key.hash)
+            }
+        };
+        // In a cluster, one call holds the keys of one hash tag only.
+        let tag = |item: &SyncItem| {
+            if self.cluster {
+                (item.key.window_secs, item.key.hash[0] % CLUSTER_SHARDS)
+            } else {
+                (0, 0)
+            }
+        };
+        items.sort_by_key(|i| tag(i));
         metrics::gauge!(METRIC_TRACKED_KEYS).set(stats.tracked as f64);
         let mut report = SyncReport {
             dropped: stats.dropped,
             ..SyncReport::default()
         };
-        for chunk in items.chunks(CHUNK) {
+        let chunks = items
+            .chunk_by(|a, b| tag(a) == tag(b))
+            .flat_map(|run| run.chunks(CHUNK));
+        for chunk in chunks {
             let mut call = self.script.prepare_invoke();
             call.arg(ctx.node_id).arg(BUCKETS);
             for item in chunk {
-                call.key(redis_key(
-                    &ctx.config.key_prefix,
-                    item.key.window_secs,
-                    &item.key.hash,
-                ));
+                call.key(key_of(item));
                 call.arg(item.now_bucket)
                     .arg(ttl_ms(item))
                     .arg(item.fields.len());
@@ -245,7 +273,7 @@ impl Syncer {
                 }
                 report.fields_written += item.fields.len();
             }
-            let reply: Vec<i64> = timed(io, call.invoke_async(conn)).await?;
+            let reply: Vec<i64> = timed(io, conn.invoke(&call)).await?;
             if reply.len() != chunk.len() * 2 {
                 return Err(Error::Protocol(format!(
                     "{} integers for {} keys",

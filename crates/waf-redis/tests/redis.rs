@@ -17,6 +17,9 @@ use serde_json::json;
 
 const MIN: u32 = 60;
 
+#[path = "redis/tls_cluster.rs"]
+mod tls_cluster;
+
 fn redis_url() -> Option<String> {
     let url = std::env::var("PORTCULLIS_TEST_REDIS_URL").ok();
     assert!(

@@ -4,8 +4,8 @@
 //! An API association takes precedence over the listener's `web_acl` file; `DisassociateWebACL` returns the
 //! listener to its file (or to allowing everything).
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -21,6 +21,9 @@ use tokio::sync::watch;
 use super::Slot;
 use super::acl_file::AclContext;
 use super::groups::{CRS_NAME, CRS_VENDOR, references_crs};
+use super::nats_log::NatsSink;
+use super::reload::Slots;
+use portcullis_config::WafLog;
 
 /// How often the store's WAF revision is read: changes made through the API apply within this bound.
 pub const API_POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -36,6 +39,62 @@ pub struct ApiLink {
     pub account: String,
     /// Where `PutLoggingConfiguration` destinations are written: `<dir>/<destination name>.log`.
     pub log_dir: PathBuf,
+}
+
+/// `[waf.log_destinations]`: destination names that publish to NATS.
+pub type Destinations = BTreeMap<String, WafLog>;
+
+/// The open log sinks, by target (`file:PATH` or `nats:URL/SUBJECT`), shared by every web ACL logging there.
+struct Sinks {
+    open: HashMap<String, Arc<dyn LogSink>>,
+    destinations: Destinations,
+}
+
+impl Sinks {
+    /// The sink of destination ARN `dest` and a description of where it goes: the NATS subject that
+    /// `[waf.log_destinations]` names for it, else `<log_dir>/<name>.log`. `None` (logged) when it cannot be opened.
+    async fn get(&mut self, log_dir: &Path, dest: &str) -> Option<(Arc<dyn LogSink>, String)> {
+        if let Some(WafLog::Nats { url, subject }) = self.destinations.get(&destination_name(dest))
+        {
+            let key = format!("nats:{url}/{subject}");
+            if let Some(s) = self.open.get(&key) {
+                return Some((Arc::clone(s), key));
+            }
+            return match NatsSink::start(url, subject).await {
+                Ok(s) => {
+                    let s: Arc<dyn LogSink> = Arc::new(s);
+                    self.open.insert(key.clone(), Arc::clone(&s));
+                    Some((s, key))
+                }
+                Err(e) => {
+                    tracing::error!(destination = %dest, error = %e, "connecting the WAF log destination to NATS failed");
+                    None
+                }
+            };
+        }
+        let path = destination_file(log_dir, dest);
+        let key = format!("file:{}", path.display());
+        if let Some(s) = self.open.get(&key) {
+            return Some((Arc::clone(s), key));
+        }
+        if let Some(dir) = path.parent()
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            tracing::error!(dir = %dir.display(), error = %e, "creating the WAF log directory failed");
+            return None;
+        }
+        match FileSink::open(&path) {
+            Ok(s) => {
+                let s: Arc<dyn LogSink> = Arc::new(s);
+                self.open.insert(key.clone(), Arc::clone(&s));
+                Some((s, key))
+            }
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "opening the WAF log file failed");
+                None
+            }
+        }
+    }
 }
 
 /// Compiles an API-managed web ACL with the built-in managed groups, the resources it references and CRS.
@@ -60,12 +119,17 @@ pub fn compile(resolved: &ResolvedAcl, cx: &AclContext) -> Result<CompiledAcl, S
 /// The file a logging destination ARN (`arn:aws:logs:…:log-group:aws-waf-logs-x`, a Firehose stream or an S3
 /// bucket, whose names AWS requires to start with `aws-waf-logs-`) is written to.
 pub fn destination_file(dir: &std::path::Path, arn: &str) -> PathBuf {
+    dir.join(format!("{}.log", destination_name(arn)))
+}
+
+/// The name of a logging destination ARN (its last part), reduced to `[A-Za-z0-9._-]`: the key of
+/// `[waf.log_destinations]` and the file name under `log_dir`.
+pub fn destination_name(arn: &str) -> String {
     let name = arn
         .rsplit([':', '/'])
         .find(|s| !s.is_empty() && *s != "*")
         .unwrap_or("aws-waf-logs");
-    let safe: String = name
-        .chars()
+    name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
                 c
@@ -73,26 +137,32 @@ pub fn destination_file(dir: &std::path::Path, arn: &str) -> PathBuf {
                 '_'
             }
         })
-        .collect();
-    dir.join(format!("{safe}.log"))
+        .collect()
 }
 
-/// Polls the API state until `stop`, applying associations to `slots`.
+/// Polls the API state until `stop`, applying associations to `slots` (the current listeners: a configuration
+/// reload may add or remove some, which re-applies every association).
 pub async fn run(
     link: ApiLink,
-    slots: Vec<Arc<Slot>>,
+    slots: Slots,
     cx: Arc<AclContext>,
     rate: Arc<dyn RateCounter>,
     logging: Logging,
+    destinations: Destinations,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut seen: Option<u64> = None;
-    let mut sinks: HashMap<PathBuf, Arc<dyn LogSink>> = HashMap::new();
+    let mut seen: Option<(u64, Vec<String>)> = None;
+    let mut sinks = Sinks {
+        open: HashMap::new(),
+        destinations,
+    };
     loop {
+        let current: Vec<Arc<Slot>> = slots.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let names: Vec<String> = current.iter().map(|s| s.name.clone()).collect();
         match link.api.revision().await {
-            Ok(rev) if Some(rev) != seen => {
-                if apply_all(&link, &slots, &cx, &rate, &logging, &mut sinks).await {
-                    seen = Some(rev);
+            Ok(rev) if seen.as_ref() != Some(&(rev, names.clone())) => {
+                if apply_all(&link, &current, &cx, &rate, &logging, &mut sinks).await {
+                    seen = Some((rev, names));
                 }
             }
             Ok(_) => {}
@@ -112,7 +182,7 @@ async fn apply_all(
     cx: &Arc<AclContext>,
     rate: &Arc<dyn RateCounter>,
     logging: &Logging,
-    sinks: &mut HashMap<PathBuf, Arc<dyn LogSink>>,
+    sinks: &mut Sinks,
 ) -> bool {
     for slot in slots {
         let resource = listener_arn(&link.region, &link.account, &slot.name);
@@ -150,7 +220,7 @@ async fn apply_all(
             }
         }
         match link.api.logging_configuration(&arn).await {
-            Ok(Some(cfg)) => apply_logging(link, logging, sinks, &arn, &cfg),
+            Ok(Some(cfg)) => apply_logging(link, logging, sinks, &arn, &cfg).await,
             Ok(None) => {
                 logging.delete(&arn);
             }
@@ -162,10 +232,10 @@ async fn apply_all(
     true
 }
 
-fn apply_logging(
+async fn apply_logging(
     link: &ApiLink,
     logging: &Logging,
-    sinks: &mut HashMap<PathBuf, Arc<dyn LogSink>>,
+    sinks: &mut Sinks,
     arn: &str,
     cfg: &Value,
 ) {
@@ -177,32 +247,12 @@ fn apply_logging(
     else {
         return;
     };
-    let path = destination_file(&link.log_dir, dest);
-    let sink = match sinks.get(&path) {
-        Some(s) => Arc::clone(s),
-        None => {
-            if let Some(dir) = path.parent()
-                && let Err(e) = std::fs::create_dir_all(dir)
-            {
-                tracing::error!(dir = %dir.display(), error = %e, "creating the WAF log directory failed");
-                return;
-            }
-            match FileSink::open(&path) {
-                Ok(s) => {
-                    let s: Arc<dyn LogSink> = Arc::new(s);
-                    sinks.insert(path.clone(), Arc::clone(&s));
-                    s
-                }
-                Err(e) => {
-                    tracing::error!(file = %path.display(), error = %e, "opening the WAF log file failed");
-                    return;
-                }
-            }
-        }
+    let Some((sink, target)) = sinks.get(&link.log_dir, dest).await else {
+        return;
     };
     match logging.put_json(cfg, sink) {
         Ok(()) => {
-            tracing::info!(acl = %arn, file = %path.display(), "WAF logging configured");
+            tracing::info!(acl = %arn, destination = %target, "WAF logging configured");
         }
         Err(e) => tracing::error!(acl = %arn, error = %e, "logging configuration refused"),
     }

@@ -1,31 +1,33 @@
 //! The WAF node inside `portcullis serve`: builds the reverse proxy from the `[waf]` section, compiles each
 //! listener's web ACL file, starts the listeners and re-applies a web ACL file within a second of it changing.
 //!
+//! The `[waf]` section itself is reloaded on `SIGHUP` and when the configuration file changes ([`reload`]).
+//!
 //! All listeners run in one proxy; each listener has its own hot-swappable inspector cell. A changed file is read, validated and
 //! compiled off the request path (the proxy's `AclInspector` logs blocks and feeds the metrics); only a good result replaces the inspector, so requests in flight finish under
 //! the ACL they started with and a bad file leaves the running ACL in place (the error is logged with the file).
 
 mod acl_file;
 pub mod api_sync;
+mod build;
 mod groups;
 mod nats_log;
+pub mod reload;
 mod reputation;
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use portcullis_config::{WafConfig, WafListener, WafLog, WafTls};
+use portcullis_config::{WafConfig, WafLog};
 use portcullis_pki::Pki;
 use portcullis_waf_core::rate::{InMemoryRateCounter, RateCounter};
 use portcullis_waf_proxy::challenge::{InterstitialConfig, Interstitials, TokenKey, TokenKeys};
 use portcullis_waf_proxy::{
-    AllowAll, Balance, CertificateFiles, FailMode, FileSink, HealthCheckConfig, Inspector,
-    InspectorCell, Limits, ListenerConfig, LogSink, Logging, LoggingConfig, PoolConfig,
-    ProxyConfig, ProxyHandle, RouteConfig, StdoutSink, TlsConfig,
+    AllowAll, FileSink, Inspector, InspectorCell, LogSink, Logging, LoggingConfig, ProxyHandle,
+    StdoutSink,
 };
 use portcullis_waf_redis::{RedisRateConfig, RedisRateCounter, SyncHandle};
 use tokio::sync::watch;
@@ -34,15 +36,17 @@ use tokio::task::JoinHandle;
 use acl_file::AclContext;
 use api_sync::{ApiLink, ProxySamples};
 use groups::{CrsLoader, portcullis_resources};
+pub use reload::ConfigSource;
+use reload::NodeState;
 
 /// How often web ACL files are checked for changes.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
-/// Validity of certificates issued for `tls = { issue = [...] }`.
-const ISSUED_CERT_DAYS: u32 = 90;
 
 /// A running WAF node.
 pub struct WafNode {
-    proxy: ProxyHandle,
+    proxy: Arc<tokio::sync::Mutex<ProxyHandle>>,
+    /// The listeners bound at start.
+    addrs: Vec<(String, SocketAddr)>,
     stop: watch::Sender<bool>,
     watchers: Vec<JoinHandle<()>>,
     redis: Option<SyncHandle>,
@@ -88,6 +92,16 @@ impl Slot {
         false
     }
 
+    /// The listener's `web_acl` file changed in the configuration: `None` when it has none any more.
+    fn set_file(&self, inspector: Option<Arc<dyn Inspector>>) {
+        let mut st = self.lock();
+        st.file = inspector.clone();
+        if st.api.is_none() {
+            self.cell
+                .swap(inspector.unwrap_or_else(|| Arc::new(AllowAll) as Arc<dyn Inspector>));
+        }
+    }
+
     /// A web ACL from the API: applied at once.
     fn api_swap(&self, inspector: Arc<dyn Inspector>, arn: &str) {
         let mut st = self.lock();
@@ -112,11 +126,12 @@ impl Slot {
 }
 
 impl WafNode {
-    /// Each listener's name and bound address, in configuration order.
+    /// Each listener's name and bound address at start, in configuration order (`cfg`, the configuration the
+    /// node started with, is kept for compatibility).
     pub fn listeners(&self, cfg: &WafConfig) -> Vec<(String, SocketAddr)> {
         cfg.listeners
             .iter()
-            .filter_map(|l| Some((l.name.clone(), self.proxy.local_addr(&l.name)?)))
+            .filter_map(|l| self.addrs.iter().find(|(n, _)| *n == l.name).cloned())
             .collect()
     }
 
@@ -126,7 +141,7 @@ impl WafNode {
         for w in self.watchers {
             let _ = w.await;
         }
-        self.proxy.shutdown().await;
+        self.proxy.lock().await.stop().await;
         if let Some(redis) = self.redis {
             redis.shutdown().await;
         }
@@ -134,12 +149,27 @@ impl WafNode {
 }
 
 /// The rate counter shared by every listener and every ACL version: in Redis when `waf.redis` is set (every node
-/// sharing that Redis enforces one limit), else in this process.
-fn rate_counter(cfg: &WafConfig) -> Result<(Arc<dyn RateCounter>, Option<SyncHandle>)> {
+/// sharing that Redis enforces one limit), else in this process. A `rediss://` Redis must present a certificate
+/// from `waf.redis_ca_file`, or from the built-in CA (`<data_dir>/ca.pem`) when that is not set.
+fn rate_counter(
+    cfg: &WafConfig,
+    data_dir: &Path,
+) -> Result<(Arc<dyn RateCounter>, Option<SyncHandle>)> {
     match &cfg.redis {
         None => Ok((Arc::new(InMemoryRateCounter::new()), None)),
         Some(url) => {
-            let (counter, handle) = RedisRateCounter::connect(RedisRateConfig::new(url.clone()))
+            let mut rc = RedisRateConfig::new(url.clone());
+            if url.starts_with("rediss") {
+                let ca = cfg
+                    .redis_ca_file
+                    .clone()
+                    .unwrap_or_else(|| data_dir.join("ca.pem"));
+                rc.ca_pem = Some(
+                    std::fs::read(&ca)
+                        .with_context(|| format!("waf.redis_ca_file: reading {}", ca.display()))?,
+                );
+            }
+            let (counter, handle) = RedisRateCounter::connect(rc)
                 .context("waf.redis: setting up the shared rate counters")?;
             tracing::info!("rate-based rules count in Redis, shared with every node using it");
             Ok((counter, Some(handle)))
@@ -200,94 +230,6 @@ async fn file_log_sink(cfg: &WafConfig) -> Result<Option<Arc<dyn LogSink>>> {
     })
 }
 
-fn limits(cfg: &WafConfig) -> Limits {
-    let d = Limits::default();
-    let l = &cfg.limits;
-    Limits {
-        max_header_bytes: l.max_header_bytes.unwrap_or(d.max_header_bytes),
-        max_headers: l.max_headers.unwrap_or(d.max_headers),
-        max_body_bytes: l.max_body_bytes.unwrap_or(d.max_body_bytes),
-        inspection_limit: l.inspection_limit.unwrap_or(d.inspection_limit),
-        header_read_timeout: l.header_read_timeout.unwrap_or(d.header_read_timeout),
-        body_prefix_timeout: l.body_prefix_timeout.unwrap_or(d.body_prefix_timeout),
-        max_connections: l.max_connections.unwrap_or(d.max_connections),
-        max_requests_per_ip: l.max_requests_per_ip.unwrap_or(d.max_requests_per_ip),
-        max_h2_streams: l.max_h2_streams.unwrap_or(d.max_h2_streams),
-    }
-}
-
-fn pools(cfg: &WafConfig, used: &HashSet<&str>) -> Vec<PoolConfig> {
-    cfg.pools
-        .iter()
-        .filter(|p| used.contains(p.name.as_str()))
-        .map(|p| PoolConfig {
-            name: p.name.clone(),
-            upstreams: p.upstreams.clone(),
-            balance: if p.least_connections {
-                Balance::LeastConnections
-            } else {
-                Balance::RoundRobin
-            },
-            health_check: p.health_check.as_ref().map(|h| HealthCheckConfig {
-                interval: h.interval,
-                path: h.path.clone(),
-                timeout: h.timeout,
-                healthy_threshold: h.healthy_threshold,
-                unhealthy_threshold: h.unhealthy_threshold,
-            }),
-            connect_timeout: p.connect_timeout,
-            read_timeout: p.read_timeout,
-            retries: p.retries,
-            max_idle_per_upstream: p.max_idle_per_upstream,
-        })
-        .collect()
-}
-
-/// The listener's TLS files; `issue` certificates are issued now by the built-in CA and written to
-/// `<data_dir>/waf/<listener>.{crt,key}`.
-fn tls(l: &WafListener, pki: &Pki, data_dir: &Path) -> Result<Option<TlsConfig>> {
-    let certificates = match &l.tls {
-        None => return Ok(None),
-        Some(WafTls::Files(files)) => files
-            .iter()
-            .map(|(c, k)| CertificateFiles {
-                cert_pem: c.clone(),
-                key_pem: k.clone(),
-            })
-            .collect(),
-        Some(WafTls::Issue(names)) => {
-            let dir = data_dir.join("waf");
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            let issued = pki
-                .issue_server(names, ISSUED_CERT_DAYS)
-                .with_context(|| format!("issuing the certificate of WAF listener {:?}", l.name))?;
-            let safe: String = l
-                .name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            let cert = dir.join(format!("{safe}.crt"));
-            let key = dir.join(format!("{safe}.key"));
-            let chain = format!("{}{}", issued.cert_pem, pki.ca_cert_pem());
-            std::fs::write(&cert, chain).with_context(|| format!("writing {}", cert.display()))?;
-            let _ = std::fs::remove_file(&key);
-            portcullis_iam_api::sealing::write_private(&key, issued.key_pem.expose().as_bytes())
-                .with_context(|| format!("writing {}", key.display()))?;
-            vec![CertificateFiles {
-                cert_pem: cert,
-                key_pem: key,
-            }]
-        }
-    };
-    Ok(Some(TlsConfig { certificates }))
-}
-
 /// The file's identity for change detection: modification time and size.
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
     let m = std::fs::metadata(path).ok()?;
@@ -328,13 +270,15 @@ pub fn check(cfg: &WafConfig) -> Result<Vec<String>> {
 }
 
 /// Starts every `[[waf.listeners]]`; `None` when there are none. With `api`, web ACLs associated with the
-/// listeners through the WAFv2 API are applied too (and take precedence over the listener's file).
+/// listeners through the WAFv2 API are applied too (and take precedence over the listener's file). With `source`,
+/// the `[waf]` section is reloaded on `SIGHUP` and when the file changes (module [`reload`]).
 pub async fn start(
     cfg: &WafConfig,
     pki: &Pki,
     data_dir: &Path,
     shutdown_grace: Duration,
     api: Option<ApiLink>,
+    source: Option<ConfigSource>,
 ) -> Result<Option<WafNode>> {
     if cfg.listeners.is_empty() {
         return Ok(None);
@@ -345,92 +289,39 @@ pub async fn start(
         keys: Arc::default(),
         geo: acl_file::load_geo(cfg.geoip_db.as_deref(), cfg.asn_db.as_deref())?,
     });
-    let (rate, redis) = rate_counter(cfg)?;
+    let (rate, redis) = rate_counter(cfg, data_dir)?;
     let interstitials =
         Interstitials::new(token_keys(cfg, data_dir)?, InterstitialConfig::default())
             .map_err(|e| anyhow::anyhow!("CAPTCHA/challenge setup: {e}"))?;
-    let file_sink = file_log_sink(cfg).await?;
-    let logging = Logging::default();
-    let (stop, stop_rx) = watch::channel(false);
-    let mut watchers = Vec::new();
-    let mut listeners = Vec::new();
-    let mut slots = Vec::new();
-    for l in &cfg.listeners {
-        let file: Option<Arc<dyn Inspector>> = match &l.web_acl {
-            None => None,
-            Some(path) => {
-                let (acl, model) = {
-                    let cx = Arc::clone(&cx);
-                    let path = path.clone();
-                    tokio::task::spawn_blocking(move || acl_file::load(&path, &cx)).await?
-                }
-                .with_context(|| format!("WAF listener {:?}: loading its web ACL", l.name))?;
-                tracing::info!(listener = %l.name, file = %path.display(), acl = %acl.name(), "web ACL loaded");
-                log_file_acl(&logging, file_sink.as_ref(), &model);
-                Some(Arc::new(cx.inspector(acl, &rate, &model)))
-            }
-        };
-        let cell = InspectorCell::new(
-            file.clone()
-                .unwrap_or_else(|| Arc::new(AllowAll) as Arc<dyn Inspector>),
-        );
-        let slot = Arc::new(Slot::new(&l.name, cell.clone(), file));
-        if let Some(path) = &l.web_acl {
-            watchers.push(tokio::spawn(watch_file(
-                path.clone(),
-                Arc::clone(&slot),
-                Arc::clone(&cx),
-                Arc::clone(&rate),
-                FileLog {
-                    logging: logging.clone(),
-                    sink: file_sink.clone(),
-                },
-                stop_rx.clone(),
-            )));
-        }
-        slots.push(slot);
-        listeners.push(ListenerConfig {
-            tls: tls(l, pki, data_dir)?,
-            routes: l
-                .routes
-                .iter()
-                .map(|r| RouteConfig {
-                    host: r.host.clone(),
-                    path_prefix: r.path_prefix.clone(),
-                    pool: r.pool.clone(),
-                })
-                .collect(),
-            inspector: Some(cell),
-            ..ListenerConfig::new(&l.name, l.bind)
-        });
-    }
-    let used: HashSet<&str> = cfg
+    let log = FileLog {
+        logging: Logging::default(),
+        sink: file_log_sink(cfg).await?,
+    };
+    let logging = log.logging.clone();
+    let mut state = NodeState::new(
+        cfg.clone(),
+        data_dir,
+        shutdown_grace,
+        Arc::clone(&cx),
+        Arc::clone(&rate),
+        log,
+        Arc::new(interstitials),
+    );
+    let prepared = state
+        .prepare(cfg.clone(), Some(pki))
+        .await
+        .map_err(|problems| anyhow::anyhow!("{}", problems.join("\n")))?;
+    let proxy = portcullis_waf_proxy::start(prepared.proxy.clone(), Arc::new(AllowAll))
+        .await
+        .map_err(|e| anyhow::Error::new(e).context("starting the WAF listeners"))?;
+    state.commit(prepared);
+    let addrs = cfg
         .listeners
         .iter()
-        .flat_map(|l| l.routes.iter().map(|r| r.pool.as_str()))
+        .filter_map(|l| Some((l.name.clone(), proxy.local_addr(&l.name)?)))
         .collect();
-    let config = ProxyConfig {
-        listeners,
-        pools: pools(cfg, &used),
-        limits: limits(cfg),
-        trusted_proxies: cfg.trusted_proxies.clone(),
-        fail_mode: if cfg.fail_open {
-            FailMode::Open
-        } else {
-            FailMode::default()
-        },
-        shutdown_grace,
-        logging: logging.clone(),
-        interstitials: Some(Arc::new(interstitials)),
-        ..ProxyConfig::default()
-    };
-    let proxy = match portcullis_waf_proxy::start(config, Arc::new(AllowAll)).await {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = stop.send(true);
-            return Err(anyhow::Error::new(e).context("starting the WAF listeners"));
-        }
-    };
+    let (stop, stop_rx) = watch::channel(false);
+    let mut watchers = Vec::new();
     if let Some(link) = api {
         link.api.set_sample_source(Arc::new(ProxySamples {
             samples: proxy.samples().clone(),
@@ -439,15 +330,25 @@ pub async fn start(
         }));
         watchers.push(tokio::spawn(api_sync::run(
             link,
-            slots,
+            Arc::clone(&state.slots),
             Arc::clone(&cx),
             Arc::clone(&rate),
             logging,
+            cfg.log_destinations.clone(),
             stop_rx.clone(),
         )));
     }
+    let proxy = Arc::new(tokio::sync::Mutex::new(proxy));
+    watchers.push(tokio::spawn(reload::run(
+        state,
+        Arc::clone(&proxy),
+        source,
+        stop_rx,
+        reload::hangup(),
+    )));
     Ok(Some(WafNode {
         proxy,
+        addrs,
         stop,
         watchers,
         redis,
@@ -525,5 +426,44 @@ async fn watch_file(
                 tracing::error!(listener = %listener, file = %path.display(), error = %e, "web ACL reload failed; keeping the running web ACL");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rediss_trusts_the_configured_bundle_or_the_built_in_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = WafConfig {
+            redis: Some("rediss://127.0.0.1:1/".into()),
+            ..WafConfig::default()
+        };
+        // No ca.pem in the data directory yet: the error names the file.
+        let err = format!("{:#}", rate_counter(&cfg, dir.path()).err().unwrap());
+        assert!(
+            err.contains("waf.redis_ca_file") && err.contains("ca.pem"),
+            "{err}"
+        );
+        // The built-in CA, as `serve` writes it.
+        let pki = Pki::open_or_init(&dir.path().join("pki"), &["localhost".to_owned()]).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), pki.ca_cert_pem()).unwrap();
+        let (_, handle) = rate_counter(&cfg, dir.path()).unwrap();
+        handle.unwrap().shutdown().await;
+        // An explicit bundle wins.
+        let cfg = WafConfig {
+            redis_ca_file: Some(dir.path().join("missing.pem")),
+            ..cfg
+        };
+        let err = format!("{:#}", rate_counter(&cfg, dir.path()).err().unwrap());
+        assert!(err.contains("missing.pem"), "{err}");
+        // Plain redis:// reads no bundle.
+        let cfg = WafConfig {
+            redis: Some("redis://127.0.0.1:1/".into()),
+            ..cfg
+        };
+        let (_, handle) = rate_counter(&cfg, dir.path()).unwrap();
+        handle.unwrap().shutdown().await;
     }
 }

@@ -17,6 +17,11 @@ const CRS_DIR: &str = "/usr/share/modsecurity-crs";
 
 /// A tiny HTTP/1.1 upstream: answers `200 upstream:<path>`, after 1.5 s for paths starting with `/slow`.
 async fn upstream() -> SocketAddr {
+    tagged_upstream("upstream").await
+}
+
+/// Like [`upstream`], answering `200 <tag>:<path>`.
+pub(crate) async fn tagged_upstream(tag: &'static str) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -59,7 +64,7 @@ async fn upstream() -> SocketAddr {
                     if path.starts_with("/slow") {
                         tokio::time::sleep(Duration::from_millis(1500)).await;
                     }
-                    let body = format!("upstream:{path}");
+                    let body = format!("{tag}:{path}");
                     let resp = format!(
                         "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
                         body.len()
@@ -75,7 +80,7 @@ async fn upstream() -> SocketAddr {
 }
 
 /// Sends `GET target` and returns (status, body).
-async fn get(addr: SocketAddr, target: &str) -> (u16, String) {
+pub(crate) async fn get(addr: SocketAddr, target: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).await.unwrap();
     let req = format!(
         "GET {target} HTTP/1.1\r\nHost: app.example.com\r\nUser-Agent: portcullis-e2e/1.0\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
@@ -138,7 +143,7 @@ fn replace(path: &Path, doc: &Value) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
-fn listener_addr(banner: &str, name: &str) -> SocketAddr {
+pub(crate) fn listener_addr(banner: &str, name: &str) -> SocketAddr {
     let prefix = format!("WAF listener {name} is listening on ");
     banner
         .lines()
