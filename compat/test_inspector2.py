@@ -4,8 +4,11 @@ An agent (a client certificate from `portcullis ca issue-client`, posting to /ag
 the way `portcullis agent` does) reports a host; `portcullis inspector db import` writes an
 advisory index into the running server's data directory, which reloads it. boto3 then reads
 coverage, findings (filters, sort, pagination, details), aggregations, manages SUPPRESS
-filters and their tags, exports SBOMs, and is refused by IAM where it should be.
+filters and their tags, exports SBOMs and findings reports, and is refused by IAM where it
+should be. A network description (the corpus example, SigV4-signed POST /network/import)
+plus an agent naming its instance id give NETWORK_REACHABILITY findings.
 """
+import gzip
 import http.client
 import json
 import os
@@ -75,11 +78,14 @@ class Agent:
         self.ctx.load_cert_chain(str(out / f"{name}.pem"), str(out / f"{name}.key"))
         self.host, self.port = server.endpoint.removeprefix("https://").rsplit(":", 1)
 
-    def post(self, body):
+    def post(self, body, gzip_body=False):
         conn = http.client.HTTPSConnection(self.host, int(self.port), context=self.ctx, timeout=30)
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        conn.request("POST", "/agent/report", body=data,
-                     headers={"x-portcullis-service": "inspector2", "content-type": "application/json"})
+        headers = {"x-portcullis-service": "inspector2", "content-type": "application/json"}
+        if gzip_body:
+            data = gzip.compress(data)
+            headers["content-encoding"] = "gzip"
+        conn.request("POST", "/agent/report", body=data, headers=headers)
         r = conn.getresponse()
         payload = r.read()
         conn.close()
@@ -313,3 +319,111 @@ def test_iam(server, make_user, host):
     assert "explicit deny" in err["Error"]["Message"]
     expect("AccessDeniedException", ri.create_filter, name=unique("f"), action="NONE",
            filterCriteria={"severity": eq("LOW")}, status=403)
+
+
+def test_findings_reports(server, insp, host, make_user):
+    dest = {"bucketName": "compat-reports", "keyPrefix": "run/1",
+            "kmsKeyArn": f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/00000000-0000-0000-0000-000000000000"}
+    crit = mine(host, findingType=eq("PACKAGE_VULNERABILITY"))
+    ids = {}
+    for fmt in ("CSV", "JSON"):
+        rid = insp.create_findings_report(reportFormat=fmt, s3Destination=dest, filterCriteria=crit)["reportId"]
+        st = insp.get_findings_report_status(reportId=rid)
+        assert st["status"] == "SUCCEEDED", st
+        assert st["destination"]["bucketName"] == "compat-reports"
+        assert insp.cancel_findings_report(reportId=rid)["reportId"] == rid
+        ids[fmt] = rid
+    base = Path(server.data_dir) / "inspector" / "reports" / "compat-reports" / "run" / "1"
+    doc = json.loads((base / f"{ids['JSON']}.json").read_text())
+    assert len(doc["findings"]) == 2
+    assert {f["packageVulnerabilityDetails"]["vulnerabilityId"] for f in doc["findings"]} == \
+        {"RUSTSEC-2099-0101", "RUSTSEC-2099-0102"}
+    rows = (base / f"{ids['CSV']}.csv").read_text().strip().splitlines()
+    assert rows[0].startswith("AWS Account Id,Severity,") and len(rows) == 3
+    rid = insp.create_findings_report(reportFormat="JSON", s3Destination=dest,
+                                      filterCriteria=mine(host, vulnerabilityId=eq("CVE-0000-0")))["reportId"]
+    st = insp.get_findings_report_status(reportId=rid)
+    assert (st["status"], st["errorCode"]) == ("FAILED", "NO_FINDINGS_FOUND")
+    expect("ResourceNotFoundException", insp.cancel_findings_report, reportId="nope", status=404)
+    expect("ValidationException", insp.create_findings_report, reportFormat="CSV",
+           s3Destination={**dest, "bucketName": "../x"})
+    nobody = make_user(policy(allow("inspector2:List*")))
+    expect("AccessDeniedException", nobody.client("inspector2").create_findings_report,
+           reportFormat="CSV", s3Destination=dest, status=403)
+
+
+def corpus_network():
+    root = Path(os.environ.get("PORTCULLIS_CORPORA", REPO.parent / "shared" / "corpora"))
+    path = root / "inspector" / "aws-network-examples" / "sample_vpc_snapshot.json"
+    if not path.is_file():
+        pytest.skip(f"!!! network example not found at {path} (set PORTCULLIS_CORPORA) !!!")
+    return json.loads(path.read_text())
+
+
+def signed_post(server, path, body, key_id=None, secret=None):
+    """POST a SigV4-signed (scope inspector2) JSON body, as `curl --aws-sigv4` would."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from conftest import ADMIN_KEY_ID, ADMIN_SECRET
+    url = server.endpoint + path
+    data = json.dumps(body).encode()
+    req = AWSRequest(method="POST", url=url, data=data, headers={"content-type": "application/json"})
+    SigV4Auth(Credentials(key_id or ADMIN_KEY_ID, secret or ADMIN_SECRET), "inspector2", REGION).add_auth(req)
+    host, port = server.endpoint.removeprefix("https://").rsplit(":", 1)
+    conn = http.client.HTTPSConnection(host, int(port), timeout=30,
+                                       context=ssl.create_default_context(cafile=server.ca_bundle))
+    conn.request("POST", path, body=data, headers=dict(req.headers))
+    r = conn.getresponse()
+    payload = r.read()
+    conn.close()
+    return r.status, json.loads(payload) if payload else None
+
+
+def network_state(insp):
+    out = {}
+    for f in insp.list_findings(filterCriteria={"findingType": eq("NETWORK_REACHABILITY"),
+                                                "resourceId": eq("i-web")}, maxResults=100)["findings"]:
+        kind = f["title"].split(":")[0]
+        port = f["networkReachabilityDetails"]["openPortRange"]["begin"]
+        assert f["networkReachabilityDetails"]["networkPath"]["steps"][0]["componentId"] == "igw-1"
+        out[(kind, port)] = f["status"]
+    return out
+
+
+def test_network_reachability(server, insp, agent, make_user):
+    snap = corpus_network()
+    reader = make_user(policy(allow("inspector2:*"), deny("inspector2:PutNetworkConfiguration")))
+    status, body = signed_post(server, "/network/import", snap, reader.key_id, reader.secret)
+    assert status == 403 and body["__type"].endswith("AccessDeniedException"), body
+    status, body = signed_post(server, "/network/import", snap)
+    assert status == 200 and body["instances"] == 3, body
+    assert network_state(insp) == {
+        ("RecognizedPortNoAgent", 22): "ACTIVE", ("RecognizedPortNoAgent", 443): "ACTIVE",
+        ("NetworkExposure", 22): "ACTIVE", ("NetworkExposure", 443): "ACTIVE",
+        ("NetworkExposure", 8080): "ACTIVE"}
+    # An agent on i-web listening on 443 and 8080; its report is gzip-encoded.
+    inv = inventory("1.2.0")
+    inv["listeners"] = [
+        {"protocol": "tcp", "address": "0.0.0.0", "port": 443, "process": "nginx", "pid": 10},
+        {"protocol": "tcp", "address": "::", "port": 8080, "process": "java", "pid": 11},
+    ]
+    agent_id = unique("web")
+    r = report(agent_id, 1, {"kind": "full", "inventory": inv})
+    r["cloud"] = {"instanceId": "i-web"}
+    assert agent.post(r, gzip_body=True) == (200, {"acknowledged": 1})
+    state = network_state(insp)
+    assert state[("RecognizedPortWithListener", 443)] == "ACTIVE"
+    assert state[("RecognizedPortNoListener", 22)] == "ACTIVE"
+    assert state[("UnrecognizedPortWithListener", 8080)] == "ACTIVE"
+    assert state[("RecognizedPortNoAgent", 443)] == "CLOSED"
+    # sg-web stops admitting 443: re-import closes the 443 findings.
+    for sg in snap["DescribeSecurityGroups"]["SecurityGroups"]:
+        if sg["GroupId"] == "sg-web":
+            sg["IpPermissions"] = [p for p in sg["IpPermissions"] if p.get("FromPort") != 443]
+    status, body = signed_post(server, "/network/import", snap)
+    assert status == 200, body
+    state = network_state(insp)
+    assert state[("RecognizedPortWithListener", 443)] == "CLOSED"
+    assert state[("NetworkExposure", 443)] == "CLOSED"
+    assert state[("UnrecognizedPortWithListener", 8080)] == "ACTIVE"

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use portcullis_inspector_core::inventory::{Inventory, InventoryReport, ReportBody};
+use portcullis_inspector_core::inventory::{CloudIdentity, Inventory, InventoryReport, ReportBody};
 use rand::Rng as _;
 use tokio::sync::mpsc;
 
@@ -33,6 +33,11 @@ pub struct AgentConfig {
     pub backoff_cap: Duration,
     /// Attempts per report before giving up (`None`: keep trying).
     pub max_attempts: Option<u32>,
+    /// The cloud instance the host is (`--instance-id`), sent with every report.
+    pub cloud: Option<CloudIdentity>,
+    /// Where to read the instance-identity document when `cloud` is not given (`None`: never
+    /// look it up).
+    pub identity_url: Option<String>,
 }
 
 impl AgentConfig {
@@ -45,6 +50,8 @@ impl AgentConfig {
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(60),
             max_attempts: None,
+            cloud: None,
+            identity_url: None,
         }
     }
 }
@@ -143,6 +150,17 @@ impl Agent {
     /// Reports `inv`: a delta against the acknowledged inventory when there is one, a full
     /// report otherwise or after a 409.
     pub async fn report(&mut self, inv: Inventory) -> Result<Outcome, AgentError> {
+        if self.config.cloud.is_none()
+            && let Some(url) = self.config.identity_url.clone()
+        {
+            match crate::identity::fetch(&url).await {
+                Ok(id) => {
+                    tracing::info!(instance_id = %id.instance_id, "cloud identity read");
+                    self.config.cloud = Some(id);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the instance identity"),
+            }
+        }
         let mut force_full = false;
         let mut attempt: u32 = 0;
         let mut failures: u32 = 0;
@@ -170,6 +188,7 @@ impl Agent {
                 collected_at: now_unix(),
                 sequence,
                 body,
+                cloud: self.config.cloud.clone(),
             };
             let err = match self.client.send(&report).await {
                 Ok(Reply::Acknowledged(n)) => {

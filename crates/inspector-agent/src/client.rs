@@ -21,6 +21,9 @@ use crate::AgentError;
 pub const SERVICE_HEADER: &str = "x-portcullis-service";
 /// Largest response body read.
 const MAX_RESPONSE_BYTES: usize = 64 << 10;
+/// Reports larger than this are sent `Content-Encoding: gzip` (a first full report of a big
+/// host can exceed the server's 1 MiB body limit uncompressed).
+pub const GZIP_ABOVE: usize = 256 << 10;
 /// Longest one exchange (connect, TLS, request, response) may take.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -98,14 +101,25 @@ impl Client {
     /// Sends one report. Transport failures are [`AgentError::Unreachable`]; statuses other
     /// than 200 and 409 are [`AgentError::Rejected`].
     pub async fn send(&self, report: &InventoryReport) -> Result<Reply, AgentError> {
-        let body = Bytes::from(serde_json::to_vec(report)?);
-        match tokio::time::timeout(EXCHANGE_TIMEOUT, self.exchange(body)).await {
+        let json = serde_json::to_vec(report)?;
+        let gzip = json.len() > GZIP_ABOVE;
+        let body = if gzip {
+            use std::io::Write as _;
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(&json)
+                .and_then(|()| e.finish())
+                .map(Bytes::from)
+                .map_err(|e| AgentError::Collect(format!("compressing the report: {e}")))?
+        } else {
+            Bytes::from(json)
+        };
+        match tokio::time::timeout(EXCHANGE_TIMEOUT, self.exchange(body, gzip)).await {
             Ok(r) => r,
             Err(_) => Err(AgentError::Unreachable("the exchange timed out".into())),
         }
     }
 
-    async fn exchange(&self, body: Bytes) -> Result<Reply, AgentError> {
+    async fn exchange(&self, body: Bytes, gzip: bool) -> Result<Reply, AgentError> {
         let down = |e: &dyn std::fmt::Display| AgentError::Unreachable(e.to_string());
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
@@ -128,7 +142,11 @@ impl Client {
         } else {
             format!("{}:{}", self.host, self.port)
         };
-        let req = http::Request::post(self.path.as_str())
+        let mut req = http::Request::post(self.path.as_str());
+        if gzip {
+            req = req.header(http::header::CONTENT_ENCODING, "gzip");
+        }
+        let req = req
             .header(http::header::HOST, authority)
             .header(http::header::CONTENT_TYPE, "application/json")
             .header(

@@ -4,6 +4,8 @@
 //!   policy, sysctls, CPU flags, path modes, firewall and automatic updates), every path
 //!   relative to a configurable root so tests run them over a fake tree.
 //! * [`client`]: one report over HTTPS with a client certificate (`POST /agent/report`).
+//! * [`identity`]: the host's cloud instance id, from the configuration or an
+//!   instance-identity document (only when a URL is configured).
 //! * [`state`]: the agent's id and the last acknowledged inventory, kept in a state directory.
 //! * [`agent`]: the loop: collect, diff against what the server acknowledged, send, retry
 //!   with backoff, repeat on a timer or on request.
@@ -24,6 +26,7 @@ pub mod agent;
 pub mod client;
 pub mod collect;
 mod error;
+pub mod identity;
 pub mod state;
 
 pub use agent::{Agent, AgentConfig, Command};

@@ -26,6 +26,8 @@ struct Seen {
     principal: Option<String>,
     report: InventoryReport,
     status: u16,
+    /// Sent `Content-Encoding: gzip`.
+    gzip: bool,
 }
 
 #[derive(Default)]
@@ -65,7 +67,19 @@ async fn handle(
         .get("x-portcullis-service")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = req.into_body().collect().await.unwrap().to_bytes();
+    let gzip = req
+        .headers()
+        .get("content-encoding")
+        .is_some_and(|v| v == "gzip");
+    let mut body = req.into_body().collect().await.unwrap().to_bytes().to_vec();
+    if gzip {
+        use std::io::Read as _;
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(body.as_slice())
+            .read_to_end(&mut out)
+            .unwrap();
+        body = out;
+    }
     let report: InventoryReport = serde_json::from_slice(&body).unwrap();
     let mut st = state.lock().unwrap();
     let status = match st.script.pop_front() {
@@ -91,6 +105,7 @@ async fn handle(
         principal,
         report,
         status,
+        gzip,
     });
     Ok(hyper::Response::builder()
         .status(status)
@@ -412,5 +427,112 @@ fn corpus_lockfiles_through_the_walk() {
     assert!(
         !rg.packages.iter().any(|p| p.name == "grep-cli"),
         "ripgrep's path crates are skipped"
+    );
+}
+
+/// A plain-HTTP stand-in for the instance metadata service (IMDSv2: token, then document).
+async fn start_imds() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(|req: hyper::Request<Incoming>| async move {
+                    let (status, body) = match (req.method().as_str(), req.uri().path()) {
+                        ("PUT", "/latest/api/token") => (200, "tok-1".to_owned()),
+                        ("GET", "/latest/dynamic/instance-identity/document")
+                            if req
+                                .headers()
+                                .get("x-aws-ec2-metadata-token")
+                                .is_some_and(|t| t == "tok-1") =>
+                        {
+                            (
+                                200,
+                                r#"{"instanceId":"i-0feedface","accountId":"111122223333","region":"eu-west-1"}"#
+                                    .to_owned(),
+                            )
+                        }
+                        _ => (401, String::new()),
+                    };
+                    Ok::<_, Infallible>(
+                        hyper::Response::builder()
+                            .status(status)
+                            .body(Full::new(Bytes::from(body)))
+                            .unwrap(),
+                    )
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn cloud_identity_and_gzip_for_large_reports() {
+    let pki_dir = tempfile::tempdir().unwrap();
+    let pki = Pki::open_or_init(pki_dir.path(), &["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let server = start_server(&pki).await;
+    let host = tempfile::tempdir().unwrap();
+    fake_host(host.path());
+
+    // The identity document, through the IMDSv2 exchange.
+    let imds = start_imds().await;
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(host.path(), state_dir.path());
+    cfg.identity_url = Some(format!(
+        "http://{imds}/latest/dynamic/instance-identity/document"
+    ));
+    let mut agent = Agent::new(cfg, client_for(&pki, server.addr));
+    agent.report_once().await.unwrap();
+    let seen = server.seen();
+    let cloud = seen.last().unwrap().report.cloud.clone().unwrap();
+    assert_eq!(cloud.instance_id, "i-0feedface");
+    assert_eq!(cloud.region.as_deref(), Some("eu-west-1"));
+    assert!(
+        !seen.last().unwrap().gzip,
+        "a small report goes uncompressed"
+    );
+
+    // An explicit id wins and no lookup happens; a large report is gzipped.
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(host.path(), state_dir.path());
+    cfg.cloud = portcullis_inspector_core::inventory::CloudIdentity::new("i-web");
+    cfg.identity_url = Some("http://127.0.0.1:1/never".into());
+    let mut agent = Agent::new(cfg, client_for(&pki, server.addr));
+    let mut inv = agent.collect().await.unwrap();
+    let lock = inv.lockfiles.first_mut().unwrap();
+    for i in 0..20_000 {
+        let mut p = lock.packages[0].clone();
+        p.name = format!("synthetic-{i:05}");
+        lock.packages.push(p);
+    }
+    agent.report(inv.clone()).await.unwrap();
+    let last = server.seen().last().unwrap().clone();
+    assert!(last.gzip, "a report above the threshold is compressed");
+    assert_eq!(last.report.cloud.unwrap().instance_id, "i-web");
+    let ReportBody::Full { inventory } = last.report.body else {
+        panic!("first report must be full")
+    };
+    assert_eq!(*inventory, inv);
+
+    // A file:// document; an unusable one leaves the identity unset.
+    let doc = host.path().join("identity.json");
+    std::fs::write(&doc, r#"{"instanceId":"i-fromfile"}"#).unwrap();
+    let url = format!("file://{}", doc.display());
+    let id = portcullis_inspector_agent::identity::fetch(&url)
+        .await
+        .unwrap();
+    assert_eq!(id.instance_id, "i-fromfile");
+    std::fs::write(&doc, r#"{"instanceId":"../../etc"}"#).unwrap();
+    assert!(
+        portcullis_inspector_agent::identity::fetch(&url)
+            .await
+            .is_err()
     );
 }

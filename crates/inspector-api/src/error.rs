@@ -48,6 +48,10 @@ pub enum InspectorApiError {
         /// The resource whose quota is reached.
         resource_id: String,
     },
+    /// A decoded (gunzipped) body is larger than the operation accepts
+    /// (`RequestEntityTooLarge`, 413).
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// No Inspector2 operation has this method and path (`ValidationException`, 400).
     #[error("{0}")]
     UnknownOperation(String),
@@ -87,6 +91,7 @@ impl InspectorApiError {
                 "ValidationException"
             }
             InspectorApiError::BadRequest(_) => "BadRequestException",
+            InspectorApiError::PayloadTooLarge(_) => "RequestEntityTooLarge",
             InspectorApiError::AccessDenied(_) => "AccessDeniedException",
             InspectorApiError::ResourceNotFound(_) => "ResourceNotFoundException",
             InspectorApiError::Conflict { .. } => "ConflictException",
@@ -129,6 +134,9 @@ impl From<InspectorApiError> for AwsError {
                 AwsError::bad_request(code, m).with_member("reason", "OTHER")
             }
             InspectorApiError::BadRequest(m) => AwsError::bad_request(code, m),
+            InspectorApiError::PayloadTooLarge(m) => {
+                AwsError::client(StatusCode::PAYLOAD_TOO_LARGE, code, m)
+            }
             InspectorApiError::AccessDenied(m) => AwsError::client(StatusCode::FORBIDDEN, code, m),
             InspectorApiError::ResourceNotFound(m) => {
                 AwsError::client(StatusCode::NOT_FOUND, code, m)

@@ -14,8 +14,8 @@
 //!   non-network type the model has: `codeVulnerabilityDetails.detectorId` is the check id,
 //!   `detectorName` its title, `filePath` the configuration the check reads.
 //! - `NETWORK_REACHABILITY` findings need a description of the network (security groups,
-//!   routes); an agent's listeners alone do not say whether a port is reachable, so none are
-//!   produced here.
+//!   routes); an agent's listeners alone do not say whether a port is reachable, so they are
+//!   produced by [`crate::network`] from an imported description, not here.
 
 use std::collections::BTreeMap;
 

@@ -12,13 +12,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use portcullis_inspector_core::inventory::{InventoryReport, ReportBody};
+use portcullis_inspector_core::inventory::{CloudIdentity, InventoryReport, ReportBody};
 use portcullis_store::WriteOp;
 use serde_json::{Map, Value, json};
 
 use crate::criteria::{Criteria, Scope, finding_matches};
 use crate::error::{InspectorApiError, Result};
-use crate::evaluate::{Evaluation, evaluate};
+use crate::evaluate::{Evaluation, Observed, evaluate};
 use crate::state::{
     FilterRecord, FindingMeta, Host, InspectorApi, PRIVATE, PackageScan, Versioned,
     collections as c, cond_of, digest32, finding_arn,
@@ -114,9 +114,23 @@ impl InspectorApi {
         if report.hostname.chars().count() > 255 || report.agent_version.chars().count() > 128 {
             return Err(InspectorApiError::field("hostname", "is too long"));
         }
+        if report
+            .cloud
+            .as_ref()
+            .is_some_and(|c| !CloudIdentity::valid_instance_id(&c.instance_id))
+        {
+            return Err(InspectorApiError::field(
+                "cloud.instanceId",
+                "must be 1 to 64 characters of letters, digits, '.', '_', ':' and '-'",
+            ));
+        }
         let key = format!("{account}/{}", report.agent_id);
         let stored = self.get::<Host>(c::HOSTS, &key).await?;
         let version = stored.as_ref().map_or(0, |h| h.version);
+        let before = stored
+            .as_ref()
+            .map(|h| (h.value.cloud.clone(), h.value.inventory.listeners.clone()));
+        let cloud = report.cloud.clone();
         let (mut host, changed) = match (report.body, stored) {
             (ReportBody::Full { inventory }, old) => {
                 let first_seen = old.as_ref().map_or(now, |h| h.value.first_seen);
@@ -136,6 +150,7 @@ impl InspectorApi {
                         last_evaluated_at: 0.0,
                         package_scan,
                         inventory: *inventory,
+                        cloud: None,
                     },
                     changed,
                 )
@@ -166,6 +181,7 @@ impl InspectorApi {
                 });
             }
         };
+        host.cloud = cloud;
         let index_moved = match (&host.package_scan, self.index.snapshot()) {
             (PackageScan::Scanned { tag }, Some(s)) => *tag != s.tag,
             (PackageScan::Scanned { .. }, None) => false,
@@ -179,6 +195,11 @@ impl InspectorApi {
             host.package_scan = eval.package_scan.clone();
             host.last_evaluated_at = now;
             ops = self.reconcile(&host, eval, now).await?;
+        }
+        // The network findings of the instance follow its listeners and identity.
+        let now_seen = (host.cloud.clone(), host.inventory.listeners.clone());
+        if before.as_ref() != Some(&now_seen) {
+            ops.extend(self.network_ops_for_host(&host, before, now).await?);
         }
         let written = ops.len();
         let host_doc = serde_json::to_value(&host)
@@ -199,25 +220,47 @@ impl InspectorApi {
         eval: Evaluation,
         now: f64,
     ) -> Result<Vec<WriteOp>> {
-        let account = &host.account;
+        let packages_scanned = eval.packages_scanned();
+        self.reconcile_owner(
+            &host.account,
+            &host.region,
+            &host.agent_id,
+            eval.observed,
+            packages_scanned,
+            now,
+        )
+        .await
+    }
+
+    /// The writes that bring the findings stored under `{account}/{owner}/` in line with
+    /// `observed`: new ones open, changed ones update, missing ones close (package findings
+    /// only when `packages_scanned`).
+    pub(crate) async fn reconcile_owner(
+        &self,
+        account: &str,
+        region: &str,
+        owner: &str,
+        observed: Vec<Observed>,
+        packages_scanned: bool,
+        now: f64,
+    ) -> Result<Vec<WriteOp>> {
         let suppress = suppressors(&self.filters_of(account).await?);
-        let prefix = format!("{account}/{}/", host.agent_id);
+        let prefix = format!("{account}/{owner}/");
         let mut existing: BTreeMap<String, (String, Versioned<Value>)> = BTreeMap::new();
         for (k, v) in self.list::<Value>(c::FINDINGS, &prefix).await? {
             if let Some(m) = meta_of(&v.value) {
                 existing.insert(m.key, (k, v));
             }
         }
-        let packages_scanned = eval.packages_scanned();
         let mut ops = Vec::new();
-        for o in eval.observed {
-            let id = digest32(&[account, &host.agent_id, &o.key]);
+        for o in observed {
+            let id = digest32(&[account, owner, &o.key]);
             let store_key = format!("{prefix}{id}");
             let old = existing.remove(&o.key);
             let mut doc: Map<String, Value> = o.body;
             doc.insert(
                 "findingArn".into(),
-                json!(finding_arn(&host.region, account, &id)),
+                json!(finding_arn(region, account, &id)),
             );
             doc.insert("awsAccountId".into(), json!(account));
             let (first, old_doc, version) = match &old {
@@ -240,7 +283,7 @@ impl InspectorApi {
                     .unwrap_or(json!(now)),
             );
             let meta = FindingMeta {
-                agent_id: host.agent_id.clone(),
+                agent_id: owner.to_owned(),
                 key: o.key.clone(),
                 open: true,
             };

@@ -3,6 +3,9 @@
 //!
 //! - [`ingest`]: `POST /agent/report` → stored inventory (full or delta) → findings kept in
 //!   step with it ([`InspectorApi::ingest`]), and the advisory-index watcher.
+//! - [`network`]: imported network descriptions → `NETWORK_REACHABILITY` findings per
+//!   instance, with the listeners of the agent reporting that instance id.
+//! - [`body`]: gzip-encoded report and network bodies, decoded under a cap.
 //! - [`evaluate`]: an inventory → `PACKAGE_VULNERABILITY` findings (OSV index) and
 //!   `CODE_VULNERABILITY` findings (failed best-practice checks).
 //! - [`index`]: the advisory index file, reloaded off the request path.
@@ -23,11 +26,13 @@
     )
 )]
 
+pub mod body;
 pub mod criteria;
 pub mod error;
 pub mod evaluate;
 pub mod index;
 pub mod ingest;
+pub mod network;
 pub mod ops;
 pub mod sbom;
 pub mod service;

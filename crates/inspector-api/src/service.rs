@@ -1,6 +1,7 @@
 //! The Inspector2 service on the API listener: REST-JSON (method + path), signing name
 //! `inspector2`; agents reach `POST /agent/report` unsigned with a client certificate and
-//! `x-portcullis-service: inspector2`.
+//! `x-portcullis-service: inspector2`. Report and network-import bodies may be
+//! `Content-Encoding: gzip` (see [`crate::body`]).
 
 use portcullis_http::{ApiOutcome, ApiRequest, AwsError, AwsService, Protocol, Reply};
 use serde_json::Value;
@@ -43,9 +44,23 @@ impl AwsService for InspectorService {
             ));
             return ApiOutcome::failed("", AwsError::from(e));
         };
-        // A report's body is the inventory: parsed by the operation, summarized for audit.
+        let mut req = req;
+        // Reports and network descriptions may come gzip-encoded; decoded under a cap.
+        if matches!(op, "PutInventory" | "PutNetworkConfiguration") {
+            match crate::body::decoded(&req.headers, &req.body, self.0.max_decoded_bytes) {
+                Ok(b) => req.body = b,
+                Err(e) => return ApiOutcome::failed(op, AwsError::from(e)),
+            }
+        }
+        // A report's body is the inventory, an import's the network: parsed by the
+        // operation, summarized for audit.
         let (body, params) = if op == "PutInventory" {
             (Default::default(), ops::agent::audit_parameters(&req.body))
+        } else if op == "PutNetworkConfiguration" {
+            (
+                Default::default(),
+                ops::network::audit_parameters(&req.body),
+            )
         } else {
             match ops::parse_body(&req.body) {
                 Ok(b) => {

@@ -8,6 +8,11 @@
 //!   it, plus a private `_portcullis` member ([`FindingMeta`]).
 //! - `inspector_filters`: `{account}/{filterId}` → [`FilterRecord`].
 //! - `inspector_sbom_exports`: `{account}/{reportId}` → [`ExportRecord`].
+//! - `inspector_networks`: `{account}` → [`NetworkRecord`] (the last imported network
+//!   description, analysed). Network findings live under `{account}/~net~{instanceId}/…`
+//!   (`~` never occurs in agent ids, so they cannot collide with a host's).
+//! - `inspector_findings_reports`: `{account}/{reportId}` → [`ExportRecord`] of a findings
+//!   report.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,7 +20,8 @@ use std::sync::Arc;
 
 use portcullis_http::ApiRequest;
 use portcullis_iam_api::Authorizer;
-use portcullis_inspector_core::inventory::Inventory;
+use portcullis_inspector_core::inventory::{CloudIdentity, Inventory};
+use portcullis_inspector_core::reachability::ReachabilityFinding;
 use portcullis_store::{Item, Precondition, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -35,6 +41,10 @@ pub mod collections {
     pub const FILTERS: &str = "inspector_filters";
     /// SBOM exports by `{account}/{reportId}`.
     pub const EXPORTS: &str = "inspector_sbom_exports";
+    /// Network descriptions by `{account}`.
+    pub const NETWORKS: &str = "inspector_networks";
+    /// Findings reports by `{account}/{reportId}`.
+    pub const REPORTS: &str = "inspector_findings_reports";
 }
 
 /// The private member of stored findings (never rendered).
@@ -86,6 +96,42 @@ pub struct Host {
     pub package_scan: PackageScan,
     /// The inventory.
     pub inventory: Inventory,
+    /// The cloud instance the agent says the host is (links it to the network description).
+    #[serde(default)]
+    pub cloud: Option<CloudIdentity>,
+}
+
+/// What an instance looks like in the network description (for `resources[0].details`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceInfo {
+    /// The instance id.
+    pub instance_id: String,
+    /// Its VPC.
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    /// Its subnet.
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+    /// Private and public IPv4 addresses.
+    #[serde(default)]
+    pub ipv4: Vec<String>,
+}
+
+/// An account's imported network description, kept as the analysis' result.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkRecord {
+    /// Region of the import (the region of its findings' ARNs).
+    pub region: String,
+    /// When it was imported (Unix seconds).
+    pub imported_at: f64,
+    /// A digest of the imported JSON.
+    pub sha256: String,
+    /// Every instance of the description.
+    pub instances: Vec<InstanceInfo>,
+    /// Every reachable (ENI, security group, route, protocol, range) with its path.
+    pub reachable: Vec<ReachabilityFinding>,
 }
 
 /// Private bookkeeping of a stored finding.
@@ -248,6 +294,9 @@ fn decode<T: serde::de::DeserializeOwned>(item: Item, collection: &str) -> Resul
     })
 }
 
+/// Default limit of a decoded (gunzipped) agent report or network description: 32 MiB.
+pub const DEFAULT_MAX_DECODED_BYTES: usize = 32 << 20;
+
 /// Shared Inspector2 state.
 #[derive(Clone)]
 pub struct InspectorApi {
@@ -259,6 +308,10 @@ pub struct InspectorApi {
     pub index: AdvisoryIndex,
     /// Where SBOM exports are written (`<data_dir>/inspector/exports`).
     pub exports_dir: PathBuf,
+    /// Where findings reports are written (`<data_dir>/inspector/reports`).
+    pub reports_dir: PathBuf,
+    /// Largest body of an agent report or network import after gzip decoding.
+    pub max_decoded_bytes: usize,
     /// A host whose last report is older than this many seconds is `STALE_INVENTORY`.
     pub stale_after_secs: f64,
 }
@@ -283,6 +336,8 @@ impl InspectorApi {
             authz,
             index: AdvisoryIndex::at_dir(&base.join("db")),
             exports_dir: base.join("exports"),
+            reports_dir: base.join("reports"),
+            max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
             stale_after_secs: 7.0 * 86_400.0,
         }
     }

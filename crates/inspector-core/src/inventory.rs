@@ -251,6 +251,69 @@ pub struct InventoryReport {
     pub sequence: u64,
     /// The full inventory, or the changes since `base`.
     pub body: ReportBody,
+    /// The cloud instance the host is, when the agent knows it (absent from older agents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<CloudIdentity>,
+}
+
+/// Which cloud instance a host is: how reports are linked to a network description.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudIdentity {
+    /// The EC2-style instance id (`i-0abc…`).
+    pub instance_id: String,
+    /// The owning account, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// The region, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl CloudIdentity {
+    /// Longest instance id accepted.
+    pub const MAX_INSTANCE_ID: usize = 64;
+
+    /// An identity for `instance_id`, when it is 1–64 characters of `[A-Za-z0-9._:-]`.
+    pub fn new(instance_id: &str) -> Option<Self> {
+        Self::valid_instance_id(instance_id).then(|| Self {
+            instance_id: instance_id.to_owned(),
+            ..Self::default()
+        })
+    }
+
+    /// Whether `id` is usable as an instance id (it becomes part of store keys).
+    pub fn valid_instance_id(id: &str) -> bool {
+        (1..=Self::MAX_INSTANCE_ID).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
+    }
+
+    /// Reads the fields Portcullis uses from an EC2 instance-identity document
+    /// (`{"instanceId": …, "accountId": …, "region": …}`); `None` when it has no valid
+    /// `instanceId`.
+    pub fn from_identity_document(bytes: &[u8]) -> Option<Self> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Doc {
+            instance_id: String,
+            #[serde(default)]
+            account_id: Option<String>,
+            #[serde(default)]
+            region: Option<String>,
+        }
+        if bytes.len() > 64 << 10 {
+            return None;
+        }
+        let d: Doc = serde_json::from_slice(bytes).ok()?;
+        let mut id = Self::new(&d.instance_id)?;
+        id.account_id = d
+            .account_id
+            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+        id.region = d.region.filter(|r| (1..=32).contains(&r.len()));
+        Some(id)
+    }
 }
 
 /// A full inventory or a delta against an acknowledged sequence.
@@ -330,9 +393,29 @@ mod tests {
                 base: 1,
                 delta: Box::new(d),
             },
+            cloud: CloudIdentity::new("i-0abc"),
         };
         let json = serde_json::to_string(&report).unwrap_or_default();
         let back: InventoryReport = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, report);
+        // Older agents send no `cloud` member.
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("cloud");
+        }
+        let old: InventoryReport = serde_json::from_value(v).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(old.cloud, None);
+    }
+
+    #[test]
+    fn identity_documents() {
+        let doc = br#"{"instanceId":"i-0123456789abcdef0","accountId":"111122223333","region":"eu-west-1","imageId":"ami-1"}"#;
+        let id = CloudIdentity::from_identity_document(doc).unwrap_or_default();
+        assert_eq!(id.instance_id, "i-0123456789abcdef0");
+        assert_eq!(id.account_id.as_deref(), Some("111122223333"));
+        assert_eq!(id.region.as_deref(), Some("eu-west-1"));
+        assert!(CloudIdentity::from_identity_document(br#"{"instanceId":"a/b"}"#).is_none());
+        assert!(CloudIdentity::from_identity_document(b"not json").is_none());
+        assert!(CloudIdentity::new("").is_none());
     }
 }

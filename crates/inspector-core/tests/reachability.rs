@@ -148,6 +148,83 @@ fn sample_vpc_snapshot_matches_expected() {
 
 /// Real `DescribeInstances` output carries the ENIs inline; without `DescribeNetworkInterfaces`
 /// the instance's own subnet, groups and public IP are used for its primary ENI.
+/// The example network's finding types for i-web: without an agent, and with an agent that
+/// listens on 443 (wildcard), 8080 (a private address) and 22 on loopback only.
+#[test]
+fn sample_vpc_finding_types() {
+    use portcullis_inspector_core::inventory::{Listener, SocketProtocol};
+    use portcullis_inspector_core::reachability::classify;
+    let Some(dir) = corpus_dir() else { return };
+    let snap = std::fs::read(dir.join("sample_vpc_snapshot.json")).unwrap();
+    let report = analyze(&Network::from_snapshot_json(&snap).unwrap());
+    let kinds = |v: &[portcullis_inspector_core::reachability::NetworkFinding]| {
+        v.iter()
+            .map(|f| {
+                let r = &f.reachability.network_reachability_details.open_port_range;
+                format!(
+                    "{}:{}-{}:{}",
+                    f.finding_type.as_str(),
+                    r.begin,
+                    r.end,
+                    f.severity.as_str()
+                )
+            })
+            .collect::<BTreeSet<_>>()
+    };
+    let none = classify(&report.findings, "i-web", None);
+    let expect: BTreeSet<String> = [
+        "RecognizedPortNoAgent:22-22:MEDIUM",
+        "RecognizedPortNoAgent:443-443:LOW",
+        "NetworkExposure:22-22:INFORMATIONAL",
+        "NetworkExposure:443-443:INFORMATIONAL",
+        "NetworkExposure:8080-8080:INFORMATIONAL",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(kinds(&none), expect);
+    let l = |a: &str, port: u16| Listener {
+        protocol: SocketProtocol::Tcp,
+        address: a.parse().unwrap(),
+        port,
+        process: None,
+        pid: None,
+    };
+    let ls = [l("::", 443), l("10.0.1.10", 8080), l("127.0.0.1", 22)];
+    let with = classify(&report.findings, "i-web", Some(&ls));
+    let expect: BTreeSet<String> = [
+        "RecognizedPortNoListener:22-22:MEDIUM",
+        "RecognizedPortWithListener:443-443:LOW",
+        "UnrecognizedPortWithListener:8080-8080:LOW",
+        "NetworkExposure:22-22:INFORMATIONAL",
+        "NetworkExposure:443-443:INFORMATIONAL",
+        "NetworkExposure:8080-8080:INFORMATIONAL",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(kinds(&with), expect);
+    // Every path starts outside (the IGW) and ends at the instance.
+    for f in &with {
+        let steps = &f
+            .reachability
+            .network_reachability_details
+            .network_path
+            .steps;
+        assert_eq!(
+            steps.first().map(|s| s.component_id.as_str()),
+            Some("igw-1")
+        );
+        assert!(steps.len() <= 30);
+    }
+    for quiet in ["i-nopub", "i-db"] {
+        assert!(
+            classify(&report.findings, quiet, Some(&ls)).is_empty(),
+            "{quiet}"
+        );
+    }
+}
+
 #[test]
 fn instances_without_describe_network_interfaces() {
     let Some(dir) = corpus_dir() else { return };

@@ -56,6 +56,13 @@ pub fn run(args: AgentArgs) -> Result<ExitCode> {
     let mut config = AgentConfig::new(args.state_dir.clone());
     config.collect = collect_opts;
     config.interval = Duration::from_secs(args.interval);
+    if let Some(id) = args.instance_id.as_deref() {
+        config.cloud = Some(
+            portcullis_inspector_core::inventory::CloudIdentity::new(id)
+                .with_context(|| format!("--instance-id {id:?} is not a valid instance id"))?,
+        );
+    }
+    config.identity_url = args.identity_url.clone();
     if args.once {
         config.max_attempts = Some(ONCE_ATTEMPTS);
     }

@@ -103,6 +103,14 @@ pub struct AgentArgs {
     /// Print the collected inventory as JSON and exit (no server needed).
     #[arg(long)]
     pub print: bool,
+    /// The cloud instance id of this host (links it to an imported network description).
+    #[arg(long, value_name = "ID", env = "PORTCULLIS_AGENT_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+    /// Read the instance id from this instance-identity document when --instance-id is not
+    /// given (http://169.254.169.254/latest/dynamic/instance-identity/document on EC2, or
+    /// file:///path); never looked up unless set.
+    #[arg(long, value_name = "URL", env = "PORTCULLIS_AGENT_IDENTITY_URL")]
+    pub identity_url: Option<String>,
 }
 
 /// `portcullis guard ...`.

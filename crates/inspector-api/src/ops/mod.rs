@@ -1,10 +1,12 @@
 //! The operations, one module per group, the routing table (method + path, as the model's
-//! `requestUri`s say, plus Portcullis's `POST /agent/report`) and what operations share.
+//! `requestUri`s say, plus Portcullis's `POST /agent/report`, `/network/import` and `/network/get`) and what operations share.
 
 pub mod agent;
 pub mod coverage;
 pub mod filters;
 pub mod findings;
+pub mod network;
+pub mod reports;
 pub mod sbom;
 pub mod tags;
 
@@ -221,6 +223,11 @@ pub fn route(method: &Method, path: &str) -> Option<(&'static str, Option<String
         "/filters/list" => "ListFilters",
         "/sbomexport/create" => "CreateSbomExport",
         "/sbomexport/get" => "GetSbomExport",
+        "/network/import" => "PutNetworkConfiguration",
+        "/network/get" => "GetNetworkConfiguration",
+        "/reporting/create" => "CreateFindingsReport",
+        "/reporting/status/get" => "GetFindingsReportStatus",
+        "/reporting/cancel" => "CancelFindingsReport",
         _ => return None,
     };
     Some((op, None))
@@ -241,6 +248,11 @@ pub async fn dispatch(ctx: &Ctx<'_>, op: &str) -> Result<Done> {
         "ListFilters" => filters::list(ctx).await,
         "CreateSbomExport" => sbom::create(ctx).await,
         "GetSbomExport" => sbom::get(ctx).await,
+        "PutNetworkConfiguration" => network::put(ctx).await,
+        "GetNetworkConfiguration" => network::get(ctx).await,
+        "CreateFindingsReport" => reports::create(ctx).await,
+        "GetFindingsReportStatus" => reports::status(ctx).await,
+        "CancelFindingsReport" => reports::cancel(ctx).await,
         "TagResource" => tags::tag_resource(ctx).await,
         "UntagResource" => tags::untag_resource(ctx).await,
         "ListTagsForResource" => tags::list_tags(ctx).await,

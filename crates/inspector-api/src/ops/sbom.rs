@@ -56,19 +56,19 @@ fn write_all(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<Str
     Ok(out)
 }
 
-/// CreateSbomExport.
-pub async fn create(ctx: &Ctx<'_>) -> Result<Done> {
-    ctx.authorize_any("CreateSbomExport").await?;
-    let format = ctx
-        .enum_opt("reportFormat", &["CYCLONEDX_1_4", "SPDX_2_3"])?
-        .ok_or_else(|| InspectorApiError::field("reportFormat", "is required"))?;
+/// The `s3Destination` member: the value as given, the bucket and the key-prefix segments.
+pub fn destination(ctx: &Ctx<'_>) -> Result<(Value, String, Vec<String>)> {
     let dest = ctx
         .get("s3Destination")
         .filter(|d| d.is_object())
         .cloned()
         .ok_or_else(|| InspectorApiError::field("s3Destination", "is required"))?;
-    let bucket = dest.get("bucketName").and_then(Value::as_str).unwrap_or("");
-    if !valid_bucket(bucket) {
+    let bucket = dest
+        .get("bucketName")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if !valid_bucket(&bucket) {
         return Err(InspectorApiError::field(
             "s3Destination.bucketName",
             "must be 3 to 63 characters of a-z, 0-9, '.' and '-'",
@@ -91,6 +91,17 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Done> {
                 "may not contain '.', '..', '\\' or control characters as segments",
             )
         })?;
+    Ok((dest, bucket, prefix))
+}
+
+/// CreateSbomExport.
+pub async fn create(ctx: &Ctx<'_>) -> Result<Done> {
+    ctx.authorize_any("CreateSbomExport").await?;
+    let format = ctx
+        .enum_opt("reportFormat", &["CYCLONEDX_1_4", "SPDX_2_3"])?
+        .ok_or_else(|| InspectorApiError::field("reportFormat", "is required"))?;
+    let (dest, bucket, prefix) = destination(ctx)?;
+    let bucket = bucket.as_str();
     let filter = ctx.get("resourceFilterCriteria").cloned();
     let criteria = Criteria::parse(filter.as_ref(), Scope::Resources)?;
 

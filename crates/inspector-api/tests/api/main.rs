@@ -4,8 +4,10 @@
 //! aggregations, coverage, SBOM exports, tags and IAM decisions.
 //!
 //! This file holds the harness; [`reports`] covers agent reports and finding lifecycles,
-//! [`operations`] the read and management operations and IAM.
+//! [`operations`] the read and management operations and IAM, [`network`] network
+//! descriptions, `NETWORK_REACHABILITY` findings, gzip bodies and findings reports.
 
+mod network;
 mod operations;
 mod reports;
 
@@ -142,6 +144,7 @@ fn full(agent: &str, seq: u64, inv: Inventory) -> Value {
         body: ReportBody::Full {
             inventory: Box::new(inv),
         },
+        cloud: None,
     })
     .unwrap()
 }
@@ -157,6 +160,7 @@ fn delta(agent: &str, seq: u64, base: u64, d: InventoryDelta) -> Value {
             base,
             delta: Box::new(d),
         },
+        cloud: None,
     })
     .unwrap()
 }
@@ -182,11 +186,23 @@ impl Env {
         uri: &str,
         body: Vec<u8>,
     ) -> Result<Value, Failure> {
+        self.raw_with(principal, method, uri, http::HeaderMap::new(), body)
+            .await
+    }
+
+    async fn raw_with(
+        &self,
+        principal: Principal,
+        method: &str,
+        uri: &str,
+        headers: http::HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<Value, Failure> {
         let req = ApiRequest {
             request_id: "req-1".into(),
             method: method.parse().unwrap(),
             uri: uri.parse().unwrap(),
-            headers: http::HeaderMap::new(),
+            headers,
             body: body.into(),
             caller: Caller {
                 principal,

@@ -6,6 +6,8 @@
 //! * [`analysis`]: for every instance ENI, the TCP/UDP port ranges reachable from the internet
 //!   (through an attached IGW) and from each active peered VPC, with the component path.
 //! * [`output`]: Inspector2-shaped results (`networkReachabilityDetails`).
+//! * [`exposure`]: the finding types (`RecognizedPortWithListener`, …, `NetworkExposure`) of
+//!   an instance from its reachable ranges and its agent's listeners.
 //! * [`ports`] / [`ipv4`]: port-interval sets and IPv4 CIDR blocks.
 //!
 //! Semantics (AWS VPC behaviour, see the reference §6.2): security groups are stateful and
@@ -20,6 +22,7 @@
 
 pub mod analysis;
 mod compiled;
+pub mod exposure;
 pub mod ipv4;
 pub mod load;
 pub mod model;
@@ -27,6 +30,7 @@ pub mod output;
 pub mod ports;
 
 pub use analysis::analyze;
+pub use exposure::{NetworkFinding, NetworkFindingType, Severity, classify};
 pub use load::Network;
 pub use output::{
     EniReachability, NetworkPath, NetworkReachabilityDetails, PathStep, PortRange, Protocol,

@@ -1,11 +1,11 @@
 //! Result types, shaped after Inspector2's `networkReachabilityDetails`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ports::PortSet;
 
 /// Transport protocol of a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Protocol {
     /// TCP (IP protocol 6).
@@ -25,7 +25,7 @@ impl Protocol {
 }
 
 /// `openPortRange`: inclusive bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PortRange {
     /// First port.
     pub begin: u16,
@@ -34,7 +34,7 @@ pub struct PortRange {
 }
 
 /// One step of `networkPath.steps`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PathStep {
     /// Resource id (`igw-…`, `rtb-…`, `acl-…`, `sg-…`, `eni-…`, `i-…`, `pcx-…`).
@@ -42,19 +42,19 @@ pub struct PathStep {
     /// CloudFormation-style type, e.g. `AWS::EC2::InternetGateway`.
     pub component_type: String,
     /// ARN when known (the describe outputs carry no region, so usually `None`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component_arn: Option<String>,
 }
 
 /// `networkPath`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct NetworkPath {
     /// Traversed components, outside first (at most 30).
     pub steps: Vec<PathStep>,
 }
 
 /// Inspector2 `networkReachabilityDetails`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkReachabilityDetails {
     /// The reachable range.
@@ -66,7 +66,7 @@ pub struct NetworkReachabilityDetails {
 }
 
 /// Where traffic comes from (Inspector classic's "reachability route").
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ReachabilityRoute {
     /// From the internet through an internet gateway.
@@ -94,7 +94,7 @@ impl ReachabilityRoute {
 }
 
 /// One Inspector2-style finding: one (ENI, security group, route, protocol, port range).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReachabilityFinding {
     /// The instance, when the ENI is attached to one.

@@ -299,3 +299,180 @@ async fn agent_daemon_reports_at_start_on_sighup_and_stops_on_sigterm() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// The corpus example network with sg-web also admitting `extra` TCP ports from anywhere.
+fn example_network(extra: &[u16]) -> Option<Value> {
+    let root = std::env::var_os("PORTCULLIS_CORPORA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
+    let path = root.join("inspector/aws-network-examples/sample_vpc_snapshot.json");
+    let Ok(bytes) = std::fs::read(&path) else {
+        eprintln!(
+            "!!!!! SKIPPING: network example not found at {} (set PORTCULLIS_CORPORA) !!!!!",
+            path.display()
+        );
+        return None;
+    };
+    let mut snap: Value = serde_json::from_slice(&bytes).unwrap();
+    for sg in snap["DescribeSecurityGroups"]["SecurityGroups"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if sg["GroupId"] == "sg-web" {
+            for p in extra {
+                sg["IpPermissions"].as_array_mut().unwrap().push(json!({
+                    "IpProtocol": "tcp", "FromPort": p, "ToPort": p,
+                    "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "UserIdGroupPairs": []}));
+            }
+        }
+    }
+    Some(snap)
+}
+
+/// `(finding type, port) → status` of i-web's network findings.
+async fn network_state(
+    client: &Client,
+    server: &Server,
+) -> std::collections::BTreeMap<(String, u64), String> {
+    let r = signed(
+        client,
+        server,
+        "/findings/list",
+        json!({"maxResults": 100, "filterCriteria": {
+            "findingType": [{"comparison": "EQUALS", "value": "NETWORK_REACHABILITY"}],
+            "resourceId": [{"comparison": "EQUALS", "value": "i-web"}]}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            let kind = f["title"].as_str().unwrap().split(':').next().unwrap();
+            let port = f["networkReachabilityDetails"]["openPortRange"]["begin"]
+                .as_u64()
+                .unwrap();
+            (
+                (kind.to_owned(), port),
+                f["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The agent (`--instance-id i-web`) sees the sockets this test opens (its `/proc/net` is the
+/// real one); with the example network imported, the server turns them into
+/// `NETWORK_REACHABILITY` findings, which close when the listener goes or the security group
+/// stops admitting the port.
+#[tokio::test]
+async fn network_reachability_from_an_agent_and_an_imported_network() {
+    // A listener outside traffic could reach (bound to the wildcard) and one on loopback only.
+    let open = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let local = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (p_open, p_local) = (
+        open.local_addr().unwrap().port(),
+        local.local_addr().unwrap().port(),
+    );
+    let Some(snap) = example_network(&[p_open, p_local]) else {
+        return;
+    };
+    let (tmp, data) = scratch();
+    let server = Server::start(&data, &[], &[]);
+    let plain = Client::new(server.addr, &server.ca_pem);
+    let r = signed(&plain, &server, "/network/import", snap).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["instances"], 3);
+
+    let certs = tmp.path().join("certs");
+    ok(&[
+        "ca",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "issue-client",
+        "--name",
+        "web",
+        "--principal",
+        "arn:aws:iam::000000000000:user/admin",
+        "--out",
+        certs.to_str().unwrap(),
+    ]);
+    std::fs::write(certs.join("ca.pem"), &server.ca_pem).unwrap();
+    let root = tmp.path().join("host");
+    fake_host(&root);
+    std::os::unix::fs::symlink("/proc/self/net", root.join("proc/net")).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let agent_args = [
+        "agent".to_owned(),
+        "--server".to_owned(),
+        format!("https://127.0.0.1:{}", server.addr.port()),
+        "--ca".to_owned(),
+        s(&certs.join("ca.pem")),
+        "--cert".to_owned(),
+        s(&certs.join("web.pem")),
+        "--key".to_owned(),
+        s(&certs.join("web.key")),
+        "--root".to_owned(),
+        s(&root),
+        "--state-dir".to_owned(),
+        s(&tmp.path().join("state")),
+        "--instance-id".to_owned(),
+        "i-web".to_owned(),
+        "--once".to_owned(),
+    ];
+    let args: Vec<&str> = agent_args.iter().map(String::as_str).collect();
+    ok(&args);
+    let st = network_state(&plain, &server).await;
+    let get = |k: &str, p: u16| st.get(&(k.to_owned(), u64::from(p))).cloned();
+    assert_eq!(
+        get("UnrecognizedPortWithListener", p_open).as_deref(),
+        Some("ACTIVE"),
+        "{st:?}"
+    );
+    assert_eq!(get("UnrecognizedPortWithListener", p_local), None, "{st:?}");
+    assert_eq!(
+        get("NetworkExposure", p_local).as_deref(),
+        Some("ACTIVE"),
+        "{st:?}"
+    );
+    assert_eq!(
+        get("RecognizedPortNoListener", 443).as_deref(),
+        Some("ACTIVE"),
+        "{st:?}"
+    );
+    assert_eq!(
+        get("RecognizedPortNoAgent", 22).as_deref(),
+        Some("CLOSED"),
+        "the agent arrived: {st:?}"
+    );
+
+    // The listener goes: the agent's next report closes its finding.
+    drop(open);
+    ok(&args);
+    let st = network_state(&plain, &server).await;
+    let get = |k: &str, p: u16| st.get(&(k.to_owned(), u64::from(p))).cloned();
+    assert_eq!(
+        get("UnrecognizedPortWithListener", p_open).as_deref(),
+        Some("CLOSED"),
+        "{st:?}"
+    );
+
+    // The security group stops admitting the ports: re-import closes the exposure.
+    let snap = example_network(&[]).unwrap();
+    let r = signed(&plain, &server, "/network/import", snap).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let st = network_state(&plain, &server).await;
+    let get = |k: &str, p: u16| st.get(&(k.to_owned(), u64::from(p))).cloned();
+    assert_eq!(
+        get("NetworkExposure", p_local).as_deref(),
+        Some("CLOSED"),
+        "{st:?}"
+    );
+    assert_eq!(
+        get("NetworkExposure", 443).as_deref(),
+        Some("ACTIVE"),
+        "{st:?}"
+    );
+    drop(local);
+}
