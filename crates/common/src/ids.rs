@@ -36,9 +36,16 @@ pub fn secret_access_key() -> String {
     random_from(ALPHABET, 40)
 }
 
-/// A request id (UUID v4), as AWS returns in `x-amzn-RequestId`.
+/// A request id (UUID v4), as AWS returns in `x-amzn-RequestId`; also used for audit event ids.
+///
+/// The 122 random bits come from the calling thread's CSPRNG (`rand`'s `ThreadRng`: ChaCha12
+/// seeded from the operating system once per thread and reseeded periodically), not from a
+/// system call per id as `Uuid::new_v4` makes.
 pub fn request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    let bytes: [u8; 16] = rand::rng().random();
+    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    let mut buf = uuid::Uuid::encode_buffer();
+    id.hyphenated().encode_lower(&mut buf).to_owned()
 }
 
 #[cfg(test)]
@@ -54,5 +61,23 @@ mod tests {
         assert_eq!(secret_access_key().len(), 40);
         assert_ne!(secret_access_key(), secret_access_key());
         assert_eq!(unique_id("AIDA").len(), 21);
+    }
+
+    #[test]
+    fn request_ids_are_distinct_v4_uuids() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let id = request_id();
+            assert_eq!(id.len(), 36);
+            let parsed = uuid::Uuid::parse_str(&id).unwrap();
+            assert_eq!(parsed.get_version_num(), 4);
+            assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
+            assert_eq!(
+                parsed.hyphenated().to_string(),
+                id,
+                "lower-case, hyphenated"
+            );
+            assert!(seen.insert(id));
+        }
     }
 }

@@ -8,19 +8,21 @@
 //!    terminator, scope date against the request date, `host` among the signed headers.
 //! 2. [`check_time`] checks the request time against the server clock (±15 minutes, or the
 //!    presigned validity window).
-//! 3. [`verify`] re-signs the request with the stored secret and compares the signatures in
-//!    constant time.
+//! 3. [`verify`] builds the canonical request and string to sign from the received request,
+//!    signs it with the signing key derived from the stored secret (cached per key id, secret
+//!    and credential scope, see [`signing_key`]) and compares the signatures in constant time.
 //!
-//! The canonical request is never built here: [`verify`] hands the received method, raw path
-//! and query, the signed headers and the body to the `aws-sigv4` signer, the same code the AWS
-//! SDK for Rust signs with, so URI encoding, header trimming and query sorting match real
-//! clients exactly. What this module decides is only *what* to give the signer; see
-//! [`verify`] for those choices.
+//! The canonical request follows the rules the AWS SDKs, botocore and the AWS CLI sign with
+//! (URI double encoding, query sorting, header trimming); the tests replay requests signed by
+//! botocore and by `aws-sigv4` (the AWS SDK for Rust's signer), and check on random requests
+//! that [`verify`] agrees with re-signing the request through `aws-sigv4`.
 //!
 //! Nothing here does I/O or reads the clock: the caller passes `now`.
 
+mod canonical;
 mod error;
 mod parse;
+pub mod signing_key;
 mod skew;
 mod verify;
 
@@ -28,6 +30,8 @@ mod verify;
 mod test_support;
 #[cfg(test)]
 mod vectors;
+#[cfg(test)]
+mod verify_oracle;
 
 pub use error::SigV4Error;
 pub use parse::parse;
