@@ -66,21 +66,6 @@ pub struct RuleSet {
     pub(crate) prefilters: crate::prefilter::Prefilters,
     /// How many shared target lists links use (`Link::target_set` ids are below it).
     pub(crate) target_sets: usize,
-    /// Per transformation chain id: how to derive it from a shorter chain (`None` for the empty chain). Every
-    /// proper prefix of a link's chain has an id too, so a transaction transforms a value once per prefix
-    /// however many chains share it.
-    pub(crate) chain_steps: Vec<Option<ChainStep>>,
-}
-
-/// How a transformation chain is derived: from a shorter chain's result plus the remaining transformations.
-#[derive(Debug, Clone)]
-pub(crate) struct ChainStep {
-    /// The longest proper prefix shared with another chain; `None`: start from the raw value.
-    pub parent: Option<u32>,
-    /// The transformations after the prefix.
-    pub tail: Vec<portcullis_waf_request::Transform>,
-    /// The whole chain (applied in one go to short values, where caching prefixes costs more than it saves).
-    pub full: Vec<portcullis_waf_request::Transform>,
 }
 
 /// The id of `chain` in `chains`, registering it on first sight.
@@ -96,37 +81,6 @@ fn chain_id(
         }
     };
     u32::try_from(p).unwrap_or(u32::MAX)
-}
-
-/// The [`ChainStep`] of every chain in `chains` (index = chain id). A chain's parent is its longest proper prefix
-/// that begins at least two of the links' chains, so a value is transformed once per shared prefix; such prefixes
-/// are added to `chains` (with their own steps).
-fn chain_steps(chains: &mut Vec<Vec<portcullis_waf_request::Transform>>) -> Vec<Option<ChainStep>> {
-    let links: Vec<Vec<portcullis_waf_request::Transform>> = chains.clone();
-    let shared = |p: &[portcullis_waf_request::Transform]| {
-        links.iter().filter(|c| c.starts_with(p)).count() >= 2
-    };
-    let mut steps: Vec<Option<ChainStep>> = Vec::new();
-    let mut i = 0;
-    while let Some(chain) = chains.get(i).cloned() {
-        i += 1;
-        if chain.is_empty() {
-            steps.push(None);
-            continue;
-        }
-        let cut = (1..chain.len())
-            .rev()
-            .find(|&n| chain.get(..n).is_some_and(&shared))
-            .unwrap_or(0);
-        let (prefix, tail) = chain.split_at(cut);
-        let parent = (!prefix.is_empty()).then(|| chain_id(chains, prefix));
-        steps.push(Some(ChainStep {
-            parent,
-            tail: tail.to_vec(),
-            full: chain.clone(),
-        }));
-    }
-    steps
 }
 
 impl RuleSet {
@@ -794,7 +748,6 @@ impl Loader {
                 }
             }
         }
-        let chain_steps = chain_steps(&mut chains);
         let prefilters = crate::prefilter::Prefilters::build(&mut rules);
         let target_sets = crate::target_sets::assign(&mut rules);
         let report = LoadReport {
@@ -812,7 +765,6 @@ impl Loader {
                 uses_matched_vars,
                 prefilters,
                 target_sets,
-                chain_steps,
             },
             report,
         ))

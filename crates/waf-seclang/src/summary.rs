@@ -148,8 +148,24 @@ pub(crate) fn is_noop(t: Transform, mask: u32, input: &[u8]) -> bool {
     }
 }
 
+/// The bits besides `UPPER` that `cmdLine` acts on: without them it only lowercases.
+const CMD_LINE_NOT_CASE: u32 = CMD_DEL | CMD_SEP | CTRL_WS | BSLASH | SP_X;
+
+/// What `t` amounts to on `input` (summary `mask`): `None` when it certainly leaves the value unchanged;
+/// `Some(Transform::Lowercase)` for a `cmdLine` that can only lowercase (no byte to delete, no separator but single
+/// spaces not followed by `/` or `(`); otherwise `Some(t)`.
+pub(crate) fn effective(t: Transform, mask: u32, input: &[u8]) -> Option<Transform> {
+    if is_noop(t, mask, input) {
+        return None;
+    }
+    if t == Transform::CmdLine && mask & CMD_LINE_NOT_CASE == 0 {
+        return Some(Transform::Lowercase);
+    }
+    Some(t)
+}
+
 /// The summary of `t`'s output `out`, given the summary `mask` of its input.
-fn after(t: Transform, mask: u32, out: &[u8]) -> u32 {
+pub(crate) fn after(t: Transform, mask: u32, out: &[u8]) -> u32 {
     match t {
         // Only letters change, and no pair involves a letter.
         Transform::Lowercase => mask & !UPPER,
@@ -157,28 +173,41 @@ fn after(t: Transform, mask: u32, out: &[u8]) -> u32 {
     }
 }
 
-/// `chain` applied to `input`, whose summary is `mask`: the result (borrowed when no step changed anything) and its
-/// summary. Equal to `portcullis_waf_request::transform::apply_chain(chain, input)`.
-pub(crate) fn apply_chain<'a>(
-    chain: &[Transform],
-    input: &'a [u8],
-    mut mask: u32,
-) -> (Cow<'a, [u8]>, u32) {
+/// A transformation chain's result on one value.
+#[derive(Debug)]
+pub(crate) struct Applied<'a> {
+    /// The result (borrowed when no step changed anything).
+    pub value: Cow<'a, [u8]>,
+    /// Its byte summary.
+    pub mask: u32,
+    /// True when the result equals the input up to ASCII case (every step that changed it only lowercased).
+    pub folded: bool,
+}
+
+/// `chain` applied to `input`, whose summary is `mask`. The value equals
+/// `portcullis_waf_request::transform::apply_chain(chain, input)`.
+pub(crate) fn apply_chain<'a>(chain: &[Transform], input: &'a [u8], mut mask: u32) -> Applied<'a> {
     let mut cur: Cow<'a, [u8]> = Cow::Borrowed(input);
+    let mut folded = true;
     for &t in chain {
-        if is_noop(t, mask, &cur) {
+        let Some(t) = effective(t, mask, &cur) else {
             continue;
-        }
+        };
         let next = match apply(t, &cur) {
             Cow::Borrowed(_) => None,
             Cow::Owned(o) => Some(o),
         };
         if let Some(o) = next {
             mask = after(t, mask, &o);
+            folded &= t == Transform::Lowercase;
             cur = Cow::Owned(o);
         }
     }
-    (cur, mask)
+    Applied {
+        value: cur,
+        mask,
+        folded,
+    }
 }
 
 #[cfg(test)]
@@ -212,6 +241,28 @@ mod tests {
         assert!(!is_noop(Transform::RemoveWhitespace, m, text));
         assert!(!is_noop(Transform::NormalizePath, 0, b".."));
         assert!(!is_noop(Transform::Trim, 0, b"x"));
+        // cmdLine with nothing to delete or separate only lowercases; with the comma it does more.
+        let text = b"Kettles clouds a sing winter libraries.";
+        let m = summarize(text);
+        assert_eq!(
+            effective(Transform::CmdLine, m, text),
+            Some(Transform::Lowercase)
+        );
+        assert_eq!(effective(Transform::UrlDecodeUni, m, text), None);
+        let text = b"Kettles, clouds";
+        let m = summarize(text);
+        assert_eq!(
+            effective(Transform::CmdLine, m, text),
+            Some(Transform::CmdLine)
+        );
+        let a = apply_chain(
+            &[Transform::UrlDecodeUni, Transform::CmdLine],
+            b"Ab c",
+            summarize(b"Ab c"),
+        );
+        assert_eq!((&*a.value, a.folded), (&b"ab c"[..], true));
+        let a = apply_chain(&[Transform::RemoveWhitespace], b"ab c", summarize(b"ab c"));
+        assert_eq!((&*a.value, a.folded), (&b"abc"[..], false));
     }
 
     proptest! {
@@ -223,6 +274,10 @@ mod tests {
             for t in Transform::all() {
                 if is_noop(t, m, &input) {
                     prop_assert!(matches!(apply(t, &input), Cow::Borrowed(_)), "{t:?} on {input:?}");
+                }
+                // A step `effective` replaces gives the replacement's result.
+                if let Some(e) = effective(t, m, &input) && e != t {
+                    prop_assert_eq!(&*apply(t, &input), &*apply(e, &input), "{:?} on {:?}", t, input);
                 }
             }
         }
@@ -240,10 +295,13 @@ mod tests {
             ]), 0..5),
         ) {
             let want = portcullis_waf_request::transform::apply_chain(&chain, &input);
-            let (got, mask) = apply_chain(&chain, &input, summarize(&input));
-            prop_assert_eq!(&*got, &*want);
-            prop_assert_eq!(matches!(got, Cow::Borrowed(_)), matches!(want, Cow::Borrowed(_)));
-            prop_assert_eq!(mask, summarize(&got));
+            let got = apply_chain(&chain, &input, summarize(&input));
+            prop_assert_eq!(&*got.value, &*want);
+            prop_assert_eq!(matches!(got.value, Cow::Borrowed(_)), matches!(want, Cow::Borrowed(_)));
+            prop_assert_eq!(got.mask, summarize(&got.value));
+            if got.folded {
+                prop_assert!(got.value.eq_ignore_ascii_case(&input));
+            }
         }
     }
 }

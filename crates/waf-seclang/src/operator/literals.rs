@@ -233,10 +233,14 @@ fn best(a: Option<Vec<Vec<u8>>>, b: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>
     }
 }
 
-/// Longer shortest literal first, then fewer literals.
-fn score(s: &[Vec<u8>]) -> (usize, isize) {
+/// A useful set (see [`useful`]) first, then a longer shortest literal, then fewer literals.
+fn score(s: &[Vec<u8>]) -> (bool, usize, isize) {
     let min = s.iter().map(Vec::len).min().unwrap_or(0).min(4);
-    (min, -isize::try_from(s.len()).unwrap_or(isize::MAX))
+    (
+        useful(s),
+        min,
+        -isize::try_from(s.len()).unwrap_or(isize::MAX),
+    )
 }
 
 /// False when a literal is so common in ordinary text (one letter, digit, space or tab) that filtering is
@@ -278,6 +282,9 @@ mod tests {
         assert_eq!(n("[a-z]+"), None);
         assert_eq!(n("(?:x|y)z?"), None);
         assert_eq!(n("'"), Some(vec!["'".to_owned()]));
+        // A punctuation byte beats a letter of the same length, which would be no use.
+        assert_eq!(n("u\\s*\\("), Some(vec!["(".to_owned()]));
+        assert_eq!(n("(?i)s\\s*:"), Some(vec![":".to_owned()]));
         assert_eq!(
             n("(?:foo|)bar"),
             Some(vec!["bar".to_owned(), "foobar".to_owned()])

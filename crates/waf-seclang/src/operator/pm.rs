@@ -15,8 +15,9 @@ use crate::literal_dfa::LiteralDfa;
 /// Upper bound on a phrase file's size (CRS's largest is ≈ 30 KB).
 const MAX_FILE_BYTES: u64 = 16 << 20;
 
-/// Largest phrase list (total bytes) offered to the engine's per-chain prefilter.
-const MAX_PREFILTER_BYTES: usize = 4096;
+/// Largest phrase list (total bytes) offered to the engine's prefilter (one automaton for all links, built at
+/// load: CRS's 30 KB `lfi-os-files.data` would add ≈ 0.4 G instructions to loading, so it stays out).
+const MAX_PREFILTER_BYTES: usize = 8 << 10;
 
 /// Largest phrase list (total bytes) that gets its own DFA for the "any phrase?" test; longer lists use the
 /// leftmost searcher. The DFA is built on first use, so the bound keeps that build small: CRS's longest list,
@@ -82,8 +83,8 @@ impl PmOp {
     }
 
     /// The phrases, for the engine's prefilter (the operator matches exactly when one of them occurs, ASCII
-    /// case-insensitively); `None` for lists above [`MAX_PREFILTER_BYTES`], whose states would make the chain's
-    /// automaton slow to build for little gain.
+    /// case-insensitively); `None` for lists above [`MAX_PREFILTER_BYTES`], whose states would make the
+    /// automaton slow to build.
     pub(crate) fn prefilter_phrases(&self) -> Option<&[Vec<u8>]> {
         let bytes: usize = self.phrases.iter().map(Vec::len).sum();
         (bytes <= MAX_PREFILTER_BYTES).then_some(&*self.phrases)

@@ -4,9 +4,9 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use portcullis_waf_request::transform::{apply, apply_chain};
+use portcullis_waf_request::transform::{Transform, apply, apply_chain};
 
-use super::state::{CacheKey, Cached, State};
+use super::state::{CacheKey, Cached, State, StepKey};
 use super::vars::{self, View};
 use crate::log::{Disruption, Intervention, LogEntry};
 use crate::macros::{MacroText, MacroVar};
@@ -20,7 +20,8 @@ use crate::ruleset::{Entry, RuleSet};
 use crate::summary;
 use crate::variables::Var;
 
-/// Shortest value whose shared chain prefixes are cached (shorter ones go through their whole chain at once).
+/// Shortest value whose transformation steps are cached per effective step sequence (shorter ones go through
+/// their whole chain at once, where the extra cache entries cost more than they save).
 const PREFIX_CACHE_MIN: usize = 160;
 
 /// Longest matched value kept in a log entry.
@@ -252,17 +253,33 @@ fn eval_link<'a>(
     let mut matched = false;
     for v in values.iter() {
         if link.multi_match {
-            // The operator sees the value before any transformation and after every step that changed it.
-            if test_value(rs, view, st, link, op, v, &v.value) {
+            // The operator sees the value before any transformation and after every step that changed it. When
+            // the prefilter says the raw request value holds none of its literals, the texts equal to it up to
+            // case cannot match either and are skipped.
+            let (skip_folded, mut mask) = match (&v.value, link.prefilter_slot) {
+                (Cow::Borrowed(raw), Some(slot)) => {
+                    let absent = text_hits(rs, st, raw, None, link.chain_id)
+                        .is_some_and(|h| !prefilter::has(&h, slot));
+                    (absent, raw_summary(st, raw))
+                }
+                _ => (false, summary::summarize(&v.value)),
+            };
+            if !skip_folded && test_value(rs, view, st, link, op, v, &v.value) {
                 matched = true;
             }
             let mut cur: Option<Vec<u8>> = None;
+            let mut folded = true;
             for &t in &link.transforms {
                 let prev: &[u8] = cur.as_deref().unwrap_or(&v.value);
-                let Cow::Owned(next) = apply(t, prev) else {
+                let Some(e) = summary::effective(t, mask, prev) else {
                     continue;
                 };
-                if test_value(rs, view, st, link, op, v, &next) {
+                let Cow::Owned(next) = apply(e, prev) else {
+                    continue;
+                };
+                mask = summary::after(e, mask, &next);
+                folded &= e == Transform::Lowercase;
+                if !(skip_folded && folded) && test_value(rs, view, st, link, op, v, &next) {
                     matched = true;
                 }
                 cur = Some(next);
@@ -272,21 +289,20 @@ fn eval_link<'a>(
         {
             if st.transform_cache.capacity() == 0 {
                 // Growing the table step by step (rehashing each time) cost more than the lookups themselves;
-                // CRS runs about 16 distinct chains (a few more with their shared prefixes) over each request value.
+                // CRS runs about 16 distinct chains over each request value.
                 let d = view.data;
                 let members = d.args_get.len() + d.args_post.len() + d.cookies.len();
                 let estimate = 16 * (members + view.req.headers.len()) + 64;
                 st.transform_cache.reserve(estimate.min(8192));
+                st.text_hits
+                    .reserve((2 * members + view.req.headers.len() + 16).min(1024));
             }
-            let filter = link
-                .prefilter_slot
-                .and_then(|slot| Some((slot, rs.prefilters.chain(link.chain_id)?)));
-            let (cached, hits, _) = transformed(rs, st, raw, link.chain_id, filter.map(|(_, f)| f));
+            let (cached, hits) = transformed(rs, st, raw, link, link.prefilter_slot.is_some());
             let input: &[u8] = cached.as_deref().unwrap_or(raw);
-            if let (Some((slot, _)), Some(hits)) = (filter, hits)
+            if let (Some(slot), Some(hits)) = (link.prefilter_slot, hits)
                 && !prefilter::has(&hits, slot)
             {
-                // None of the regex's necessary literals occurs: it cannot match this value.
+                // None of the operator's necessary literals occurs: it cannot match this value.
                 continue;
             }
             if test_value(rs, view, st, link, op, v, input) {
@@ -324,70 +340,186 @@ fn raw_summary(st: &mut State, raw: &[u8]) -> u32 {
             value: None,
             hits: None,
             mask: summary::summarize(raw),
+            base: None,
         })
         .mask
 }
 
-/// `raw` through transformation chain `chain`, memoised per (value, chain) in the transaction — and, through
-/// [`crate::ruleset::ChainStep`], per shared prefix of the chain for long values, so chains sharing a prefix
-/// transform it once. Returns the value (`None` when the chain leaves `raw` unchanged), with `filter` the chain's
-/// `@rx` prefilter hits on it (scanned once per entry), and its byte summary. Steps that cannot change the value
-/// are skipped on the strength of the summary.
+/// Shortest transformation result whose prefilter hits are cached per text (a shorter one is scanned again:
+/// cheaper than a probe). Short results are seldom shared: each chain that changes a short value makes its own.
+const HITS_CACHE_MIN: usize = 32;
+
+/// The same for a raw request value, which every chain that leaves it alone (up to case) shares: all but the empty
+/// value are cached (one probe costs less than a second scan from about 4 bytes on, and most values are longer).
+const RAW_HITS_CACHE_MIN: usize = 1;
+
+/// Most effective steps whose results the step cache keys (6 bits each); longer chains are applied uncached.
+const MAX_KEYED_STEPS: u32 = 10;
+
+/// `raw` through `link`'s transformation chain, memoised per (value, chain) in the transaction — and, for long
+/// values, per sequence of effective steps (see [`stepped`]). Returns the value (`None` when the chain leaves
+/// `raw` unchanged) and, with `want_hits`, the prefilter hits on it (see [`text_hits`]).
 fn transformed(
     rs: &RuleSet,
     st: &mut State,
     raw: &[u8],
-    chain: u32,
-    filter: Option<&prefilter::ChainFilter>,
-) -> (Option<Arc<[u8]>>, Option<prefilter::Hits>, u32) {
-    let key: CacheKey = (raw.as_ptr() as usize, raw.len(), chain);
-    if let Some(c) = st.transform_cache.get_mut(&key) {
-        let value = c.value.clone();
-        let hits = filter.map(|f| {
-            *c.hits
-                .get_or_insert_with(|| f.scan(value.as_deref().unwrap_or(raw)))
-        });
-        return (value, hits, c.mask);
+    link: &Link,
+    want_hits: bool,
+) -> (Option<Arc<[u8]>>, Option<prefilter::Hits>) {
+    let key: CacheKey = (raw.as_ptr() as usize, raw.len(), link.chain_id);
+    if let Some(c) = st.transform_cache.get(&key) {
+        if !want_hits || c.hits.is_some() {
+            return (c.value.clone(), c.hits);
+        }
+        let (value, base) = (c.value.clone(), c.base.clone());
+        let hits = text_hits(rs, st, raw, base.as_deref(), link.chain_id);
+        if let Some(c) = st.transform_cache.get_mut(&key) {
+            c.hits = hits;
+        }
+        return (value, hits);
     }
-    let step = usize::try_from(chain)
-        .ok()
-        .and_then(|i| rs.chain_steps.get(i))
-        .and_then(Option::as_ref);
-    let parent = step
-        .and_then(|s| s.parent)
-        .filter(|_| raw.len() >= PREFIX_CACHE_MIN);
-    let (value, mask) = match (step, parent) {
-        // A long value whose chain shares a prefix with other chains: the prefix's result comes from the cache.
-        (Some(step), Some(parent)) => {
-            let (base, _, base_mask) = transformed(rs, st, raw, parent, None);
-            let input: &[u8] = base.as_deref().unwrap_or(raw);
-            let (out, mask) = match summary::apply_chain(&step.tail, input, base_mask) {
-                (Cow::Owned(o), m) => (Some(o), m),
-                (Cow::Borrowed(_), m) => (None, m),
-            };
-            (out.map(Arc::<[u8]>::from).or(base), mask)
-        }
-        // The whole chain at once (short values, chains without a shared prefix).
-        (Some(step), None) => {
-            let raw_mask = raw_summary(st, raw);
-            match summary::apply_chain(&step.full, raw, raw_mask) {
-                (Cow::Owned(o), m) => (Some(Arc::<[u8]>::from(o)), m),
-                (Cow::Borrowed(_), m) => (None, m),
-            }
-        }
-        // The empty chain.
-        (None, _) => (None, raw_summary(st, raw)),
+    let (value, mask, base) = if raw.len() >= PREFIX_CACHE_MIN {
+        let c = stepped(st, raw, &link.transforms);
+        (c.value, c.mask, c.base)
+    } else {
+        let raw_mask = raw_summary(st, raw);
+        let a = summary::apply_chain(&link.transforms, raw, raw_mask);
+        let value = match a.value {
+            Cow::Owned(o) => Some(Arc::<[u8]>::from(o)),
+            Cow::Borrowed(_) => None,
+        };
+        let base = if a.folded { None } else { value.clone() };
+        (value, a.mask, base)
     };
-    let hits = filter.map(|f| f.scan(value.as_deref().unwrap_or(raw)));
+    let hits = if want_hits {
+        text_hits(rs, st, raw, base.as_deref(), link.chain_id)
+    } else {
+        None
+    };
     st.transform_cache.insert(
         key,
         Cached {
             value: value.clone(),
             hits,
             mask,
+            base,
         },
     );
-    (value, hits, mask)
+    (value, hits)
+}
+
+/// The prefilter hits on a transformation result of `raw` that equals `base` (`None`: `raw` itself) up to case.
+/// Texts of [`HITS_CACHE_MIN`] bytes or more are scanned once per transaction. `None` (run the operator) for a
+/// text of its own that only one prefiltered link of the chain would use: the scan would cost about as much as
+/// the operator.
+fn text_hits(
+    rs: &RuleSet,
+    st: &mut State,
+    raw: &[u8],
+    base: Option<&[u8]>,
+    chain: u32,
+) -> Option<prefilter::Hits> {
+    let text: &[u8] = base.unwrap_or(raw);
+    let min = if base.is_none() {
+        RAW_HITS_CACHE_MIN
+    } else {
+        HITS_CACHE_MIN
+    };
+    if text.len() < min {
+        return Some(rs.prefilters.scan(text));
+    }
+    let key = (text.as_ptr() as usize, text.len());
+    if let Some(h) = st.text_hits.get(&key) {
+        return Some(*h);
+    }
+    if base.is_some() && rs.prefilters.chain_links(chain) < 2 {
+        return None;
+    }
+    let h = rs.prefilters.scan(text);
+    st.text_hits.insert(key, h);
+    Some(h)
+}
+
+/// `chain` applied to the long request value `raw`: each step that may change the value is looked up in the
+/// step cache under the sequence of such steps so far, so every chain that reaches the same sequence shares the
+/// result. Returns the value (`None`: unchanged), its byte summary and its case base (see [`Cached::base`]).
+fn stepped(st: &mut State, raw: &[u8], chain: &[Transform]) -> Cached {
+    let mut mask = raw_summary(st, raw);
+    let mut cur: Option<Arc<[u8]>> = None;
+    let mut base: Option<Arc<[u8]>> = None;
+    let mut seq: u64 = 0;
+    let mut depth: u32 = 0;
+    for &t in chain {
+        let input: &[u8] = cur.as_deref().unwrap_or(raw);
+        let Some(e) = summary::effective(t, mask, input) else {
+            continue;
+        };
+        depth += 1;
+        let code = step_code(e);
+        if code.is_none() {
+            // An unkeyable step: this and every later step run uncached.
+            depth = MAX_KEYED_STEPS + 1;
+        }
+        let keyed = depth <= MAX_KEYED_STEPS;
+        seq = (seq << 6) | code.unwrap_or(0);
+        let key: StepKey = (raw.as_ptr() as usize, raw.len(), seq);
+        if keyed && let Some(c) = st.step_cache.get(&key) {
+            cur = c.value.clone();
+            mask = c.mask;
+            base = c.base.clone();
+            continue;
+        }
+        if let Cow::Owned(o) = apply(e, input) {
+            mask = summary::after(e, mask, &o);
+            let next: Arc<[u8]> = Arc::from(o);
+            if e != Transform::Lowercase {
+                base = Some(next.clone());
+            }
+            cur = Some(next);
+        }
+        if keyed {
+            st.step_cache.insert(
+                key,
+                Cached {
+                    value: cur.clone(),
+                    hits: None,
+                    mask,
+                    base: base.clone(),
+                },
+            );
+        }
+    }
+    Cached {
+        value: cur,
+        hits: None,
+        mask,
+        base,
+    }
+}
+
+/// A distinct code of 1 to 63 for a transformation, for the step cache's keys (`None` past 63).
+fn step_code(t: Transform) -> Option<u64> {
+    let c = match t {
+        Transform::Lowercase => 1,
+        Transform::UrlDecodeUni => 2,
+        Transform::HtmlEntityDecode => 3,
+        Transform::CmdLine => 4,
+        Transform::JsDecode => 5,
+        Transform::CssDecode => 6,
+        Transform::CompressWhitespace => 7,
+        Transform::RemoveWhitespace => 8,
+        Transform::NormalizePath => 9,
+        Transform::NormalizePathWin => 10,
+        Transform::UrlDecode => 11,
+        Transform::RemoveNulls => 12,
+        Transform::Utf8ToUnicode => 13,
+        Transform::ReplaceComments => 14,
+        _ => Transform::all()
+            .position(|x| x == t)
+            .and_then(|p| u64::try_from(p).ok())?
+            .checked_add(15)?,
+    };
+    (c <= 63).then_some(c)
 }
 
 fn test_value(

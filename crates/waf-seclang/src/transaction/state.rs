@@ -13,15 +13,22 @@ use crate::variables::Var;
 /// Key of the transformation cache: (value address, value length, transformation chain id).
 pub(crate) type CacheKey = (usize, usize, u32);
 
+/// Key of a step in the effective-step cache: (raw value address, raw value length, packed effective steps).
+pub(crate) type StepKey = (usize, usize, u64);
+
 /// A memoised transformation result.
 #[derive(Debug)]
 pub(crate) struct Cached {
     /// The transformed value; `None` when the chain left the value unchanged.
     pub value: Option<Arc<[u8]>>,
-    /// The chain's `@rx` prefilter hits on the transformed value, once computed.
+    /// The `@rx` / `@pm` prefilter hits on the transformed value, once computed.
     pub hits: Option<crate::prefilter::Hits>,
     /// The byte summary of the transformed value (see [`crate::summary`]).
     pub mask: u32,
+    /// A text the transformed value equals up to ASCII case, whose prefilter hits are therefore its hits: `None`
+    /// for the raw value itself (clean values, `t:lowercase`), else a cached result (for long values, the one
+    /// before any final lowercasing steps, so chains differing only in those share one scan).
+    pub base: Option<Arc<[u8]>>,
 }
 
 /// Mutable transaction state.
@@ -77,6 +84,13 @@ pub(crate) struct State {
     /// when the chain left the value unchanged. Request values do not move or change during a transaction, so
     /// their address identifies them.
     pub transform_cache: FastMap<CacheKey, Cached>,
+    /// Results of effective transformation steps on long request values, keyed by the steps that changed (or
+    /// may have changed) the value, so chains that differ only in steps that leave a value alone (or in a
+    /// `cmdLine` that only lowercases) share one result per value; `hits` is unused.
+    pub step_cache: FastMap<StepKey, Cached>,
+    /// Prefilter hits per distinct text: (address, length) of a request value or of a cached transformation
+    /// result of 32 bytes or more → the slots whose literals occur in it.
+    pub text_hits: FastMap<(usize, usize), crate::prefilter::Hits>,
 }
 
 impl State {
@@ -111,6 +125,8 @@ impl State {
             started: Instant::now(),
             now,
             transform_cache: FastMap::default(),
+            step_cache: FastMap::default(),
+            text_hits: FastMap::default(),
         }
     }
 

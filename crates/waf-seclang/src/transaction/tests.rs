@@ -452,7 +452,7 @@ SecRule ARGS "@rx ecT" "id:8,phase:2,t:none,t:urlDecodeUni,pass"
 #[test]
 fn shared_chain_prefixes_give_whole_chain_results() {
     // Three chains share `urlDecodeUni`; the two longer ones also share `urlDecodeUni,lowercase`. A long value
-    // goes through the cached prefixes, a short one through each whole chain: both must see the same text.
+    // goes through the step cache, a short one through each whole chain: both must see the same text.
     let rules = r#"
 SecRuleEngine On
 SecRule ARGS "@rx A%B" "id:1,phase:2,pass,t:none,t:urlDecodeUni"
@@ -485,4 +485,76 @@ SecRule ARGS "!@pm nope" "id:13,phase:2,t:none,t:lowercase,pass"
     assert!(o.ids.is_empty(), "{:?}", o.ids);
     let o = run(rules, &get("/?a=QUX"), &[]);
     assert_eq!(o.ids, vec![12, 13]);
+}
+
+/// One prefilter scan serves every chain whose result equals the raw value up to case, and the step cache serves
+/// every chain that reaches the same effective steps: results stay those of running each chain and regex. Rules
+/// mix case-sensitive patterns, a `cmdLine` that only lowercases (long value) or does more (comma), single-link
+/// chains whose text differs from the raw value (no scan: the operator runs), and short and long values.
+#[test]
+fn shared_scans_and_step_cache_keep_results() {
+    let rules = r#"
+SecRuleEngine On
+SecRule ARGS "@rx abc" "id:1,phase:2,pass,t:none,t:lowercase"
+SecRule ARGS "@rx ABC" "id:2,phase:2,pass,t:none,t:lowercase"
+SecRule ARGS "@rx ABC" "id:3,phase:2,pass,t:none"
+SecRule ARGS "@rx abc d" "id:4,phase:2,pass,t:none,t:cmdLine"
+SecRule ARGS "@rx abc d" "id:5,phase:2,pass,t:none,t:urlDecodeUni,t:cmdLine"
+SecRule ARGS "@rx abcd" "id:6,phase:2,pass,t:none,t:lowercase,t:removeWhitespace"
+SecRule ARGS "@rx cd" "id:7,phase:2,pass,t:none,t:lowercase,t:removeWhitespace"
+SecRule ARGS "@rx evil" "id:8,phase:2,pass,t:none,t:base64Decode"
+SecRule ARGS "@rx (?i)u\s*r\s*l\s*\(" "id:9,phase:2,pass,t:none,t:urlDecodeUni,t:htmlEntityDecode"
+"#;
+    let pad = "y".repeat(200);
+    // Long, clean apart from case: every chain but removeWhitespace/base64Decode equals the raw value up to case.
+    let o = run(rules, &get(&format!("/?q=xABC%20D{pad}")), &[]);
+    assert_eq!(o.ids, vec![1, 3, 4, 5, 6, 7]);
+    // The same value, short.
+    let o = run(rules, &get("/?q=xABC%20D"), &[]);
+    assert_eq!(o.ids, vec![1, 3, 4, 5, 6, 7]);
+    // A comma: cmdLine turns it into a space, so its text is its own (and there is no space to remove).
+    let o = run(rules, &get(&format!("/?q=ABC,D{pad}")), &[]);
+    assert_eq!(o.ids, vec![1, 3, 4, 5]);
+    let o = run(rules, &get("/?q=ABC,D"), &[]);
+    assert_eq!(o.ids, vec![1, 3, 4, 5]);
+    // base64 of "evil" (a text of its own, only one link on the chain), long and short; a letter-only literal
+    // set would be useless, so 9's literal is `(`.
+    let o = run(rules, &get("/?q=ZXZpbA=="), &[]);
+    assert_eq!(o.ids, vec![8]);
+    let o = run(rules, &get(&format!("/?q=ZXZpbA==&r=U%20R%20L({pad}")), &[]);
+    assert_eq!(o.ids, vec![8, 9]);
+    let o = run(rules, &get(&format!("/?q=U%20R%20L&r={pad}")), &[]);
+    assert!(o.ids.is_empty(), "{:?}", o.ids);
+}
+
+/// `multiMatch` links in the prefilter: a raw value without the literals skips the raw text and every step result
+/// equal to it up to case, but still tests a step that decodes something (and case-sensitive patterns still see
+/// the lowercased text).
+#[test]
+fn multi_match_links_in_the_prefilter_keep_results() {
+    let rules = r#"
+SecRuleEngine On
+SecRule ARGS "@rx \.\./" "id:1,phase:2,pass,t:none,t:urlDecodeUni,t:cmdLine,multiMatch"
+SecRule ARGS "@rx ABC" "id:2,phase:2,pass,t:none,t:lowercase,t:urlDecodeUni,multiMatch"
+SecRule ARGS "@rx abc" "id:3,phase:2,pass,t:none,t:lowercase,t:urlDecodeUni,multiMatch"
+"#;
+    let pad = "z".repeat(200);
+    // `%2e%2e%2f` decodes to `../` (the raw value holds no literal of rule 1).
+    let o = run(rules, &get("/?q=x%252e%252e%252fy"), &[]);
+    assert_eq!(o.ids, vec![1]);
+    let o = run(rules, &get(&format!("/?q=Tom%20ABC%20{pad}")), &[]);
+    assert_eq!(o.ids, vec![2, 3]);
+    // Lowercasing comes first: `%42` decodes to `B` after it, `%62` to `b`.
+    let o = run(
+        rules,
+        &get(&format!("/?q=Tom%20%2541%2542%2543%20{pad}")),
+        &[],
+    );
+    assert_eq!(o.ids, vec![2]);
+    let o = run(rules, &get(&format!("/?q=Tom%20A%2562C%20{pad}")), &[]);
+    assert_eq!(o.ids, vec![3]);
+    let o = run(rules, &get(&format!("/?q=Tom%20A%2542C%20{pad}")), &[]);
+    assert!(o.ids.is_empty(), "{:?}", o.ids);
+    let o = run(rules, &get(&format!("/?q=Tom%20AB%20{pad}")), &[]);
+    assert!(o.ids.is_empty(), "{:?}", o.ids);
 }
