@@ -21,32 +21,21 @@ use crate::state::{Kms, Versioned};
 /// How often [`spawn`] runs a pass unless told otherwise.
 pub const DEFAULT_INTERVAL: StdDuration = StdDuration::from_secs(60);
 
-/// Keys read per store page.
-const PAGE: usize = 500;
-
 /// Every key in every account and Region, with its version.
 async fn all_keys(kms: &Kms) -> Result<Vec<Versioned<Key>>> {
     let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = kms.store.list(c::KEYS, "", after.as_deref(), PAGE).await?;
-        let done = page.len() < PAGE;
-        after = page.last().map(|i| i.key.clone());
-        for item in page {
-            match serde_json::from_value::<Key>(item.value) {
-                Ok(value) => out.push(Versioned {
-                    value,
-                    version: item.version,
-                }),
-                Err(e) => {
-                    tracing::error!(key = %item.key, error = %e, "stored KMS key does not decode; skipped")
-                }
+    for item in portcullis_store::list_all(kms.store.as_ref(), c::KEYS, "").await? {
+        match serde_json::from_value::<Key>(item.value) {
+            Ok(value) => out.push(Versioned {
+                value,
+                version: item.version,
+            }),
+            Err(e) => {
+                tracing::error!(key = %item.key, error = %e, "stored KMS key does not decode; skipped")
             }
         }
-        if done {
-            return Ok(out);
-        }
     }
+    Ok(out)
 }
 
 /// The batch that deletes a key with its aliases and grants.

@@ -179,24 +179,15 @@ impl Kms {
         collection: &str,
         prefix: &str,
     ) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .list(collection, prefix, after.as_deref(), 500)
-                .await?;
-            let done = page.len() < 500;
-            after = page.last().map(|i| i.key.clone());
-            for item in page {
-                out.push(serde_json::from_value(item.value).map_err(|e| {
+        portcullis_store::list_all(self.store.as_ref(), collection, prefix)
+            .await?
+            .into_iter()
+            .map(|item| {
+                serde_json::from_value(item.value).map_err(|e| {
                     KmsError::Internal(format!("{collection}/{} does not decode: {e}", item.key))
-                })?);
-            }
-            if done {
-                return Ok(out);
-            }
-        }
+                })
+            })
+            .collect()
     }
 
     /// A put for a batch.

@@ -326,23 +326,13 @@ pub async fn delete(ctx: &Ctx<'_>) -> Result<Done> {
         WriteOp::delete(c::DETECTOR_IDS, &id, Precondition::None),
     ];
     for coll in [c::FINDINGS, c::FILTERS, c::SETS] {
-        let mut after: Option<String> = None;
-        loop {
-            let page = ctx
-                .api
-                .store
-                .list(coll, &format!("{id}/"), after.as_deref(), 500)
-                .await?;
-            let done = page.len() < 500;
-            after = page.last().map(|i| i.key.clone());
-            ops.extend(
-                page.iter()
-                    .map(|i| WriteOp::delete(coll, &i.key, Precondition::None)),
-            );
-            if done {
-                break;
-            }
-        }
+        let items =
+            portcullis_store::list_all(ctx.api.store.as_ref(), coll, &format!("{id}/")).await?;
+        ops.extend(
+            items
+                .iter()
+                .map(|i| WriteOp::delete(coll, &i.key, Precondition::None)),
+        );
     }
     for chunk in ops.chunks(500) {
         ctx.api.store.write_batch(chunk).await?;
