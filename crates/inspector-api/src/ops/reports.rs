@@ -8,16 +8,14 @@
 //! so the status is `SUCCEEDED` or `FAILED` (`NO_FINDINGS_FOUND` when the filter matches
 //! nothing), and cancelling a finished report changes nothing but is not an error.
 
-use std::path::PathBuf;
-
 use serde_json::{Value, json};
 
 use super::findings::render;
-use super::sbom::destination;
+use super::sbom::{destination, destination_dir, finish};
 use super::{Ctx, Done};
 use crate::criteria::{Criteria, Scope, arn_of, finding_matches};
 use crate::error::{InspectorApiError, Result};
-use crate::state::{ExportRecord, collections as c, cond_of};
+use crate::state::{ExportRecord, collections as c};
 
 /// The CSV report's columns.
 pub const CSV_COLUMNS: [&str; 22] = [
@@ -163,9 +161,20 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Done> {
         .collect();
     found.sort_by(|a, b| arn_of(a).cmp(arn_of(b)));
     let report_id = uuid::Uuid::new_v4().to_string();
-    let mut rec = ExportRecord {
-        report_id: report_id.clone(),
-        format: format.clone(),
+    let mut files = Vec::new();
+    if !found.is_empty() {
+        let (bytes, ext) = if format == "CSV" {
+            (csv(&found).into_bytes(), "csv")
+        } else {
+            let doc = serde_json::to_vec_pretty(&json!({"findings": found}))
+                .map_err(|e| InspectorApiError::Internal(format!("report does not encode: {e}")))?;
+            (doc, "json")
+        };
+        files.push((format!("{report_id}.{ext}"), bytes));
+    }
+    let rec = ExportRecord {
+        report_id,
+        format,
         status: "SUCCEEDED".into(),
         error_code: None,
         error_message: None,
@@ -174,52 +183,16 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Done> {
         files: Vec::new(),
         created_at: ctx.now(),
     };
-    if found.is_empty() {
-        rec.status = "FAILED".into();
-        rec.error_code = Some("NO_FINDINGS_FOUND".into());
-        rec.error_message = Some("No finding matches the filter criteria.".into());
-    } else {
-        let (bytes, ext) = if format == "CSV" {
-            (csv(&found).into_bytes(), "csv")
-        } else {
-            let doc = serde_json::to_vec_pretty(&json!({"findings": found}))
-                .map_err(|e| InspectorApiError::Internal(format!("report does not encode: {e}")))?;
-            (doc, "json")
-        };
-        let mut dir: PathBuf = ctx.api.reports_dir.join(&bucket);
-        for s in &prefix {
-            dir.push(s);
-        }
-        let path = dir.join(format!("{report_id}.{ext}"));
-        let written = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)?;
-            std::fs::write(&path, bytes)?;
-            Ok::<_, std::io::Error>(path.display().to_string())
-        })
-        .await
-        .map_err(|e| InspectorApiError::Internal(e.to_string()))?;
-        match written {
-            Ok(p) => rec.files = vec![p],
-            Err(e) => {
-                tracing::warn!(error = %e, "findings report could not be written");
-                rec.status = "FAILED".into();
-                rec.error_code = Some("INTERNAL_ERROR".into());
-                rec.error_message = Some("The report could not be written.".into());
-            }
-        }
-    }
-    let doc = serde_json::to_value(&rec)
-        .map_err(|e| InspectorApiError::Internal(format!("report does not encode: {e}")))?;
-    ctx.api
-        .store
-        .put(
-            c::REPORTS,
-            &format!("{account}/{report_id}"),
-            &doc,
-            cond_of(0),
-        )
-        .await?;
-    Ok(Done::ok(json!({"reportId": report_id})))
+    finish(
+        ctx,
+        c::REPORTS,
+        rec,
+        destination_dir(&ctx.api.reports_dir, &bucket, &prefix),
+        files,
+        "No finding matches the filter criteria.",
+        "report",
+    )
+    .await
 }
 
 async fn record(ctx: &Ctx<'_>, id: &str) -> Result<ExportRecord> {

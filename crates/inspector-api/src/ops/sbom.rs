@@ -94,6 +94,58 @@ pub fn destination(ctx: &Ctx<'_>) -> Result<(Value, String, Vec<String>)> {
     Ok((dest, bucket, prefix))
 }
 
+/// `base/<bucket>/<key prefix segments>`: where a destination's files go.
+pub fn destination_dir(base: &Path, bucket: &str, prefix: &[String]) -> PathBuf {
+    let mut dir = base.join(bucket);
+    dir.extend(prefix);
+    dir
+}
+
+/// Finishes an export or report `rec` (status `SUCCEEDED` so far): `FAILED` with
+/// `NO_FINDINGS_FOUND` and `no_match` when there are no `files`, else the files written to
+/// `dir` (`FAILED` with `INTERNAL_ERROR` if they cannot be); then stores the record under
+/// `collection` and answers with its id. `what` names it in messages ("export", "report").
+pub async fn finish(
+    ctx: &Ctx<'_>,
+    collection: &str,
+    mut rec: ExportRecord,
+    dir: PathBuf,
+    files: Vec<(String, Vec<u8>)>,
+    no_match: &str,
+    what: &str,
+) -> Result<Done> {
+    if files.is_empty() {
+        rec.status = "FAILED".into();
+        rec.error_code = Some("NO_FINDINGS_FOUND".into());
+        rec.error_message = Some(no_match.into());
+    } else {
+        let written = tokio::task::spawn_blocking(move || write_all(&dir, &files))
+            .await
+            .map_err(|e| InspectorApiError::Internal(e.to_string()))?;
+        match written {
+            Ok(paths) => rec.files = paths,
+            Err(e) => {
+                tracing::warn!(error = %e, "the {what} could not be written");
+                rec.status = "FAILED".into();
+                rec.error_code = Some("INTERNAL_ERROR".into());
+                rec.error_message = Some(format!("The {what} could not be written."));
+            }
+        }
+    }
+    let doc = serde_json::to_value(&rec)
+        .map_err(|e| InspectorApiError::Internal(format!("{what} does not encode: {e}")))?;
+    ctx.api
+        .store
+        .put(
+            collection,
+            &format!("{}/{}", ctx.account(), rec.report_id),
+            &doc,
+            cond_of(0),
+        )
+        .await?;
+    Ok(Done::ok(json!({"reportId": rec.report_id})))
+}
+
 /// CreateSbomExport.
 pub async fn create(ctx: &Ctx<'_>) -> Result<Done> {
     ctx.authorize_any("CreateSbomExport").await?;
@@ -146,13 +198,10 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Done> {
             files.push((format!("{}.{ext}.json", h.agent_id), bytes));
         }
     }
-    let mut dir: PathBuf = ctx.api.exports_dir.join(bucket);
-    for s in &prefix {
-        dir.push(s);
-    }
+    let mut dir = destination_dir(&ctx.api.exports_dir, bucket, &prefix);
     dir.push(&report_id);
-    let mut rec = ExportRecord {
-        report_id: report_id.clone(),
+    let rec = ExportRecord {
+        report_id,
         format,
         status: "SUCCEEDED".into(),
         error_code: None,
@@ -162,36 +211,16 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Done> {
         files: Vec::new(),
         created_at: now,
     };
-    if files.is_empty() {
-        rec.status = "FAILED".into();
-        rec.error_code = Some("NO_FINDINGS_FOUND".into());
-        rec.error_message = Some("No resource matches the filter criteria.".into());
-    } else {
-        let written = tokio::task::spawn_blocking(move || write_all(&dir, &files))
-            .await
-            .map_err(|e| InspectorApiError::Internal(e.to_string()))?;
-        match written {
-            Ok(paths) => rec.files = paths,
-            Err(e) => {
-                tracing::warn!(error = %e, "SBOM export could not be written");
-                rec.status = "FAILED".into();
-                rec.error_code = Some("INTERNAL_ERROR".into());
-                rec.error_message = Some("The export could not be written.".into());
-            }
-        }
-    }
-    let doc = serde_json::to_value(&rec)
-        .map_err(|e| InspectorApiError::Internal(format!("export does not encode: {e}")))?;
-    ctx.api
-        .store
-        .put(
-            c::EXPORTS,
-            &format!("{account}/{report_id}"),
-            &doc,
-            cond_of(0),
-        )
-        .await?;
-    Ok(Done::ok(json!({"reportId": report_id})))
+    finish(
+        ctx,
+        c::EXPORTS,
+        rec,
+        dir,
+        files,
+        "No resource matches the filter criteria.",
+        "export",
+    )
+    .await
 }
 
 /// GetSbomExport.
