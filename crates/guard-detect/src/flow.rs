@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 
 use portcullis_guard_core::intel::is_public;
-use portcullis_guard_core::record::{FlowAction, FlowRecord, LogStatus};
+use portcullis_guard_core::record::{FlowAction, FlowRecord};
 use serde_json::{Value, json};
 
 use crate::config::{Config, PORTPROBE_WINDOW_SECS, PROBE_MAX_BYTES, PROBE_MAX_PACKETS};
@@ -288,16 +288,13 @@ impl FlowDetectors {
         ctx: &Ctx<'_>,
         out: &mut Vec<Detection>,
     ) {
-        if rec.log_status.is_some_and(|s| s != LogStatus::Ok) {
-            return;
-        }
-        let (Some(src), Some(dst)) = (rec.srcaddr, rec.dstaddr) else {
+        let Some((src, dst)) = rec.endpoints() else {
             return;
         };
         let f = Flow {
             rec,
-            src: src.to_canonical(),
-            dst: dst.to_canonical(),
+            src,
+            dst,
             sp: rec.srcport.unwrap_or(0),
             dp: rec.dstport.unwrap_or(0),
             proto: rec.protocol.unwrap_or(0),

@@ -456,6 +456,17 @@ fn ip(field: FlowField, v: &str) -> Result<IpAddr, GuardError> {
     })
 }
 
+impl FlowRecord<'_> {
+    /// The (source, destination) addresses of a record that logged traffic (`log-status` OK
+    /// or absent), IPv4-mapped IPv6 addresses as IPv4; `None` otherwise.
+    pub fn endpoints(&self) -> Option<(IpAddr, IpAddr)> {
+        if self.log_status.is_some_and(|s| s != LogStatus::Ok) {
+            return None;
+        }
+        Some((self.srcaddr?.to_canonical(), self.dstaddr?.to_canonical()))
+    }
+}
+
 impl<'a> FlowRecord<'a> {
     /// Sets a numeric field read as `n` from the text `v`.
     #[inline]
@@ -581,6 +592,14 @@ mod tests {
         assert_eq!(r.log_status, Some(LogStatus::NoData));
         assert_eq!(r.srcaddr, None);
         assert_eq!(r.action, None);
+        assert_eq!(r.endpoints(), None);
+        let ok = FlowFormat::default()
+            .parse_line("2 1 eni-1 ::ffff:10.0.0.1 52.1.2.3 1 443 6 1 40 1 2 ACCEPT OK")
+            .unwrap();
+        assert_eq!(
+            ok.endpoints(),
+            Some(("10.0.0.1".parse().unwrap(), "52.1.2.3".parse().unwrap()))
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@
 use std::net::IpAddr;
 
 use portcullis_guard_core::intel::is_public;
-use portcullis_guard_core::record::{FlowAction, FlowRecord, LogStatus};
+use portcullis_guard_core::record::{FlowAction, FlowRecord};
 use serde_json::json;
 
 use super::profile::MAX_PORTS;
@@ -96,13 +96,9 @@ pub fn observe(
     ctx: &Ctx<'_>,
     out: &mut Vec<Detection>,
 ) {
-    if rec.log_status.is_some_and(|s| s != LogStatus::Ok) {
-        return;
-    }
-    let (Some(src), Some(dst)) = (rec.srcaddr, rec.dstaddr) else {
+    let Some((src, dst)) = rec.endpoints() else {
         return;
     };
-    let (src, dst) = (src.to_canonical(), dst.to_canonical());
     if is_public(src) || !is_public(dst) {
         return;
     }
