@@ -283,13 +283,6 @@ impl RuleSet {
         self.always.len()
     }
 
-    /// Whether any rule can match a CloudTrail record with this `eventName` and `eventSource`
-    /// (strings, as CloudTrail writes them): false lets a caller skip building the record's
-    /// JSON value. Exactly the index [`RuleSet::for_each_match`] consults.
-    pub fn may_match(&self, event_name: &str, event_source: &str) -> bool {
-        !matches!(self.needs(event_name, event_source), Needs::Nothing)
-    }
-
     /// What matching a CloudTrail record with this `eventName` and `eventSource` (strings) needs
     /// of the record: nothing (no rule can match), the values of some fields (a record holding
     /// only those fields, with these two, matches exactly the rules the whole record matches),
