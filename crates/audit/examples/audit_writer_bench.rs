@@ -2,7 +2,11 @@
 //! [`AuditTrail`] over a fresh SQLite store (log files on), waits for shutdown (every record
 //! stored and written), and prints records/s and this process's CPU time per record.
 //!
-//! `cargo run --release -p portcullis-audit --example audit_writer_bench -- [N] [store-url]`
+//! `cargo run --release -p portcullis-audit --example audit_writer_bench -- [N] [store-url] [rate]`
+//!
+//! With `rate` (records per second), records arrive in 1 ms ticks the way a busy API hands
+//! them over, instead of all at once: this measures the writer at the batch sizes a server
+//! sees. `store-url` `-` means a fresh SQLite file.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -56,7 +60,7 @@ fn record(i: usize) -> CloudTrailRecord {
         }),
         response_elements: serde_json::Value::Null,
         request_id: ids::request_id(),
-        event_id: ids::request_id(),
+        event_id: ids::event_id(),
         read_only: true,
         event_type: "AwsApiCall".into(),
         management_event: true,
@@ -77,7 +81,9 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = args
         .next()
+        .filter(|u| u != "-")
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("store.db").display()));
+    let rate: Option<usize> = args.next().and_then(|s| s.parse().ok());
     let store = portcullis_store::open(&url).await.expect("store");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let records: Vec<CloudTrailRecord> = (0..n).map(record).collect();
@@ -92,7 +98,14 @@ async fn main() {
             file_interval: Duration::from_secs(1),
         },
     );
-    for r in records {
+    let per_tick = rate.map(|r| (r / 1000).max(1));
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    for (i, r) in records.into_iter().enumerate() {
+        if let Some(k) = per_tick
+            && i % k == 0
+        {
+            tick.tick().await;
+        }
         trail.record(r);
         // Like the listener's back-pressure, at a lower mark so the queue stays small.
         while trail.backlog() > 20_000 {

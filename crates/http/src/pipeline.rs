@@ -396,7 +396,7 @@ impl Pipeline {
             request_parameters: redact(std::mem::take(&mut outcome.request_parameters)),
             response_elements: redact(std::mem::take(&mut outcome.response_elements)),
             request_id: request_id.to_owned(),
-            event_id: ids::request_id(),
+            event_id: ids::event_id(),
             read_only: outcome.read_only,
             event_type: "AwsApiCall".into(),
             management_event: true,

@@ -17,18 +17,32 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 type Step = (i64, &'static str, &'static str);
 
 /// Migrations for the SQLite backend.
-pub(crate) const SQLITE: &[Step] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+pub(crate) const SQLITE: &[Step] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "event attributes keyed for lookup",
+        include_str!("../migrations/sqlite/0002_event_attrs_lookup_key.sql"),
+    ),
+];
 
 /// Migrations for the PostgreSQL backend.
-pub(crate) const POSTGRES: &[Step] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+pub(crate) const POSTGRES: &[Step] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "event attributes keyed for lookup",
+        include_str!("../migrations/postgres/0002_event_attrs_lookup_key.sql"),
+    ),
+];
 
 /// A [`MigrationSource`] over compiled-in SQL, so no migration files are needed at run time
 /// and no compile-time macro (or database) is needed to build.
@@ -75,7 +89,7 @@ mod tests {
                 .iter()
                 .flat_map(|m| m.iter().map(|s| s.version))
                 .collect();
-            assert_eq!(versions, vec![1]);
+            assert_eq!(versions, vec![1, 2]);
         }
     }
 

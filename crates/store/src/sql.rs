@@ -220,7 +220,7 @@ pub(crate) fn insert_events(n: usize, style: Placeholders) -> String {
 /// Inserts `n` lookup attributes in one statement: binds (seq, stream, name, value) per row.
 pub(crate) fn insert_event_attrs(n: usize, style: Placeholders) -> String {
     format!(
-        "INSERT INTO event_attrs (seq, stream, name, value) VALUES {} ON CONFLICT (seq, name, value) DO NOTHING",
+        "INSERT INTO event_attrs (seq, stream, name, value) VALUES {} ON CONFLICT (stream, name, value, seq) DO NOTHING",
         tuples(n, 4, style)
     )
 }

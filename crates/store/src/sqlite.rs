@@ -51,6 +51,9 @@ impl SqliteStore {
             // A page cache large enough for the event indexes (random UUIDs insert all
             // over the tree); SQLite's default of 2 MiB made the audit writer disk-bound.
             .pragma("cache_size", "-32768")
+            // Statement journals (multi-row inserts that may fail halfway) in memory, not in
+            // temporary files written page by page.
+            .pragma("temp_store", "memory")
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
@@ -431,5 +434,77 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database made by the first schema (attributes with a foreign key and a separate lookup
+    /// index) keeps its events and finds them by attribute after the upgrade.
+    #[tokio::test]
+    async fn upgrade_from_the_first_schema_keeps_attribute_lookups() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        {
+            let options = SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new().connect_with(options).await.unwrap();
+            let first = crate::migrations::SQLITE.get(..1).unwrap();
+            crate::migrations::migrator(first)
+                .await
+                .unwrap()
+                .run(&pool)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO events (seq, stream, id, time_us, body) VALUES \
+                 (1, 'audit', 'e1', 1, '{}'), (2, 'audit', 'e2', 2, '{}')",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO event_attrs (seq, stream, name, value) VALUES \
+                 (1, 'audit', 'EventName', 'Encrypt'), (2, 'audit', 'EventName', 'Decrypt')",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let query = EventQuery {
+            attr: Some(("EventName".into(), "Decrypt".into())),
+            ..EventQuery::default()
+        };
+        let found = store.query_events("audit", &query).await.unwrap();
+        assert_eq!(found.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e2"]);
+        let new = NewEvent {
+            id: "e3".into(),
+            time: time::OffsetDateTime::now_utc(),
+            attrs: vec![("EventName".into(), "Decrypt".into())],
+            body: serde_json::json!({}),
+        };
+        store.append_events("audit", &[new]).await.unwrap();
+        let found = store.query_events("audit", &query).await.unwrap();
+        assert_eq!(
+            found.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["e3", "e2"]
+        );
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+            "EXPLAIN QUERY PLAN SELECT seq FROM event_attrs \
+             WHERE stream = 'audit' AND name = 'EventName' AND value = 'x'",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        assert!(
+            plan.iter().any(|(_, _, _, d)| d.contains("PRIMARY KEY")),
+            "lookups use the primary key: {plan:?}"
+        );
     }
 }
