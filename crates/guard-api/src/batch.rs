@@ -49,6 +49,20 @@ impl GuardApi {
         findings: Vec<Value>,
         extra: Vec<WriteOp>,
     ) -> Result<BatchReport> {
+        self.ingest_batch_with(detector_id, findings, extra, &|_| Vec::new())
+            .await
+    }
+
+    /// [`GuardApi::ingest_batch`] with more writes that depend on the batch's counts: `finish`
+    /// sees the report of each attempt and its writes join that attempt's transaction (a
+    /// `PutEvents` reply stored under its batch ID says how many findings it created).
+    pub async fn ingest_batch_with(
+        &self,
+        detector_id: &str,
+        findings: Vec<Value>,
+        extra: Vec<WriteOp>,
+        finish: &(dyn Fn(&IngestReport) -> Vec<WriteOp> + Sync),
+    ) -> Result<BatchReport> {
         let d = self
             .detector_by_id(detector_id)
             .await?
@@ -116,6 +130,7 @@ impl GuardApi {
                 });
             }
             ops.extend(extra.iter().cloned());
+            ops.extend(finish(&out.report));
             if ops.is_empty() {
                 return Ok(out);
             }
@@ -179,6 +194,23 @@ mod tests {
         assert!(err.is_err());
         let (f, _) = api.findings_of(&d.id).await.unwrap().remove(0);
         assert_eq!(f["service"]["count"], 5);
+        // Writes computed from the counts join the same transaction.
+        let r = api
+            .ingest_batch_with(&d.id, vec![finding(1)], vec![], &|rep| {
+                vec![WriteOp::put(
+                    "marks",
+                    "m",
+                    json!({"updated": rep.updated}),
+                    Precondition::None,
+                )]
+            })
+            .await
+            .unwrap();
+        assert_eq!(r.report.updated, 1);
+        assert_eq!(
+            store.get("marks", "m").await.unwrap().unwrap().value["updated"],
+            1
+        );
         // Unknown detector.
         assert!(
             api.ingest_batch("nope", vec![finding(1)], vec![])

@@ -18,6 +18,10 @@ pub enum GuardApiError {
     /// No GuardDuty operation has this method and path (`BadRequestException`, 400).
     #[error("{0}")]
     UnknownOperation(String),
+    /// The request conflicts with what was stored before, e.g. a `PutEvents` batch ID reused
+    /// for a different body (`ConflictException`, 409).
+    #[error("{0}")]
+    Conflict(String),
     /// The store failed (`InternalServerErrorException`, 500; a lost write race is retried first).
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -41,6 +45,7 @@ impl GuardApiError {
                 "BadRequestException"
             }
             GuardApiError::AccessDenied(_) => "AccessDeniedException",
+            GuardApiError::Conflict(_) => "ConflictException",
             GuardApiError::Store(_) | GuardApiError::Internal(_) => "InternalServerErrorException",
         }
     }
@@ -75,6 +80,9 @@ impl From<GuardApiError> for AwsError {
             GuardApiError::AccessDenied(m) => {
                 AwsError::client(StatusCode::FORBIDDEN, code, m).with_member("type", "AccessDenied")
             }
+            GuardApiError::Conflict(m) => {
+                AwsError::client(StatusCode::CONFLICT, code, m).with_member("type", "Conflict")
+            }
             other => AwsError::bad_request(code, other.to_string())
                 .with_member("type", "InvalidInputException"),
         }
@@ -100,5 +108,9 @@ mod tests {
         let internal = AwsError::from(GuardApiError::Internal("secret detail".into()));
         assert_eq!(internal.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!internal.message.contains("secret"));
+        let conflict = AwsError::from(GuardApiError::Conflict("reused".into()));
+        assert_eq!(conflict.status, StatusCode::CONFLICT);
+        assert_eq!(conflict.code, "ConflictException");
+        assert_eq!(conflict.message, "reused");
     }
 }

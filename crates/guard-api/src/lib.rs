@@ -39,7 +39,7 @@ pub mod wire;
 pub use analyze::AnalyzeReport;
 pub use batch::{BatchReport, Stored};
 pub use error::GuardApiError;
-pub use events::{EventSink, PushReport};
+pub use events::{BATCH_ID_HEADER, EventSink, PushReport};
 pub use ingest::IngestReport;
 pub use service::GuardService;
 pub use state::GuardApi;

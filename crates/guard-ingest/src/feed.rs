@@ -15,6 +15,11 @@
 //! The engine's per-key windows live in memory: a restart keeps every finding and count but
 //! starts threshold detectors (port scans, brute force) afresh.
 //!
+//! A pushed batch that carries a batch ID leaves its reply pending in the feed
+//! ([`crate::push`]); the commit that writes the batch's findings writes the reply too, in
+//! the same transaction, so a retry either finds the reply (and is not counted again) or finds
+//! the batch still pending in memory.
+//!
 //! Threat lists and the trusted IP list are reloaded while running ([`Feed::reload_lists`]):
 //! the new lists are read and compiled without the engine's lock, then swapped in between
 //! two records, so detection never waits for a list to load.
@@ -137,6 +142,8 @@ pub(crate) struct FeedState {
     written: HashMap<String, u64>,
     /// Checkpoint writes waiting for the next commit, by key (the latest wins).
     pending: BTreeMap<String, WriteOp>,
+    /// Pushed batches whose reply waits for the next commit, by store key.
+    batches: BTreeMap<String, crate::push::PendingBatch>,
     /// Records processed since the last commit.
     dirty: bool,
 }
@@ -163,6 +170,17 @@ impl FeedState {
         self.dirty = true;
         let first = u32::try_from(first_line).unwrap_or(u32::MAX);
         self.engine.ingest_chunk(input, first, bytes, opts)
+    }
+
+    /// The pushed batch waiting for the next commit under `key`, if any.
+    pub(crate) fn pending_batch(&self, key: &str) -> Option<&crate::push::PendingBatch> {
+        self.batches.get(key)
+    }
+
+    /// Records a pushed batch's reply for the next commit.
+    pub(crate) fn add_batch(&mut self, key: String, batch: crate::push::PendingBatch) {
+        self.dirty = true;
+        self.batches.insert(key, batch);
     }
 
     /// Records a checkpoint write for the next commit.
@@ -246,6 +264,7 @@ impl Feed {
                 inputs: HashMap::new(),
                 written: HashMap::new(),
                 pending: BTreeMap::new(),
+                batches: BTreeMap::new(),
                 dirty: false,
             }),
             trusted: std::sync::RwLock::new(Arc::new(trusted)),
@@ -376,12 +395,22 @@ impl Feed {
                 Precondition::None,
             ));
         }
-        let BatchReport { report, stored } =
-            self.api.ingest_batch(&self.detector, docs, ops).await?;
+        let batches = &st.batches;
+        let finish = move |r: &portcullis_guard_api::IngestReport| {
+            batches
+                .iter()
+                .map(|(key, b)| b.write(key, r))
+                .collect::<Vec<_>>()
+        };
+        let BatchReport { report, stored } = self
+            .api
+            .ingest_batch_with(&self.detector, docs, ops, &finish)
+            .await?;
         for (id, total) in counts {
             st.written.insert(id, total);
         }
         st.pending.clear();
+        st.batches.clear();
         st.dirty = false;
         drop(st);
         self.stats.commits.fetch_add(1, Ordering::Relaxed);

@@ -77,13 +77,23 @@ async fn put_events(
     detector: &str,
     body: String,
 ) -> Result<Value, (u16, String, String)> {
+    put_events_with(svc, principal, detector, body, http::HeaderMap::new()).await
+}
+
+async fn put_events_with(
+    svc: &GuardService,
+    principal: Principal,
+    detector: &str,
+    body: String,
+    headers: http::HeaderMap,
+) -> Result<Value, (u16, String, String)> {
     let req = ApiRequest {
         request_id: "req-1".into(),
         method: http::Method::POST,
         uri: format!("/detector/{detector}/events?source=shipper-1")
             .parse()
             .unwrap(),
-        headers: http::HeaderMap::new(),
+        headers,
         body: body.into(),
         caller: Caller {
             principal,
@@ -102,6 +112,51 @@ async fn put_events(
         Ok(r) => Ok(serde_json::from_slice(&r.body).unwrap()),
         Err(e) => Err((e.status.as_u16(), e.code, e.message)),
     }
+}
+
+#[tokio::test]
+async fn a_batch_id_header_makes_a_retried_push_count_once() {
+    let e = env().await;
+    let svc = GuardService(e.api.clone());
+    let feeds = Feeds::new(e.api.clone(), Exports::none());
+    assert!(
+        e.api
+            .set_event_sink(std::sync::Arc::new(PushSink::new(feeds)))
+    );
+    let mut h = http::HeaderMap::new();
+    h.insert(
+        portcullis_guard_api::BATCH_ID_HEADER,
+        "shipper-1:000042".parse().unwrap(),
+    );
+    let root = || Principal::root(ACCOUNT);
+    let first = put_events_with(&svc, root(), &e.detector, lines(0, 4), h.clone())
+        .await
+        .unwrap();
+    assert_eq!(first["batchId"], "shipper-1:000042", "{first}");
+    assert!(first.get("replayed").is_none(), "{first}");
+    let again = put_events_with(&svc, root(), &e.detector, lines(0, 4), h.clone())
+        .await
+        .unwrap();
+    assert_eq!(again["replayed"], true, "{again}");
+    assert_eq!(again["records"], 4, "{again}");
+    assert_eq!(again["findingsCreated"], 1, "{again}");
+    assert_eq!(root_count(&e.api, &e.detector).await, 4);
+    let (status, code, _) = put_events_with(&svc, root(), &e.detector, lines(4, 6), h.clone())
+        .await
+        .unwrap_err();
+    assert_eq!((status, code.as_str()), (409, "ConflictException"));
+    assert_eq!(root_count(&e.api, &e.detector).await, 4);
+    // A malformed ID is refused before anything is read.
+    let mut bad = http::HeaderMap::new();
+    bad.insert(
+        portcullis_guard_api::BATCH_ID_HEADER,
+        "a/b".parse().unwrap(),
+    );
+    let (status, _, _) = put_events_with(&svc, root(), &e.detector, lines(6, 7), bad)
+        .await
+        .unwrap_err();
+    assert_eq!(status, 400);
+    assert_eq!(root_count(&e.api, &e.detector).await, 4);
 }
 
 #[tokio::test]
@@ -755,9 +810,15 @@ async fn learned_baselines_are_stored_with_the_commit_and_survive_a_restart() {
     {
         let feeds = Feeds::with_settings(e.api.clone(), Exports::none(), settings.clone());
         let sink = sink(feeds);
-        portcullis_guard_api::EventSink::put_events(&*sink, &e.detector, "s", routine.as_bytes())
-            .await
-            .unwrap();
+        portcullis_guard_api::EventSink::put_events(
+            &*sink,
+            &e.detector,
+            "s",
+            None,
+            routine.as_bytes(),
+        )
+        .await
+        .unwrap();
     }
     let stored = portcullis_store::list_all(
         &*e.api.store,
@@ -771,6 +832,10 @@ async fn learned_baselines_are_stored_with_the_commit_and_survive_a_restart() {
         "{stored:?}"
     );
     assert!(stored.iter().any(|i| i.key.contains("/id/")), "{stored:?}");
+    assert!(
+        stored.iter().any(|i| i.key.contains("/acct/")),
+        "{stored:?}"
+    );
     // A new process: the profiles and the learning period's start come back from the store.
     let feeds = Feeds::with_settings(e.api.clone(), Exports::none(), settings.clone());
     let feed = feeds.get(&e.detector).await.unwrap();
@@ -790,7 +855,7 @@ async fn learned_baselines_are_stored_with_the_commit_and_survive_a_restart() {
         "198.51.100.7",
         t0 + 3 * day + 5,
     );
-    portcullis_guard_api::EventSink::put_events(&*sink, &e.detector, "s", late.as_bytes())
+    portcullis_guard_api::EventSink::put_events(&*sink, &e.detector, "s", None, late.as_bytes())
         .await
         .unwrap();
     let types = types_stored(&e.api, &e.detector).await;
