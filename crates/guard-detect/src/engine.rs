@@ -107,7 +107,7 @@ impl Ctx<'_> {
 fn record_text<'r>(rec: &'r Record<'_>) -> Option<&'r str> {
     match rec {
         Record::Flow(f) => Some(f.line),
-        Record::CloudTrail(c) => c.raw.map(|r| r.get()),
+        Record::CloudTrail(c) => c.raw,
         Record::Dns(d) => match &d.query_name {
             std::borrow::Cow::Borrowed(s) => Some(s),
             std::borrow::Cow::Owned(_) => None,
@@ -257,20 +257,24 @@ impl Engine {
                 let t = f.end.or(f.start).and_then(|t| i64::try_from(t).ok());
                 let t = t.unwrap_or(self.clock);
                 self.clock = self.clock.max(t);
-                if let (Some(id), Some(ip)) = (f.instance_id, f.srcaddr.or(f.dstaddr))
+                if let Some(id) = f.instance_id
+                    && let Some(ip) = f.srcaddr.or(f.dstaddr)
                     && !portcullis_guard_core::intel::is_public(ip)
                 {
                     self.instances.entry(ip, t, || id.to_owned());
                 }
-                self.flow.observe(f, t, loc, &ctx, &mut self.out);
-                crate::baseline::network::observe(
-                    &mut self.baseline,
-                    f,
-                    t,
-                    loc,
-                    &ctx,
-                    &mut self.out,
-                );
+                if let Some(ends) = crate::flow::Endpoints::of(f) {
+                    self.flow.observe(f, &ends, t, loc, &ctx, &mut self.out);
+                    crate::baseline::network::observe(
+                        &mut self.baseline,
+                        f,
+                        &ends,
+                        t,
+                        loc,
+                        &ctx,
+                        &mut self.out,
+                    );
+                }
             }
             Record::Dns(d) => {
                 self.stats.dns += 1;
@@ -302,8 +306,10 @@ impl Engine {
                 }
             }
         }
-        for d in self.out.drain(..) {
-            self.store.upsert(d);
+        if !self.out.is_empty() {
+            for d in self.out.drain(..) {
+                self.store.upsert(d);
+            }
         }
     }
 
@@ -357,17 +363,23 @@ impl Engine {
         let base = text.as_ptr() as usize;
         let (mut cursor, mut line) = (0usize, base_line.saturating_add(1));
         let mut index = 0u32;
-        let result = decode::decode_each(&text, opts, |r| match r {
+        let result = decode::decode_each_ref(&text, opts, |r| match r {
             Ok(rec) => {
                 // The line of a record: from where its text sits in the input (records
                 // borrow from it), counting newlines incrementally as records come in order.
-                let at = record_text(&rec).map(|s| (s.as_ptr() as usize).wrapping_sub(base));
+                let at = record_text(rec).map(|s| (s.as_ptr() as usize).wrapping_sub(base));
                 if let Some(off) = at.filter(|o| *o >= cursor && *o <= text.len()) {
                     let skipped = text.get(cursor..off).unwrap_or_default();
-                    line += u32::try_from(memchr::memchr_iter(b'\n', skipped).count()).unwrap_or(0);
+                    line += match skipped {
+                        // The next flow line, right after the last one.
+                        b"\n" => 1,
+                        _ => {
+                            u32::try_from(memchr::memchr_iter(b'\n', skipped).count()).unwrap_or(0)
+                        }
+                    };
                     // A flow record is one line: the next one starts after it, so only
                     // its line end is left to count. Others may span lines.
-                    cursor = match &rec {
+                    cursor = match rec {
                         Record::Flow(f) => off + f.line.len(),
                         _ => off,
                     };
@@ -378,7 +390,7 @@ impl Engine {
                 } else {
                     0
                 };
-                self.observe(&rec, Loc { file, line, record });
+                self.observe(rec, Loc { file, line, record });
                 report.records += 1;
             }
             Err(e) => {

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 
 use portcullis_guard_core::intel::is_public;
-use portcullis_guard_core::record::{FlowAction, FlowRecord};
+use portcullis_guard_core::record::{FlowAction, FlowRecord, LogStatus};
 use serde_json::{Value, json};
 
 use crate::config::{Config, PORTPROBE_WINDOW_SECS, PROBE_MAX_BYTES, PROBE_MAX_PACKETS};
@@ -132,6 +132,40 @@ impl DosKind {
             Self::Dns => "Backdoor:EC2/DenialOfService.Dns",
             Self::UnusualProtocol => "Backdoor:EC2/DenialOfService.UnusualProtocol",
         }
+    }
+}
+
+/// A flow's two addresses (IPv4-mapped IPv6 as IPv4) and whether each is publicly
+/// routable: worked out once per record for every flow detector and the instance baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Whether `src` is publicly routable (a remote host; otherwise one of ours).
+    pub src_public: bool,
+    /// Whether `dst` is publicly routable.
+    pub dst_public: bool,
+}
+
+impl Endpoints {
+    /// The endpoints of a record that logged traffic ([`FlowRecord::endpoints`]).
+    #[inline]
+    pub fn of(rec: &FlowRecord<'_>) -> Option<Self> {
+        let (src, dst) = match (rec.srcaddr, rec.dstaddr, rec.log_status) {
+            // The common case, without the general path's canonicalisation.
+            (Some(IpAddr::V4(s)), Some(IpAddr::V4(d)), None | Some(LogStatus::Ok)) => {
+                (IpAddr::V4(s), IpAddr::V4(d))
+            }
+            _ => rec.endpoints()?,
+        };
+        Some(Self {
+            src,
+            dst,
+            src_public: is_public(src),
+            dst_public: is_public(dst),
+        })
     }
 }
 
@@ -279,22 +313,25 @@ impl FlowDetectors {
         )
     }
 
-    /// Runs the flow detectors on one record at time `t`.
+    /// Runs the flow detectors on one record (whose endpoints are `ends`) at time `t`.
     pub fn observe(
         &mut self,
         rec: &FlowRecord<'_>,
+        ends: &Endpoints,
         t: i64,
         loc: Loc,
         ctx: &Ctx<'_>,
         out: &mut Vec<Detection>,
     ) {
-        let Some((src, dst)) = rec.endpoints() else {
+        let src_ours = !ends.src_public;
+        let dst_ours = !ends.dst_public;
+        if !src_ours && !dst_ours {
             return;
-        };
+        }
         let f = Flow {
             rec,
-            src,
-            dst,
+            src: ends.src,
+            dst: ends.dst,
             sp: rec.srcport.unwrap_or(0),
             dp: rec.dstport.unwrap_or(0),
             proto: rec.protocol.unwrap_or(0),
@@ -304,11 +341,6 @@ impl FlowDetectors {
             t,
             loc,
         };
-        let src_ours = !is_public(f.src);
-        let dst_ours = !is_public(f.dst);
-        if !src_ours && !dst_ours {
-            return;
-        }
         self.intel(&f, src_ours, dst_ours, ctx, out);
         self.portscan(&f, src_ours, ctx, out);
         if src_ours && !dst_ours {

@@ -22,6 +22,8 @@ pub struct SigmaDetector {
     /// [`RuleSet::needs`] per `eventName`/`eventSource` pair (keyed `name\0source`), bounded.
     needs: HashMap<String, Need>,
     key: String,
+    /// Whether the set has correlations (which may read any field of a matching event).
+    correlated: bool,
 }
 
 /// What [`RuleSet::needs`] said, owned.
@@ -37,7 +39,9 @@ const NEEDS_CACHED: usize = 4096;
 impl SigmaDetector {
     /// Runs `rules` on every CloudTrail event.
     pub fn new(rules: RuleSet) -> Self {
+        let correlated = rules.correlations().next().is_some();
         Self {
+            correlated,
             rules,
             state: CorrelationState::default(),
             needs: HashMap::new(),
@@ -66,8 +70,9 @@ impl SigmaDetector {
     ) {
         let Some(raw) = rec.raw else { return };
         // Most events concern no rule, or only rules over fields the decoded record already
-        // holds: decide those without parsing the whole event into a JSON value. A match
-        // there is checked again on the whole event, which also feeds correlations.
+        // holds: decide those without parsing the whole event into a JSON value. Without
+        // correlations that decision is final; with them, a match there is checked again on
+        // the whole event, which also feeds the correlations.
         self.key.clear();
         self.key.push_str(&rec.event_name);
         self.key.push('\0');
@@ -83,19 +88,26 @@ impl SigmaDetector {
             };
             self.needs.insert(self.key.clone(), need);
         }
+        let mut value = None;
         match self.needs.get(self.key.as_str()) {
             Some(Need::Nothing) => return,
             Some(Need::Fields(fields)) => {
-                if let Some(part) = typed_fields(rec, fields)
-                    && self.rules.matches(&part).is_empty()
-                {
-                    return;
+                if let Some(part) = typed_fields(rec, fields) {
+                    if !self.correlated {
+                        value = Some(part);
+                    } else if self.rules.matches(&part).is_empty() {
+                        return;
+                    }
                 }
             }
             _ => {}
         }
-        let Ok(value) = serde_json::from_str::<Value>(raw.get()) else {
-            return;
+        let value = match value {
+            Some(v) => v,
+            None => match serde_json::from_str::<Value>(raw) {
+                Ok(v) => v,
+                Err(_) => return,
+            },
         };
         let hits = self
             .rules
@@ -162,20 +174,22 @@ impl SigmaDetector {
 /// `None` when a field is not one the decoded record keeps (the whole event is needed then).
 fn typed_fields<S: AsRef<str>>(rec: &CloudTrailRecord<'_>, fields: &[S]) -> Option<Value> {
     use serde_json::Map;
-    fn put(obj: &mut Map<String, Value>, path: &[&str], v: Value) {
-        match path {
-            [] => {}
-            [last] => {
-                obj.insert((*last).to_owned(), v);
-            }
-            [first, rest @ ..] => {
-                let slot = obj
-                    .entry((*first).to_owned())
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if let Value::Object(inner) = slot {
-                    put(inner, rest, v);
-                }
-            }
+    /// Puts `v` at the dotted `path` (`first` then `rest`), making the objects on the way.
+    fn put(
+        obj: &mut Map<String, Value>,
+        first: &str,
+        mut rest: std::str::Split<'_, char>,
+        v: Value,
+    ) {
+        let Some(next) = rest.next() else {
+            obj.insert(first.to_owned(), v);
+            return;
+        };
+        if !obj.contains_key(first) {
+            obj.insert(first.to_owned(), Value::Object(Map::new()));
+        }
+        if let Some(Value::Object(inner)) = obj.get_mut(first) {
+            put(inner, next, rest, v);
         }
     }
     let s = |v: &Option<std::borrow::Cow<'_, str>>| v.as_deref().map(Value::from);
@@ -218,8 +232,10 @@ fn typed_fields<S: AsRef<str>>(rec: &CloudTrailRecord<'_>, fields: &[S]) -> Opti
             _ => return None,
         };
         if let Some(v) = v {
-            let path: Vec<&str> = f.split('.').collect();
-            put(&mut obj, &path, v);
+            let mut path = f.split('.');
+            if let Some(first) = path.next() {
+                put(&mut obj, first, path, v);
+            }
         }
     }
     Some(Value::Object(obj))
@@ -320,7 +336,7 @@ mod tests {
                     continue;
                 };
                 let Some(raw) = c.raw else { continue };
-                let whole: Value = serde_json::from_str(raw.get()).unwrap();
+                let whole: Value = serde_json::from_str(raw).unwrap();
                 let want: Vec<_> = rules.matches(&whole).iter().map(|m| &m.title).collect();
                 match rules.needs(&c.event_name, &c.event_source) {
                     Needs::Nothing => assert!(want.is_empty(), "{}: {want:?}", f.display()),

@@ -166,7 +166,8 @@ pub fn raw_json(raw: Option<&serde_json::value::RawValue>) -> Value {
 
 /// Finds `distrib` token names of penetration-testing distributions in a user agent.
 pub fn pentest_distribution(ua: &str) -> Option<(&'static str, &'static str)> {
-    let lower = ua.to_ascii_lowercase();
+    let (mut stack, mut heap) = ([0u8; 256], String::new());
+    let lower = crate::baseline::profile::ascii_lower(ua, &mut stack, &mut heap);
     let bytes = lower.as_bytes();
     let has_word = |w: &str| {
         lower.match_indices(w).any(|(i, _)| {
@@ -181,12 +182,13 @@ pub fn pentest_distribution(ua: &str) -> Option<(&'static str, &'static str)> {
         })
     };
     [
-        ("Kali", "PenTest:IAMUser/KaliLinux"),
-        ("Parrot", "PenTest:IAMUser/ParrotLinux"),
-        ("Pentoo", "PenTest:IAMUser/PentooLinux"),
+        ("Kali", "kali", "PenTest:IAMUser/KaliLinux"),
+        ("Parrot", "parrot", "PenTest:IAMUser/ParrotLinux"),
+        ("Pentoo", "pentoo", "PenTest:IAMUser/PentooLinux"),
     ]
     .into_iter()
-    .find(|(w, _)| has_word(&w.to_ascii_lowercase()))
+    .find(|(_, w, _)| has_word(w))
+    .map(|(name, _, ty)| (name, ty))
 }
 
 /// Whether a principal ID names an EC2 instance role session (`AROA...:i-0123abcd`).

@@ -3,13 +3,17 @@
 //! bounded whatever the number of distinct sources (a million scanners cost the cap, not
 //! a million entries). Evictions are counted.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
+
+/// The hasher of the per-key tables: foldhash, seeded per process (keys come from untrusted logs).
+pub(crate) type FastState = foldhash::fast::RandomState;
 
 /// A map of per-key state with a capacity and time-based eviction.
 #[derive(Debug, Clone)]
 pub struct BoundedMap<K, V> {
-    map: HashMap<K, (V, i64)>,
+    map: HashMap<K, (V, i64), FastState>,
     capacity: usize,
     idle_secs: i64,
     evicted: u64,
@@ -19,7 +23,7 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
     /// A map holding at most `capacity` keys; keys idle for `idle_secs` are evicted first.
     pub fn new(capacity: usize, idle_secs: i64) -> Self {
         Self {
-            map: HashMap::new(),
+            map: HashMap::with_hasher(FastState::default()),
             capacity: capacity.max(2),
             idle_secs,
             evicted: 0,
@@ -38,13 +42,41 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
         &mut slot.0
     }
 
+    /// [`BoundedMap::entry`] by reference: the key is only copied when it is new. `None` only
+    /// if the map could not keep the key (never in practice: eviction leaves room).
+    pub fn entry_ref<Q>(&mut self, key: &Q, now: i64, init: impl FnOnce() -> V) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if !self.map.contains_key(key) {
+            if self.map.len() >= self.capacity {
+                self.evict(now);
+            }
+            self.map.insert(key.to_owned(), (init(), now));
+        }
+        let slot = self.map.get_mut(key)?;
+        if now > slot.1 {
+            slot.1 = now;
+        }
+        Some(&mut slot.0)
+    }
+
     /// The state for `key`, if tracked.
-    pub fn get(&self, key: &K) -> Option<&V> {
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.map.get(key).map(|(v, _)| v)
     }
 
     /// The state for `key` to change, if tracked (its last-seen time stays).
-    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.map.get_mut(key).map(|(v, _)| v)
     }
 

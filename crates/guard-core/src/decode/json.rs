@@ -149,19 +149,22 @@ where
 
 /// Decodes one CloudTrail record (plain or EventBridge-wrapped) from `doc`.
 fn one_record(doc: &str, eventbridge: bool) -> Result<Record<'_>, GuardError> {
-    let raw: &RawValue = if eventbridge {
+    let rec = if eventbridge {
         #[derive(Deserialize)]
         struct Envelope<'a> {
             #[serde(borrow)]
             detail: Option<&'a RawValue>,
         }
         let env: Envelope<'_> = serde_json::from_str(doc).map_err(|e| json_err(&e))?;
-        env.detail
-            .ok_or(GuardError::MissingField { field: "detail" })?
+        CloudTrailRecord::from_raw(
+            env.detail
+                .ok_or(GuardError::MissingField { field: "detail" })?,
+        )?
     } else {
-        serde_json::from_str(doc).map_err(|e| json_err(&e))?
+        // One pass: the typed decode validates the whole line as it goes.
+        CloudTrailRecord::from_json(doc)?
     };
-    CloudTrailRecord::from_raw(raw).map(|r| Record::CloudTrail(Box::new(r)))
+    Ok(Record::CloudTrail(Box::new(rec)))
 }
 
 /// Decodes the JSON formats of `text`.

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::io::Read;
 
 use crate::error::GuardError;
-use crate::record::{FlowFormat, Record};
+use crate::record::{FlowFormat, FlowRecord, Record};
 
 /// What an input was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +96,22 @@ pub fn prepare(bytes: &[u8], limit: usize) -> Result<Cow<'_, [u8]>, GuardError> 
 
 /// Lines of `text` with their 1-based numbers, without line terminators.
 fn lines(text: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
-    text.split(|b| *b == b'\n').enumerate().map(|(i, l)| {
+    // `text.split(|b| *b == b'\n')`, with memchr finding the ends (records are long).
+    let mut rest = Some(text);
+    let split = std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr(b'\n', r) {
+            Some(i) => {
+                rest = r.get(i + 1..);
+                r.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    });
+    split.enumerate().map(|(i, l)| {
         let l = l.strip_suffix(b"\r").unwrap_or(l);
         (i + 1, l)
     })
@@ -151,8 +166,32 @@ where
     let format = detect(text)?;
     match format {
         InputFormat::Empty => {}
-        InputFormat::FlowLog => decode_flow(text, opts, &mut sink),
+        InputFormat::FlowLog => decode_flow(text, opts, &mut |r| sink(r.cloned())),
         _ => json::decode_json(text, format, &mut sink),
+    }
+    Ok(format)
+}
+
+/// [`decode_each`] handing every record to `sink` by reference. Flow lines are parsed into
+/// one record reused from line to line instead of a new one moved out per line: this is
+/// the hot path of a detector that only reads each record.
+pub fn decode_each_ref<'a, F>(
+    text: &'a [u8],
+    opts: &DecodeOptions,
+    mut sink: F,
+) -> Result<InputFormat, GuardError>
+where
+    F: FnMut(Result<&Record<'a>, RecordError>),
+{
+    let text = strip_bom(text);
+    let format = detect(text)?;
+    match format {
+        InputFormat::Empty => {}
+        InputFormat::FlowLog => decode_flow(text, opts, &mut sink),
+        _ => json::decode_json(text, format, &mut |r| match r {
+            Ok(rec) => sink(Ok(&rec)),
+            Err(e) => sink(Err(e)),
+        }),
     }
     Ok(format)
 }
@@ -184,12 +223,14 @@ pub fn decode<'a>(text: &'a [u8], opts: &DecodeOptions) -> Result<Decoded<'a>, G
 }
 
 /// Decodes VPC flow lines; a header line (all tokens field names) switches the format
-/// for the lines after it; `#` lines are comments.
+/// for the lines after it; `#` lines are comments. Every line is parsed into one reused
+/// record, handed to `sink` by reference.
 fn decode_flow<'a, F>(text: &'a [u8], opts: &DecodeOptions, sink: &mut F)
 where
-    F: FnMut(Result<Record<'a>, RecordError>),
+    F: FnMut(Result<&Record<'a>, RecordError>),
 {
     let mut format = Cow::Borrowed(&opts.flow_format);
+    let mut slot = Record::Flow(FlowRecord::default());
     if let Ok(whole) = std::str::from_utf8(text) {
         // Valid UTF-8 throughout (the common case): line ends found with a vectorised search.
         let ends = memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len()));
@@ -198,7 +239,7 @@ where
             let line = whole.get(start..end).unwrap_or_default();
             start = end + 1;
             let line = line.strip_suffix('\r').unwrap_or(line);
-            flow_line(i + 1, Ok(line), &mut format, sink);
+            flow_line(i + 1, Ok(line), &mut format, &mut slot, sink);
         }
     } else {
         for (n, raw) in lines(text) {
@@ -206,20 +247,23 @@ where
                 n,
                 std::str::from_utf8(raw).map_err(|_| raw),
                 &mut format,
+                &mut slot,
                 sink,
             );
         }
     }
 }
 
-/// One flow line: blank/comment (skipped), header (switches `format`) or data.
+/// One flow line: blank/comment (skipped), header (switches `format`) or data (parsed into
+/// `slot`, a flow record).
 fn flow_line<'a, F>(
     n: usize,
     line: Result<&'a str, &'a [u8]>,
     format: &mut Cow<'_, FlowFormat>,
+    slot: &mut Record<'a>,
     sink: &mut F,
 ) where
-    F: FnMut(Result<Record<'a>, RecordError>),
+    F: FnMut(Result<&Record<'a>, RecordError>),
 {
     let raw = match line {
         Ok(l) => l.as_bytes(),
@@ -228,18 +272,21 @@ fn flow_line<'a, F>(
     if raw.first().is_none_or(|b| *b == b'#') || is_blank(raw) {
         return;
     }
+    let Record::Flow(rec) = slot else {
+        return;
+    };
     let res = line.map_err(|_| GuardError::Utf8).and_then(|line| {
         if line.starts_with(|c: char| c.is_ascii_alphabetic() || c == '$')
             && let Some(h) = FlowFormat::parse_header(line)
         {
             *format = Cow::Owned(h);
-            return Ok(None);
+            return Ok(false);
         }
-        format.parse_line(line).map(Some)
+        format.parse_into(line, rec).map(|()| true)
     });
     match res {
-        Ok(Some(rec)) => sink(Ok(Record::Flow(rec))),
-        Ok(None) => {}
+        Ok(true) => sink(Ok(slot)),
+        Ok(false) => {}
         Err(error) => sink(Err(RecordError {
             location: Location::Line(n),
             error,

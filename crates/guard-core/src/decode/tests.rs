@@ -148,6 +148,40 @@ fn flow_lines_with_header_switch_and_garbage() {
     assert_eq!(d.errors[2].error, GuardError::Utf8);
 }
 
+/// Records and errors as [`decode_each_ref`] hands them, debug-printed in order.
+fn by_ref(text: &[u8]) -> (Result<InputFormat, GuardError>, Vec<String>) {
+    let mut out = Vec::new();
+    let f = decode_each_ref(text, &opts(), |r| out.push(format!("{r:?}")));
+    (f, out)
+}
+
+/// The same through [`decode_each`].
+fn by_value(text: &[u8]) -> (Result<InputFormat, GuardError>, Vec<String>) {
+    let mut out = Vec::new();
+    let f = decode_each(text, &opts(), |r| out.push(format!("{:?}", r.as_ref())));
+    (f, out)
+}
+
+#[test]
+fn by_reference_and_by_value_agree() {
+    let flows: &[u8] = b"2 123456789010 eni-1 172.31.16.139 52.1.2.3 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\n\
+                 version vpc-id srcaddr dstaddr tcp-flags log-status\n\
+                 5 vpc-1 10.0.0.1 8.8.8.8 2 OK\n\
+                 5 vpc-1 10.0.0.1 8.8.8.8 x OK\n\
+                 \xff\n\
+                 5 - - - - NODATA\r\n";
+    let trail = ct("GetUser");
+    let inputs: [&[u8]; 4] = [flows, trail.as_bytes(), b"", b"{\"query_name\":5}\n"];
+    for text in inputs {
+        let (a, b) = (by_ref(text), by_value(text));
+        assert_eq!(a, b);
+    }
+    let (_, recs) = by_ref(flows);
+    assert_eq!(recs.len(), 5);
+    assert!(recs[1].contains("vpc_id: Some(\"vpc-1\")"), "{}", recs[1]);
+    assert!(recs[0].contains("vpc_id: None"), "{}", recs[0]);
+}
+
 #[test]
 fn resolver_lines() {
     let text = "{\"query_name\":\"a.example.com.\",\"srcaddr\":\"10.0.0.1\",\"srcport\":\"53\"}\n{\"query_name\":5}\n";
@@ -188,5 +222,25 @@ proptest! {
         let d = decode(text.as_bytes(), &opts()).unwrap();
         prop_assert_eq!(d.records.len(), n_good + 1);
         prop_assert_eq!(d.errors.len(), n_bad);
+    }
+}
+
+#[test]
+fn lines_split_like_slice_split() {
+    for text in [
+        &b""[..],
+        b"\n",
+        b"a",
+        b"a\n",
+        b"a\r\nb",
+        b"\n\nx\n\n",
+        b"ab\ncd\r\n",
+    ] {
+        let want: Vec<(usize, &[u8])> = text
+            .split(|b| *b == b'\n')
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.strip_suffix(b"\r").unwrap_or(l)))
+            .collect();
+        assert_eq!(super::lines(text).collect::<Vec<_>>(), want);
     }
 }

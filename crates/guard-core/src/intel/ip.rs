@@ -7,7 +7,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Non-public IPv4 ranges as (network, prefix length) (IANA special-purpose registry).
+/// Non-public IPv4 ranges as (network, prefix length) (IANA special-purpose registry);
+/// [`is_public_v4`] decides by the first octet, tested against this table.
+#[cfg(test)]
 const V4_SPECIAL: &[(u32, u8)] = &[
     (0x0000_0000, 8),  // 0.0.0.0/8 "this network"
     (0x0A00_0000, 8),  // 10.0.0.0/8 private
@@ -42,10 +44,23 @@ fn mask6(len: u8) -> u128 {
     }
 }
 
-/// Whether an IPv4 address is publicly routable.
+/// Whether an IPv4 address is publicly routable: outside every IANA special-purpose range
+/// (0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12, 192.0.0/24, 192.0.2/24,
+/// 192.88.99/24, 192.168/16, 198.18/15, 198.51.100/24, 203.0.113/24, 224/4, 240/4). Decided
+/// by the first octet (called for both ends of every flow).
+#[inline]
 pub fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let a = u32::from(ip);
-    !V4_SPECIAL.iter().any(|&(net, len)| a & mask4(len) == net)
+    let [a, b, c, _] = ip.octets();
+    match a {
+        0 | 10 | 127 | 224..=255 => false,
+        100 => !(64..=127).contains(&b),
+        169 => b != 254,
+        172 => !(16..=31).contains(&b),
+        192 => !(b == 168 || (b == 0 && (c == 0 || c == 2)) || (b == 88 && c == 99)),
+        198 => !(b == 18 || b == 19 || (b == 51 && c == 100)),
+        203 => !(b == 0 && c == 113),
+        _ => true,
+    }
 }
 
 /// Whether an IPv6 address is publicly routable: inside 2000::/3 global unicast and
@@ -64,6 +79,7 @@ pub fn is_public_v6(ip: Ipv6Addr) -> bool {
 }
 
 /// Whether an address is publicly routable (GuardDuty list semantics).
+#[inline]
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -165,6 +181,45 @@ mod tests {
             "::ffff:8.8.8.8",
         ] {
             assert!(is_public(s.parse().unwrap()), "{s}");
+        }
+    }
+
+    /// The table's answer.
+    fn public_by_table(a: u32) -> bool {
+        !V4_SPECIAL.iter().any(|&(net, len)| a & mask4(len) == net)
+    }
+
+    #[test]
+    fn first_octet_rule_matches_the_table() {
+        // Every range edge (and one past it) of the table, and every /16 of the space.
+        for &(net, len) in V4_SPECIAL {
+            let last = net | !mask4(len);
+            for a in [net, last, net.wrapping_sub(1), last.wrapping_add(1)] {
+                assert_eq!(
+                    is_public_v4(Ipv4Addr::from(a)),
+                    public_by_table(a),
+                    "{}",
+                    Ipv4Addr::from(a)
+                );
+            }
+        }
+        for hi in 0..=0xFFFFu32 {
+            for lo in [0u32, 0x0001, 0x0201, 0x6301, 0x6401, 0x7101, 0xFFFF] {
+                let a = hi << 16 | lo;
+                assert_eq!(
+                    is_public_v4(Ipv4Addr::from(a)),
+                    public_by_table(a),
+                    "{}",
+                    Ipv4Addr::from(a)
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn first_octet_rule_matches_the_table_anywhere(a in proptest::prelude::any::<u32>()) {
+            proptest::prop_assert_eq!(is_public_v4(Ipv4Addr::from(a)), public_by_table(a));
         }
     }
 

@@ -75,7 +75,10 @@ pub enum MatchKind {
 #[derive(Debug, Clone, Default)]
 pub struct ThreatIntel {
     sources: Vec<Source>,
-    ips: FastMap<IpAddr, u32>,
+    /// Exact IPv4 addresses (as integers: one hash word per probe).
+    ips4: FastMap<u32, u32>,
+    /// Exact IPv6 addresses (an IPv4-mapped entry stays IPv6, as listed).
+    ips6: FastMap<u128, u32>,
     v4: PrefixTable<u32>,
     v6: PrefixTable<u128>,
     ip_ports: FastMap<(IpAddr, u16), u32>,
@@ -114,7 +117,10 @@ impl ThreatIntel {
                 if !is_public(ip) {
                     return Err(());
                 }
-                insert_new(&mut self.ips, ip, s)
+                match ip {
+                    IpAddr::V4(a) => insert_new(&mut self.ips4, u32::from(a), s),
+                    IpAddr::V6(a) => insert_new(&mut self.ips6, u128::from(a), s),
+                }
             }
             Indicator::IpPort(ip, port) => {
                 if !is_public(ip) {
@@ -173,16 +179,35 @@ impl ThreatIntel {
         if !is_public(ip) {
             return None;
         }
-        if let Some(&s) = self.ips.get(&ip) {
+        self.match_public(ip)
+    }
+
+    /// [`ThreatIntel::match_ip`] for a canonical, public address.
+    #[inline]
+    fn match_public(&self, ip: IpAddr) -> Option<IntelMatch<'_>> {
+        let (exact, cidr) = match ip {
+            IpAddr::V4(a) => {
+                let k = u32::from(a);
+                match self.ips4.get(&k) {
+                    Some(&s) => (Some(s), None),
+                    None => (None, self.v4.lookup(k)),
+                }
+            }
+            IpAddr::V6(a) => {
+                let k = u128::from(a);
+                match self.ips6.get(&k) {
+                    Some(&s) => (Some(s), None),
+                    None => (None, self.v6.lookup(k)),
+                }
+            }
+        };
+        if let Some(s) = exact {
             return Some(IntelMatch {
                 source: self.src(s)?,
                 kind: MatchKind::Ip,
             });
         }
-        let (len, s) = match ip {
-            IpAddr::V4(a) => self.v4.lookup(u32::from(a)),
-            IpAddr::V6(a) => self.v6.lookup(u128::from(a)),
-        }?;
+        let (len, s) = cidr?;
         Some(IntelMatch {
             source: self.src(s)?,
             kind: MatchKind::Cidr(len),
@@ -203,7 +228,7 @@ impl ThreatIntel {
                 kind: MatchKind::IpPort,
             });
         }
-        self.match_ip(ip)
+        self.match_public(ip)
     }
 
     /// Matches a domain name (any case, trailing dot allowed) against the domain lists:
@@ -256,7 +281,8 @@ impl ThreatIntel {
 
     /// Number of indicators stored (all forms).
     pub fn len(&self) -> usize {
-        self.ips.len()
+        self.ips4.len()
+            + self.ips6.len()
             + self.v4.len()
             + self.v6.len()
             + self.ip_ports.len()

@@ -70,9 +70,10 @@ pub struct CloudTrailRecord<'a> {
     /// `additionalEventData`, unparsed.
     #[serde(borrow, default, alias = "additionaleventdata")]
     pub additional_event_data: Option<&'a RawValue>,
-    /// The whole record as it appeared in the input.
+    /// The whole record's JSON text as it appeared in the input (without surrounding
+    /// whitespace).
     #[serde(skip)]
-    pub raw: Option<&'a RawValue>,
+    pub raw: Option<&'a str>,
 }
 
 /// `userIdentity` of a CloudTrail record.
@@ -165,11 +166,18 @@ where
 impl<'a> CloudTrailRecord<'a> {
     /// Parses one record from its raw JSON, keeping the raw text.
     pub fn from_raw(raw: &'a RawValue) -> Result<Self, GuardError> {
+        Self::from_json(raw.get())
+    }
+
+    /// Parses one record from JSON text holding exactly one object (and JSON whitespace around
+    /// it), keeping the text: one pass over the input, where [`CloudTrailRecord::from_raw`]
+    /// needs a first one to delimit the value.
+    pub fn from_json(text: &'a str) -> Result<Self, GuardError> {
         let mut rec: CloudTrailRecord<'a> =
-            serde_json::from_str(raw.get()).map_err(|e| GuardError::Json {
+            serde_json::from_str(text).map_err(|e| GuardError::Json {
                 message: e.to_string(),
             })?;
-        rec.raw = Some(raw);
+        rec.raw = Some(text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r')));
         Ok(rec)
     }
 
@@ -186,7 +194,7 @@ impl<'a> CloudTrailRecord<'a> {
 
     /// The whole record parsed into a `serde_json::Value` (for rules over arbitrary fields).
     pub fn to_value(&self) -> Option<serde_json::Value> {
-        serde_json::from_str(self.raw?.get()).ok()
+        serde_json::from_str(self.raw?).ok()
     }
 }
 
@@ -215,7 +223,25 @@ mod tests {
             Some("r")
         );
         assert_eq!(rec.request_parameters.unwrap().get(), r#"{"userName":"x"}"#);
-        assert!(rec.raw.unwrap().get().contains("CreateUser"));
+        assert!(rec.raw.unwrap().contains("CreateUser"));
+        let line = format!(" {text}\r\n");
+        let same = CloudTrailRecord::from_json(&line).unwrap();
+        assert_eq!(same.raw, Some(text));
+        assert_eq!(same.event_name, "CreateUser");
+        for bad in [
+            "[1]",
+            "{\"eventName\":\"n\"} x",
+            "{\"eventName\":\"n\",\"x\":[}",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    CloudTrailRecord::from_json(bad),
+                    Err(GuardError::Json { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

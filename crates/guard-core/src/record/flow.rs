@@ -5,6 +5,10 @@ use std::net::IpAddr;
 
 use crate::error::{GuardError, clip};
 
+mod scan;
+
+use scan::Cursor;
+
 macro_rules! flow_fields {
     ($($variant:ident => $name:literal,)*) => {
         /// A VPC Flow Logs field, as named in a flow-log format string.
@@ -79,25 +83,30 @@ flow_fields! {
 /// Maximum number of fields in a format (every field once).
 const MAX_FIELDS: usize = 64;
 
+/// Fields of the version 2 default format.
+const V2_FIELDS: usize = 14;
+
 /// A flow-log format: the ordered list of fields on each line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowFormat {
     fields: Vec<FlowField>,
+    /// Whether `fields` is the version 2 default format (read by [`scan::parse_v2`]).
+    v2: bool,
 }
 
 impl Default for FlowFormat {
     /// The version 2 default format (14 fields).
     fn default() -> Self {
-        Self {
-            fields: FlowField::ALL.iter().copied().take(14).collect(),
-        }
+        Self::new(FlowField::ALL.iter().copied().take(V2_FIELDS).collect())
     }
 }
 
 impl FlowFormat {
     /// A format from an explicit field list.
     pub fn new(fields: Vec<FlowField>) -> Self {
-        Self { fields }
+        let v2 =
+            fields.len() == V2_FIELDS && fields.iter().zip(FlowField::ALL).all(|(a, b)| a == b);
+        Self { fields, v2 }
     }
 
     /// Parses a header line / format string (`version account-id ...` or
@@ -110,7 +119,7 @@ impl FlowFormat {
             }
             fields.push(FlowField::from_name(tok)?);
         }
-        (!fields.is_empty()).then_some(Self { fields })
+        (!fields.is_empty()).then(|| Self::new(fields))
     }
 
     /// The fields in line order.
@@ -119,20 +128,40 @@ impl FlowFormat {
     }
 
     /// Parses one data line with this format.
+    pub fn parse_line<'a>(&self, line: &'a str) -> Result<FlowRecord<'a>, GuardError> {
+        let mut rec = FlowRecord::default();
+        self.parse_into(line, &mut rec)?;
+        Ok(rec)
+    }
+
+    /// Parses one data line with this format into `rec`, every field of which is
+    /// overwritten (a caller parsing many lines reuses one record instead of moving a new
+    /// one out per line). On error `rec` holds no meaningful record.
     ///
     /// One pass over the line: numbers and dotted-quad addresses, nearly every field of a
-    /// real line, are read while the token is scanned; anything else (`-`, IPv6, malformed
-    /// values) takes the general path of [`FlowRecord::set`].
-    pub fn parse_line<'a>(&self, line: &'a str) -> Result<FlowRecord<'a>, GuardError> {
-        let mut rec = FlowRecord {
+    /// real line, are read while the token is scanned. A version 2 default-format line of
+    /// common values is read field after field without dispatch ([`scan::parse_v2`]);
+    /// anything else (other formats, `-`, IPv6, malformed values) takes the general path.
+    #[inline]
+    pub fn parse_into<'a>(
+        &self,
+        line: &'a str,
+        rec: &mut FlowRecord<'a>,
+    ) -> Result<(), GuardError> {
+        if self.v2 && scan::parse_v2(line, rec).is_some() {
+            return Ok(());
+        }
+        *rec = FlowRecord {
             line,
             ..FlowRecord::default()
         };
-        let mut cur = Cursor {
-            line,
-            bytes: line.as_bytes(),
-            pos: 0,
-        };
+        self.parse_general(line, rec)
+    }
+
+    /// The general path of [`FlowFormat::parse_into`] (`rec` starts empty but for `line`):
+    /// dispatch per field, the general setter for anything but numbers and dotted quads.
+    fn parse_general<'a>(&self, line: &'a str, rec: &mut FlowRecord<'a>) -> Result<(), GuardError> {
+        let mut cur = Cursor::new(line);
         let mut found = 0usize;
         for &field in &self.fields {
             if !cur.skip_ws() {
@@ -152,7 +181,7 @@ impl FlowFormat {
             }
         }
         if found == self.fields.len() && !cur.skip_ws() {
-            return Ok(rec);
+            return Ok(());
         }
         while cur.skip_ws() {
             cur.token();
@@ -256,128 +285,13 @@ impl FlowField {
     }
 }
 
-/// ASCII whitespace as `str::split_ascii_whitespace` splits on it (space, tab, LF, FF, CR).
-#[inline]
-fn is_ws(b: u8) -> bool {
-    const WS: u64 = 1 << b' ' | 1 << b'\t' | 1 << b'\n' | 1 << 0x0c | 1 << b'\r';
-    b <= b' ' && (WS >> b) & 1 == 1
-}
-
-/// A position in a line; tokens are `str` slices of it (every split point is an ASCII byte).
-struct Cursor<'a> {
-    line: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    /// Skips whitespace; false at the end of the line.
-    #[inline]
-    fn skip_ws(&mut self) -> bool {
-        while let Some(&b) = self.bytes.get(self.pos) {
-            if !is_ws(b) {
-                return true;
-            }
-            self.pos += 1;
-        }
-        false
-    }
-
-    #[inline]
-    fn at_separator(&self) -> bool {
-        self.bytes.get(self.pos).is_none_or(|b| is_ws(*b))
-    }
-
-    /// The token at the cursor (after [`Cursor::skip_ws`]).
-    #[inline]
-    fn token(&mut self) -> &'a str {
-        let start = self.pos;
-        while let Some(&b) = self.bytes.get(self.pos) {
-            if is_ws(b) {
-                break;
-            }
-            self.pos += 1;
-        }
-        self.line.get(start..self.pos).unwrap_or_default()
-    }
-
-    /// A token of 1–19 decimal digits (so no `u64` overflow), read while it is scanned, with
-    /// its text; any other token is returned whole as the error.
-    #[inline]
-    fn number(&mut self) -> Result<(u64, &'a str), &'a str> {
-        let start = self.pos;
-        let mut acc: u64 = 0;
-        while let Some(&b) = self.bytes.get(self.pos) {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            acc = acc.wrapping_mul(10).wrapping_add(u64::from(d));
-            self.pos += 1;
-        }
-        if (1..=19).contains(&(self.pos - start)) && self.at_separator() {
-            return Ok((acc, self.line.get(start..self.pos).unwrap_or_default()));
-        }
-        self.pos = start;
-        Err(self.token())
-    }
-
-    /// One octet of a dotted quad: 1–3 digits, at most 255, no leading zero (as `std`).
-    #[inline]
-    fn octet(&mut self) -> Option<u32> {
-        let start = self.pos;
-        let mut acc = 0u32;
-        while let Some(&b) = self.bytes.get(self.pos) {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            acc = acc.wrapping_mul(10).wrapping_add(u32::from(d));
-            self.pos += 1;
-        }
-        let n = self.pos - start;
-        let lead_zero = n > 1 && self.bytes.get(start) == Some(&b'0');
-        ((1..=3).contains(&n) && acc <= 255 && !lead_zero).then_some(acc)
-    }
-
-    /// A dotted-quad IPv4 token as `std` accepts it, read while it is scanned; any other
-    /// token is returned whole as the error.
-    #[inline]
-    fn ipv4(&mut self) -> Result<std::net::Ipv4Addr, &'a str> {
-        let start = self.pos;
-        let mut word = 0u32;
-        let mut ok = true;
-        for i in 0..4 {
-            match self.octet() {
-                Some(o) => word = word << 8 | o,
-                None => {
-                    ok = false;
-                    break;
-                }
-            }
-            if i < 3 {
-                if self.bytes.get(self.pos) != Some(&b'.') {
-                    ok = false;
-                    break;
-                }
-                self.pos += 1;
-            }
-        }
-        if ok && self.at_separator() {
-            return Ok(std::net::Ipv4Addr::from(word));
-        }
-        self.pos = start;
-        Err(self.token())
-    }
-}
-
-/// A decimal number of at most 20 digits (no sign: flow logs write none), checked for
-/// overflow of `T`.
+/// A decimal number (no sign: flow logs write none; leading zeros allowed, as `std`
+/// allows them), checked for overflow of `u64` digit by digit and then of `T`.
 #[inline]
 fn num<T: TryFrom<u64>>(field: FlowField, v: &str) -> Result<T, GuardError> {
     let b = v.as_bytes();
     let mut acc: u64 = 0;
-    let mut ok = !b.is_empty() && b.len() <= 20;
+    let mut ok = !b.is_empty();
     for &c in b {
         let d = c.wrapping_sub(b'0');
         if d > 9 {
@@ -631,7 +545,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn tokens_agree_with_std(s in "[ \\t\\r\\n\\x0c\\x01\\x0bé€a-z0-9.-]{0,60}") {
-            let mut cur = Cursor { line: &s, bytes: s.as_bytes(), pos: 0 };
+            let mut cur = Cursor::new(&s);
             let mut ours = Vec::new();
             while cur.skip_ws() {
                 ours.push(cur.token());
@@ -652,11 +566,11 @@ mod tests {
 
         #[test]
         fn fused_readers_agree_with_std(s in "[0-9.]{0,18}|[0-9]{0,22}|[0-9a.:-]{0,8}") {
-            let mut cur = Cursor { line: &s, bytes: s.as_bytes(), pos: 0 };
+            let mut cur = Cursor::new(&s);
             let ours = cur.ipv4().ok();
             let std_ = s.parse::<std::net::Ipv4Addr>().ok();
             proptest::prop_assert_eq!(ours, std_);
-            let mut cur = Cursor { line: &s, bytes: s.as_bytes(), pos: 0 };
+            let mut cur = Cursor::new(&s);
             let ours = cur.number().ok().map(|(n, _)| n);
             let std_ = s.parse::<u64>().ok().filter(|_| s.len() <= 19);
             proptest::prop_assert_eq!(ours, std_);
@@ -682,11 +596,81 @@ mod tests {
         }
 
         #[test]
+        fn v2_fast_path_agrees_with_general_path(
+            fields in proptest::collection::vec(
+                "-|[0-9]{1,6}|0[0-9]{1,3}|[0-9]{18,21}|[0-9]{1,3}(\\.[0-9]{1,3}){3}|::1|ACCEPT|REJECT|OK|NODATA|SKIPDATA|x[a-z]{0,3}",
+                13..16,
+            ),
+            sep in "[ \\t]{1,2}|\\x0c|\\x01",
+            lead in "[ ]{0,1}",
+            trail in "[ \\r]{0,1}",
+        ) {
+            // The version 2 reader must give what the per-field dispatch gives, or defer to it.
+            let line = format!("{lead}{}{trail}", fields.join(&sep));
+            let f = FlowFormat::default();
+            let mut general = FlowRecord { line: &line, ..FlowRecord::default() };
+            let general = f.parse_general(&line, &mut general).map(|()| general);
+            proptest::prop_assert_eq!(f.parse_line(&line), general);
+        }
+
+        #[test]
+        fn v2_lines_of_mostly_common_values_agree(
+            a in ("[0-9]{1,3}", "[0-9]{12}|-", "eni-[0-9a-f]{1,17}|-", "[0-9]{1,3}(\\.[0-9]{1,3}){3}|::1", "[0-9]{1,3}(\\.[0-9]{1,3}){3}", "[0-9]{1,5}|-", "[0-9]{1,6}"),
+            b in ("[0-9]{1,3}", "[0-9]{1,4}|-", "[0-9]{1,20}", "[0-9]{10}", "[0-9]{10}", "ACCEPT|REJECT|ACCEPTED|-", "OK|NODATA|SKIPDATA|O"),
+        ) {
+            let line = [a.0, a.1, a.2, a.3, a.4, a.5, a.6, b.0, b.1, b.2, b.3, b.4, b.5, b.6].join(" ");
+            let f = FlowFormat::default();
+            let mut general = FlowRecord { line: &line, ..FlowRecord::default() };
+            let general = f.parse_general(&line, &mut general).map(|()| general);
+            proptest::prop_assert_eq!(f.parse_line(&line), general);
+        }
+
+        #[test]
         fn ipv4_parser_agrees_with_std(s in "[0-9.]{0,16}") {
             let ours = ip(FlowField::SrcAddr, &s).ok();
             let std_ = s.parse::<IpAddr>().ok();
             proptest::prop_assert_eq!(ours, std_);
         }
+    }
+
+    #[test]
+    fn v2_format_is_recognised_and_fast_lines_match_general() {
+        assert!(FlowFormat::default().v2);
+        assert!(FlowFormat::new(FlowField::ALL[..14].to_vec()).v2);
+        assert!(!FlowFormat::new(FlowField::ALL[..15].to_vec()).v2);
+        let h = FlowFormat::parse_header(
+            "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status",
+        )
+        .unwrap();
+        assert!(h.v2);
+        assert_eq!(h, FlowFormat::default());
+        let f = FlowFormat::default();
+        for line in [
+            "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK",
+            "\t2  1 eni 1.2.3.4 5.6.7.8 1 2 17 1 1 1 1 REJECT SKIPDATA \r",
+            "2 1 eni 1.2.3.4 5.6.7.8 1 2 256 1 1 1 1 REJECT OK",
+            "2 1 eni 1.2.3.4 5.6.7.8 1 2 6 1 1 1 1 REJECT OK extra",
+            "2 1 eni 1.2.3.4 5.6.7.8 1 2 6 1 1 1 1 REJECT",
+            "2 1 eni 1.2.3.04 5.6.7.8 1 2 6 1 1 1 1 REJECT OK",
+            "2 1 - 1.2.3.4 5.6.7.8 1 2 6 1 1 1 1 REJECT OK",
+        ] {
+            let mut general = FlowRecord {
+                line,
+                ..FlowRecord::default()
+            };
+            let general = f.parse_general(line, &mut general).map(|()| general);
+            assert_eq!(f.parse_line(line), general, "{line}");
+        }
+        // A reused record is fully overwritten: nothing of a v5 line survives a v2 one.
+        let v5 = FlowFormat::parse_header("version vpc-id srcaddr dstaddr tcp-flags").unwrap();
+        let mut rec = FlowRecord::default();
+        v5.parse_into("5 vpc-1 1.2.3.4 5.6.7.8 2", &mut rec)
+            .unwrap();
+        assert_eq!(rec.tcp_flags, Some(2));
+        let line = "2 1 eni 1.2.3.4 5.6.7.8 1 2 6 1 1 1 1 REJECT OK";
+        f.parse_into(line, &mut rec).unwrap();
+        assert_eq!(rec, f.parse_line(line).unwrap());
+        assert_eq!((rec.vpc_id, rec.tcp_flags), (None, None));
     }
 
     #[test]

@@ -1,6 +1,10 @@
-//! Learned baselines: per-identity API profiles from CloudTrail ([`identity`]) and per-instance
-//! network profiles from VPC Flow Logs ([`network`]), the GuardDuty findings that need "no
-//! prior history" (reference guard.md §2.5, §8.1), and their persistence.
+//! Learned baselines: per-identity and per-account API profiles from CloudTrail ([`identity`])
+//! and per-instance network profiles from VPC Flow Logs ([`network`]), the GuardDuty findings
+//! that need "no prior history" (reference guard.md §2.5, §8.1), and their persistence.
+//!
+//! The account profile is the same shape as an identity's, fed by every principal of the
+//! account: what is new to the whole account is more suspicious than what is new to one
+//! principal, and what the account does routinely is less (see [`identity`]).
 //!
 //! **Learning period.** The baseline starts with the first record the engine sees (its time,
 //! not the wall clock) and learns for [`Config::baseline_days`] days, during which profiles grow
@@ -16,11 +20,14 @@
 //! Memory is bounded: profiles live in [`BoundedMap`]s of `max_profiles` (default
 //! [`crate::config::MAX_PROFILES`]) and every map inside a profile is capped ([`profile`]).
 
+mod evidence;
 pub mod identity;
 pub mod network;
 pub mod profile;
 
 use std::collections::HashSet;
+
+use crate::window::FastState;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -85,11 +92,15 @@ pub struct Baselines {
     meta: BaselineMeta,
     meta_dirty: bool,
     pub(crate) identities: BoundedMap<String, IdentityProfile>,
+    pub(crate) accounts: BoundedMap<String, IdentityProfile>,
     pub(crate) instances: BoundedMap<IpAddr, InstanceProfile>,
-    pub(crate) discovery: BoundedMap<String, (i64, Vec<String>)>,
+    /// Per identity: the window's start and the never-used APIs called in it (with whether
+    /// the call succeeded).
+    pub(crate) discovery: BoundedMap<String, (i64, Vec<(String, bool)>)>,
     pub(crate) volume: BoundedMap<(IpAddr, IpAddr), network::VolumeWindow>,
-    dirty_ids: HashSet<String>,
-    dirty_ips: HashSet<IpAddr>,
+    dirty_ids: HashSet<String, FastState>,
+    dirty_accounts: HashSet<String, FastState>,
+    dirty_ips: HashSet<IpAddr, FastState>,
     cap: usize,
     pub(crate) volume_factor: f64,
     pub(crate) volume_min_bytes: u64,
@@ -105,11 +116,13 @@ impl Baselines {
             meta: BaselineMeta::default(),
             meta_dirty: false,
             identities: BoundedMap::new(cfg.max_profiles.min(cap), i64::MAX),
+            accounts: BoundedMap::new(cfg.max_profiles.min(cap), i64::MAX),
             instances: BoundedMap::new(cfg.max_profiles.min(cap), i64::MAX),
             discovery: BoundedMap::new(cap, DISCOVERY_WINDOW_SECS),
             volume: BoundedMap::new(cap, cfg.flow_window_secs),
-            dirty_ids: HashSet::new(),
-            dirty_ips: HashSet::new(),
+            dirty_ids: HashSet::default(),
+            dirty_accounts: HashSet::default(),
+            dirty_ips: HashSet::default(),
             cap,
             volume_factor: cfg.traffic_volume_factor,
             volume_min_bytes: cfg.traffic_volume_min_bytes,
@@ -153,6 +166,12 @@ impl Baselines {
         }
     }
 
+    pub(crate) fn mark_account(&mut self, key: &str) {
+        if self.dirty_accounts.len() < self.cap && !self.dirty_accounts.contains(key) {
+            self.dirty_accounts.insert(key.to_owned());
+        }
+    }
+
     pub(crate) fn mark_instance(&mut self, ip: IpAddr) {
         if self.dirty_ips.len() < self.cap {
             self.dirty_ips.insert(ip);
@@ -161,7 +180,12 @@ impl Baselines {
 
     /// The profile of an identity (`account|principal`), if learned.
     pub fn identity(&self, key: &str) -> Option<&IdentityProfile> {
-        self.identities.get(&key.to_owned())
+        self.identities.get(key)
+    }
+
+    /// The profile of an account (every principal's calls), if learned.
+    pub fn account(&self, account: &str) -> Option<&IdentityProfile> {
+        self.accounts.get(account)
     }
 
     /// The profile of an instance address, if learned.
@@ -173,15 +197,20 @@ impl Baselines {
     pub fn state(&self) -> (u64, usize) {
         (
             self.identities.evicted()
+                + self.accounts.evicted()
                 + self.instances.evicted()
                 + self.discovery.evicted()
                 + self.volume.evicted(),
-            self.identities.len() + self.instances.len() + self.discovery.len() + self.volume.len(),
+            self.identities.len()
+                + self.accounts.len()
+                + self.instances.len()
+                + self.discovery.len()
+                + self.volume.len(),
         )
     }
 
     /// Profiles changed since the last call, as `(document key, JSON)`: `meta`,
-    /// `id/{hash}` and `ip/{address}` (at most [`MAX_DIRTY_PER_TAKE`] per call).
+    /// `id/{hash}`, `acct/{hash}` and `ip/{address}` (at most [`MAX_DIRTY_PER_TAKE`] per call).
     pub fn take_dirty(&mut self) -> Vec<(String, Value)> {
         let mut out = Vec::new();
         if self.meta_dirty {
@@ -205,6 +234,20 @@ impl Baselines {
                 };
                 if let Ok(v) = serde_json::to_value(&doc) {
                     out.push((identity_doc_key(&id), v));
+                }
+            }
+        }
+        let room = MAX_DIRTY_PER_TAKE.saturating_sub(out.len());
+        let accounts: Vec<String> = self.dirty_accounts.iter().take(room).cloned().collect();
+        for a in accounts {
+            self.dirty_accounts.remove(&a);
+            if let Some(p) = self.accounts.get(&a) {
+                let doc = StoredIdentity {
+                    identity: a.clone(),
+                    profile: p.clone(),
+                };
+                if let Ok(v) = serde_json::to_value(&doc) {
+                    out.push((account_doc_key(&a), v));
                 }
             }
         }
@@ -240,6 +283,10 @@ impl Baselines {
             let d: StoredIdentity = serde_json::from_value(value).map_err(bad)?;
             let last = d.profile.last_seen;
             *self.identities.entry(d.identity, last, Default::default) = d.profile;
+        } else if key.starts_with("acct/") {
+            let d: StoredIdentity = serde_json::from_value(value).map_err(bad)?;
+            let last = d.profile.last_seen;
+            *self.accounts.entry(d.identity, last, Default::default) = d.profile;
         } else if key.starts_with("ip/") {
             let d: StoredInstance = serde_json::from_value(value).map_err(bad)?;
             let last = d.profile.last_seen;
@@ -257,6 +304,11 @@ impl Baselines {
 /// The document key of an identity's profile (a digest: ARNs hold `/` and `:`).
 pub fn identity_doc_key(identity: &str) -> String {
     format!("id/{}", crate::store::hex_id(&[identity]))
+}
+
+/// The document key of an account's profile.
+pub fn account_doc_key(account: &str) -> String {
+    format!("acct/{}", crate::store::hex_id(&["account", account]))
 }
 
 #[cfg(test)]

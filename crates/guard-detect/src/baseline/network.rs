@@ -19,7 +19,6 @@
 
 use std::net::IpAddr;
 
-use portcullis_guard_core::intel::is_public;
 use portcullis_guard_core::record::{FlowAction, FlowRecord};
 use serde_json::json;
 
@@ -28,6 +27,7 @@ use super::{Baselines, INSTANCE_MIN_HISTORY_SECS, VOLUME_MIN_SAMPLES};
 use crate::engine::{Ctx, Loc, instance_resource, ip_details};
 use crate::finding::Action;
 use crate::finding::severity::MEDIUM;
+use crate::flow::Endpoints;
 use crate::store::Detection;
 
 /// Weight of a new window in the volume mean.
@@ -87,21 +87,21 @@ fn detection(
     d
 }
 
-/// Classifies one flow against its instance's profile, then adds it to the profile.
+/// Classifies one flow (whose endpoints are `ends`) against its instance's profile, then
+/// adds it to the profile.
 pub fn observe(
     b: &mut Baselines,
     rec: &FlowRecord<'_>,
+    ends: &Endpoints,
     t: i64,
     loc: Loc,
     ctx: &Ctx<'_>,
     out: &mut Vec<Detection>,
 ) {
-    let Some((src, dst)) = rec.endpoints() else {
-        return;
-    };
-    if is_public(src) || !is_public(dst) {
+    if ends.src_public || !ends.dst_public {
         return;
     }
+    let (src, dst) = (ends.src, ends.dst);
     b.clock(t);
     let (sp, dp) = (rec.srcport.unwrap_or(0), rec.dstport.unwrap_or(0));
     let accepted = rec.action != Some(FlowAction::Reject);

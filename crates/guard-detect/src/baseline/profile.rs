@@ -5,10 +5,14 @@
 //! Every map is capped; when full, the least recently used item makes room, so a profile
 //! never grows with its input.
 
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::window::FastState;
 
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;
@@ -115,31 +119,86 @@ impl Usage {
     }
 }
 
-/// A capped map of item → [`Usage`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UsageMap<K: Ord> {
-    items: BTreeMap<K, Usage>,
+/// A capped map of item → [`Usage`]: a hash map (lookups are per record), stored and iterated
+/// in key order (as a JSON object keyed by item).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageMap<K: Ord + Hash> {
+    items: HashMap<K, Usage, FastState>,
 }
 
-impl<K: Ord + Clone> UsageMap<K> {
+impl<K: Ord + Hash> Default for UsageMap<K> {
+    fn default() -> Self {
+        Self {
+            items: HashMap::default(),
+        }
+    }
+}
+
+impl<K: Ord + Hash + Serialize> Serialize for UsageMap<K> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut items: Vec<(&K, &Usage)> = self.items.iter().collect();
+        items.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        s.collect_map(items)
+    }
+}
+
+impl<'de, K: Ord + Hash + Deserialize<'de>> Deserialize<'de> for UsageMap<K> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self {
+            items: HashMap::deserialize(d)?,
+        })
+    }
+}
+
+impl<K: Ord + Hash + Clone> UsageMap<K> {
     /// Records a use of `key` at `t`, dropping the least recently used item when `cap` is reached.
     pub fn touch(&mut self, key: K, t: i64, cap: usize) {
-        if !self.items.contains_key(&key) && self.items.len() >= cap.max(1) {
-            let oldest = self
-                .items
-                .iter()
-                .min_by_key(|(_, u)| u.last)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                self.items.remove(&k);
-            }
+        if let Some(u) = self.items.get_mut(&key) {
+            u.touch(t);
+            return;
         }
+        self.make_room(cap);
         self.items.entry(key).or_default().touch(t);
     }
 
+    /// [`UsageMap::touch`] by reference: the key is only copied when it is new to the map.
+    pub fn touch_ref<Q>(&mut self, key: &Q, t: i64, cap: usize)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if let Some(u) = self.items.get_mut(key) {
+            u.touch(t);
+            return;
+        }
+        self.make_room(cap);
+        self.items.entry(key.to_owned()).or_default().touch(t);
+    }
+
+    /// Drops the least recently used item (the first in key order among equals) when the map
+    /// holds `cap` items.
+    fn make_room(&mut self, cap: usize) {
+        if self.items.len() < cap.max(1) {
+            return;
+        }
+        let mut oldest: Option<(&K, i64)> = None;
+        for (k, u) in &self.items {
+            match oldest {
+                Some((ok, ol)) if u.last > ol || (u.last == ol && k >= ok) => {}
+                _ => oldest = Some((k, u.last)),
+            }
+        }
+        if let Some(k) = oldest.map(|(k, _)| k.clone()) {
+            self.items.remove(&k);
+        }
+    }
+
     /// The use of `key`.
-    pub fn get(&self, key: &K) -> Option<&Usage> {
+    pub fn get<Q>(&self, key: &Q) -> Option<&Usage>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.items.get(key)
     }
 
@@ -153,9 +212,11 @@ impl<K: Ord + Clone> UsageMap<K> {
         self.items.is_empty()
     }
 
-    /// Every item.
+    /// Every item, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &Usage)> {
-        self.items.iter()
+        let mut items: Vec<(&K, &Usage)> = self.items.iter().collect();
+        items.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        items.into_iter()
     }
 }
 
@@ -183,10 +244,16 @@ pub const MAX_NETWORKS: usize = 64;
 pub const MAX_AGENTS: usize = 32;
 /// See [`MAX_APIS`].
 pub const MAX_REGIONS: usize = 32;
+/// APIs remembered by an account's profile (every principal of the account feeds it).
+pub const MAX_ACCOUNT_APIS: usize = 1_000;
+/// Principals (and user types) remembered by an account's profile.
+pub const MAX_USERS: usize = 256;
 /// Remote ports remembered per instance.
 pub const MAX_PORTS: usize = 256;
 
-/// What one identity (account + principal) usually does.
+/// What one identity (account + principal) usually does; the same shape profiles a whole
+/// account (every principal's calls), which also fills [`IdentityProfile::users`] and
+/// [`IdentityProfile::user_types`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityProfile {
@@ -200,12 +267,22 @@ pub struct IdentityProfile {
     pub days: DayBits,
     /// `eventSource:eventName` (successful calls).
     pub apis: UsageMap<String>,
+    /// `eventSource:eventName` of failed calls (`errorCode` set: AccessDenied, ...), learned
+    /// apart: a routine failure is not unusual, but a failure never teaches that an API is used.
+    #[serde(default, skip_serializing_if = "UsageMap::is_empty")]
+    pub failed_apis: UsageMap<String>,
     /// Source networks: `/24` (IPv4), `/48` (IPv6), or a domain (AWS service callers).
     pub networks: UsageMap<String>,
     /// User agent families ([`agent_family`]).
     pub agents: UsageMap<String>,
     /// Regions.
     pub regions: UsageMap<String>,
+    /// Account profiles only: the principals that called (ARN).
+    #[serde(default, skip_serializing_if = "UsageMap::is_empty")]
+    pub users: UsageMap<String>,
+    /// Account profiles only: the `userIdentity.type`s that called.
+    #[serde(default, skip_serializing_if = "UsageMap::is_empty")]
+    pub user_types: UsageMap<String>,
 }
 
 impl IdentityProfile {
@@ -216,11 +293,7 @@ impl IdentityProfile {
 
     /// The bucket of `key` in `map` at `t`.
     pub fn bucket(&self, map: &UsageMap<String>, key: &str, t: i64) -> Frequency {
-        frequency(
-            map.get(&key.to_owned()),
-            self.span_days(t),
-            t.div_euclid(DAY),
-        )
+        frequency(map.get(key), self.span_days(t), t.div_euclid(DAY))
     }
 
     /// The most used items of a map (at most `n`), with their buckets, most used first.
@@ -254,12 +327,11 @@ pub struct InstanceProfile {
 
 /// The family of a user agent, as GuardDuty's profiles show it (`aws-cli`, `Boto3`, `console`,
 /// an SDK name, or the first product token).
-pub fn agent_family(ua: &str) -> String {
+pub fn agent_family(ua: &str) -> &str {
     let ua = ua.trim();
     if ua.is_empty() {
-        return "unknown".into();
+        return "unknown";
     }
-    let lower = ua.to_ascii_lowercase();
     const KNOWN: &[(&str, &str)] = &[
         ("aws-internal", "aws-internal"),
         ("console.amazonaws.com", "console"),
@@ -277,29 +349,75 @@ pub fn agent_family(ua: &str) -> String {
         ("cloudformation", "CloudFormation"),
         ("stratus-red-team", "stratus-red-team"),
     ];
+    let (mut stack, mut heap) = ([0u8; 256], String::new());
+    let lower = ascii_lower(ua, &mut stack, &mut heap);
     if let Some((_, fam)) = KNOWN.iter().find(|(k, _)| lower.contains(k)) {
-        return (*fam).to_owned();
+        return fam;
     }
     if lower.ends_with(".amazonaws.com") {
-        return ua.to_owned();
+        return ua;
     }
     let token = ua
         .split(|c: char| c == '/' || c.is_whitespace())
         .next()
         .unwrap_or(ua);
-    token.chars().take(40).collect()
+    clip_chars(token, 40)
+}
+
+/// `s` lower-cased (ASCII letters only) in `stack` when it fits (user agents are short), else
+/// in `heap`.
+pub(crate) fn ascii_lower<'b>(s: &str, stack: &'b mut [u8], heap: &'b mut String) -> &'b str {
+    if let Some(buf) = stack.get_mut(..s.len()) {
+        buf.copy_from_slice(s.as_bytes());
+        buf.make_ascii_lowercase();
+        if let Ok(lower) = std::str::from_utf8(buf) {
+            return lower;
+        }
+    }
+    *heap = s.to_ascii_lowercase();
+    heap
+}
+
+/// The first `n` characters of `s`.
+pub fn clip_chars(s: &str, n: usize) -> &str {
+    if s.len() <= n {
+        return s;
+    }
+    match s.char_indices().nth(n) {
+        Some((end, _)) => s.get(..end).unwrap_or(s),
+        None => s,
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_dec(out: &mut String, n: u8) {
+    let (h, t, o) = (n / 100, (n / 10) % 10, n % 10);
+    if h > 0 {
+        out.push(char::from(b'0' + h));
+    }
+    if h > 0 || t > 0 {
+        out.push(char::from(b'0' + t));
+    }
+    out.push(char::from(b'0' + o));
 }
 
 /// The network of an address for profiles: its `/24` (IPv4) or `/48` (IPv6).
 pub fn network_of(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v) => {
-            let o = v.octets();
-            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+            let [a, b, c, _] = v.octets();
+            let mut s = String::with_capacity(18);
+            push_dec(&mut s, a);
+            s.push('.');
+            push_dec(&mut s, b);
+            s.push('.');
+            push_dec(&mut s, c);
+            s.push_str(".0/24");
+            s
         }
         IpAddr::V6(v) => {
-            let s = v.segments();
-            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+            let [a, b, c, ..] = v.segments();
+            format!("{a:x}:{b:x}:{c:x}::/48")
         }
     }
 }
@@ -349,6 +467,33 @@ mod tests {
     }
 
     #[test]
+    fn usage_maps_keep_key_order_and_evict_the_oldest_first_in_key_order() {
+        let mut m: UsageMap<String> = UsageMap::default();
+        for (k, t) in [("c", 5), ("a", 5), ("b", 5), ("d", 9)] {
+            m.touch_ref(k, t, 4);
+        }
+        let keys: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "c", "d"]);
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(
+            json.starts_with(r#"{"a":"#) && json.contains(r#""d":"#),
+            "{json}"
+        );
+        let back: UsageMap<String> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, m);
+        // Full: "a", "b" and "c" were last used at 5; "a" goes first, then "b".
+        m.touch_ref("e", 10, 4);
+        assert!(m.get("a").is_none() && m.get("b").is_some());
+        m.touch("f".to_owned(), 11, 4);
+        assert!(m.get("b").is_none() && m.get("c").is_some());
+        m.touch_ref("c", 12, 4);
+        assert_eq!(m.get("c").map(|u| (u.calls, u.last)), Some((2, 12)));
+        assert_eq!(m.len(), 4);
+        let ports: UsageMap<u16> = serde_json::from_str(r#"{"443":{"calls":1,"first":1,"last":1,"days":{"day":0,"bits":1}},"22":{"calls":2,"first":1,"last":2,"days":{"day":0,"bits":1}}}"#).unwrap();
+        assert_eq!(ports.iter().map(|(k, _)| *k).collect::<Vec<_>>(), [22, 443]);
+    }
+
+    #[test]
     fn agent_families() {
         assert_eq!(
             agent_family("aws-cli/2.15.30 Python/3.11 Linux/6 botocore/2"),
@@ -358,6 +503,18 @@ mod tests {
         assert_eq!(agent_family("signin.amazonaws.com"), "console");
         assert_eq!(agent_family("curl/8.1"), "curl");
         assert_eq!(agent_family(""), "unknown");
+        assert_eq!(agent_family("  AWS-CLI/2 x"), "aws-cli");
+        assert_eq!(agent_family(&"x".repeat(300)), "x".repeat(40));
+        assert_eq!(agent_family(&format!("{}boto3", "é".repeat(200))), "Boto3");
+        assert_eq!(clip_chars("ééé", 2), "éé");
+        for ip in ["0.0.0.1", "10.200.3.4", "255.99.100.7"] {
+            let v: std::net::Ipv4Addr = ip.parse().unwrap();
+            let o = v.octets();
+            assert_eq!(
+                network_of(IpAddr::V4(v)),
+                format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+            );
+        }
         assert_eq!(
             network_of("203.0.113.77".parse().unwrap()),
             "203.0.113.0/24"

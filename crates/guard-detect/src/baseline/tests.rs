@@ -384,6 +384,7 @@ fn profiles_survive_a_restart_through_their_documents() {
     let docs = e.baselines_mut().take_dirty();
     assert!(docs.iter().any(|(k, _)| k == "meta"));
     assert!(docs.iter().any(|(k, _)| k.starts_with("id/")));
+    assert!(docs.iter().any(|(k, _)| k.starts_with("acct/")));
     assert!(
         e.baselines_mut().take_dirty().is_empty(),
         "nothing changed since"
@@ -396,6 +397,19 @@ fn profiles_survive_a_restart_through_their_documents() {
         restarted.baselines_mut().restore(&k, v).unwrap();
     }
     assert_eq!(restarted.baselines().started(), Some(T0 + 9 * 3600));
+    assert_eq!(
+        restarted.baselines().account("111122223333"),
+        e.baselines().account("111122223333")
+    );
+    assert!(
+        restarted
+            .baselines()
+            .account("111122223333")
+            .unwrap()
+            .users
+            .get(&"arn:aws:iam::111122223333:user/dave".to_owned())
+            .is_some()
+    );
     let t = T0 + 3 * DAY;
     feed(
         &mut restarted,
@@ -549,4 +563,338 @@ proptest::proptest! {
         let key = "111122223333|arn:aws:iam::111122223333:user/ivy";
         proptest::prop_assert_eq!(e.baselines().identity(key), r.baselines().identity(key));
     }
+}
+
+fn failed_call(user: &str, source: &str, name: &str, t: i64, ip: &str) -> String {
+    let mut v: Value =
+        serde_json::from_str(&call(user, source, name, t, ip, "aws-cli/2.15")).unwrap();
+    v["errorCode"] = json!("AccessDenied");
+    v["errorMessage"] = json!("User is not authorized to perform this operation");
+    v.to_string()
+}
+
+/// Bob, an administrator of the same account, creates access keys every day.
+fn admin_routine(from: i64, days: i64) -> Vec<String> {
+    (0..days)
+        .map(|d| {
+            call(
+                "bob",
+                "iam.amazonaws.com",
+                "CreateAccessKey",
+                from + d * DAY + 10 * 3600,
+                "198.51.100.9",
+                "aws-cli/2.15",
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_api_the_account_uses_routinely_is_normal_from_the_principals_usual_place() {
+    let mut e = engine(3);
+    let mut lines = routine("alice", T0, 6);
+    lines.extend(admin_routine(T0, 6));
+    feed(&mut e, &lines);
+    assert!(anomalous(&mut e).is_empty());
+    // Alice has never created an access key, but the account does so daily and she calls
+    // from her office with her CLI: normal.
+    let t = T0 + 6 * DAY + 9 * 3600;
+    feed(
+        &mut e,
+        &[call(
+            "alice",
+            "iam.amazonaws.com",
+            "CreateAccessKey",
+            t,
+            "198.51.100.7",
+            "aws-cli/2.15",
+        )],
+    );
+    assert!(anomalous(&mut e).is_empty(), "{:?}", anomalous(&mut e));
+    // An API nobody in the account has used: reported above Medium (checked below).
+    feed(
+        &mut e,
+        &[call(
+            "alice",
+            "iam.amazonaws.com",
+            "CreateLoginProfile",
+            t + 5,
+            "198.51.100.7",
+            "aws-cli/2.15",
+        )],
+    );
+    // The account's routine API from a network alice never used: reported, a step lower
+    // than Medium.
+    let mut e2 = engine(3);
+    let mut lines = routine("alice", T0, 6);
+    lines.extend(admin_routine(T0, 6));
+    lines.push(call(
+        "alice",
+        "iam.amazonaws.com",
+        "CreateAccessKey",
+        t,
+        "203.0.113.50",
+        "aws-cli/2.15",
+    ));
+    feed(&mut e2, &lines);
+    let found = anomalous(&mut e2);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].finding_type,
+        "Persistence:IAMUser/AnomalousBehavior"
+    );
+    assert_eq!(found[0].severity, 2.0);
+    let info = &found[0].service.additional_info;
+    assert_eq!(info["unusualBehavior"]["apiFrequency"], "UNSEEN");
+    assert_eq!(info["unusualBehavior"]["apiAccountFrequency"], "FREQUENT");
+    assert_eq!(info["unusualBehavior"]["unusualAPIsAccountProfiling"], "");
+    assert_eq!(
+        info["unusualBehavior"]["unusualAPIsUserIdentityProfiling"],
+        "CreateAccessKey"
+    );
+    assert!(
+        info["profiledBehavior"]["frequentProfiledAPIsAccountProfiling"]
+            .as_str()
+            .unwrap()
+            .contains("CreateAccessKey")
+    );
+    assert_eq!(
+        info["anomalies"]["unusual"]["behavior"]["111122223333"]["api"]["profileSubtype"],
+        "FREQUENT"
+    );
+    // In the first engine CreateLoginProfile is new to the whole account (Medium + 1 + 0).
+    let found = anomalous(&mut e);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].severity, 6.0);
+}
+
+#[test]
+fn an_api_new_to_the_whole_account_from_a_new_network_is_more_severe() {
+    let mut e = engine(3);
+    let mut lines = routine("alice", T0, 6);
+    lines.extend(admin_routine(T0, 6));
+    feed(&mut e, &lines);
+    let t = T0 + 6 * DAY + 15 * 3600;
+    feed(
+        &mut e,
+        &[call(
+            "alice",
+            "iam.amazonaws.com",
+            "PutUserPolicy",
+            t,
+            "203.0.113.50",
+            "Boto3/1.34",
+        )],
+    );
+    let found = anomalous(&mut e);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let f = &found[0];
+    assert_eq!(
+        f.finding_type,
+        "PrivilegeEscalation:IAMUser/AnomalousBehavior"
+    );
+    assert_eq!(f.severity, 6.5);
+    let info = &f.service.additional_info;
+    let u = &info["unusualBehavior"];
+    assert_eq!(u["apiAccountFrequency"], "UNSEEN");
+    assert_eq!(u["networkAccountFrequency"], "UNSEEN");
+    assert_eq!(u["unusualAPIsAccountProfiling"], "PutUserPolicy");
+    assert_eq!(u["unusualASNsAccountProfiling"], "203.0.113.0/24");
+    assert_eq!(u["unusualUserAgentsAccountProfiling"], "Boto3");
+    assert_eq!(u["isUnusualUserIdentity"], "false");
+    let pb = &info["profiledBehavior"];
+    assert!(
+        pb["frequentProfiledUserNamesAccountProfiling"]
+            .as_str()
+            .unwrap()
+            .contains("bob")
+    );
+    assert_eq!(pb["frequentProfiledUserTypesAccountProfiling"], "IAMUser");
+    assert!(
+        pb["accountUsualApis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "iam.amazonaws.com:CreateAccessKey")
+    );
+    assert_eq!(
+        info["anomalies"]["anomalousAPIs"],
+        "iam.amazonaws.com:[PutUserPolicy:success]"
+    );
+    assert!(
+        info["anomalies"]["profiles"]["111122223333"]["api"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+}
+
+#[test]
+fn a_burst_of_refused_calls_to_never_used_apis_is_discovery() {
+    let mut e = engine(1);
+    feed(&mut e, &routine("carol", T0, 3));
+    let t = T0 + 3 * DAY;
+    // Permission enumeration: writes and reads, all refused; failures count for the burst.
+    let apis = [
+        ("iam.amazonaws.com", "CreateUser"),
+        ("iam.amazonaws.com", "ListRoles"),
+        ("ec2.amazonaws.com", "RunInstances"),
+        ("s3.amazonaws.com", "PutBucketPolicy"),
+        ("lambda.amazonaws.com", "CreateFunction20150331"),
+    ];
+    let lines: Vec<String> = apis
+        .iter()
+        .enumerate()
+        .map(|(i, (s, n))| failed_call("carol", s, n, t + i as i64, "198.51.100.7"))
+        .collect();
+    feed(&mut e, &lines);
+    let found = anomalous(&mut e);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let f = &found[0];
+    assert_eq!(f.finding_type, "Discovery:IAMUser/AnomalousBehavior");
+    assert_eq!(f.severity, 2.0);
+    let info = &f.service.additional_info;
+    assert_eq!(info["failedApis"].as_array().unwrap().len(), 5);
+    assert_eq!(info["errorCode"], "AccessDenied");
+    let listed = info["anomalies"]["anomalousAPIs"].as_str().unwrap();
+    assert!(
+        listed.starts_with("iam.amazonaws.com:[CreateUser:failure , ListRoles:failure]"),
+        "{listed}"
+    );
+    assert!(f.title.contains("5 of them refused"), "{}", f.title);
+    // The refused APIs did not become usual: CreateUser is still UNSEEN for carol, so her
+    // first successful CreateUser is reported.
+    feed(
+        &mut e,
+        &[call(
+            "carol",
+            "iam.amazonaws.com",
+            "CreateUser",
+            t + 3600,
+            "198.51.100.7",
+            "aws-cli/2.15",
+        )],
+    );
+    let p = e
+        .baselines()
+        .identity("111122223333|arn:aws:iam::111122223333:user/carol");
+    assert!(
+        p.unwrap()
+            .failed_apis
+            .get(&"ec2.amazonaws.com:RunInstances".to_owned())
+            .is_some()
+    );
+    assert!(
+        anomalous(&mut e)
+            .iter()
+            .any(|f| f.finding_type == "Persistence:IAMUser/AnomalousBehavior")
+    );
+}
+
+#[test]
+fn routine_failures_are_not_a_burst_and_do_not_teach_the_api() {
+    let mut e = engine(3);
+    // Dave's job polls five APIs it has no permission for, every day.
+    let denied = [
+        ("secretsmanager.amazonaws.com", "GetSecretValue"),
+        ("iam.amazonaws.com", "ListRoles"),
+        ("iam.amazonaws.com", "ListPolicies"),
+        ("ec2.amazonaws.com", "DescribeVolumes"),
+        ("kms.amazonaws.com", "ListKeys"),
+    ];
+    let mut lines = routine("dave", T0, 1)
+        .into_iter()
+        .filter(|l| !l.contains("GetSecretValue"))
+        .collect::<Vec<_>>();
+    for d in 0..8 {
+        for (i, (s, n)) in denied.iter().enumerate() {
+            lines.push(failed_call(
+                "dave",
+                s,
+                n,
+                T0 + d * DAY + 12 * 3600 + i as i64,
+                "198.51.100.7",
+            ));
+        }
+    }
+    feed(&mut e, &lines);
+    assert!(
+        anomalous(&mut e).is_empty(),
+        "routine failures after learning: {:?}",
+        anomalous(&mut e)
+    );
+    // The first successful GetSecretValue: the failures did not make it usual.
+    feed(
+        &mut e,
+        &[call(
+            "dave",
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            T0 + 8 * DAY + 9 * 3600,
+            "198.51.100.7",
+            "aws-cli/2.15",
+        )],
+    );
+    let found = anomalous(&mut e);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].finding_type,
+        "CredentialAccess:IAMUser/AnomalousBehavior"
+    );
+    assert!(
+        found[0].service.additional_info["profiledBehavior"]["usualFailedApis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(
+                |a| a["name"] == "secretsmanager.amazonaws.com:GetSecretValue"
+                    && a["frequency"] == "FREQUENT"
+            )
+    );
+}
+
+#[test]
+fn account_verdicts() {
+    use super::identity::{AccountVerdict, AccountView, account_verdict};
+    use super::profile::Frequency::*;
+    let view = |api, network, established| AccountView {
+        api,
+        network,
+        region: Some(Frequent),
+        established,
+    };
+    assert_eq!(
+        account_verdict(
+            5.0,
+            view(Frequent, Some(Frequent), true),
+            Some(Infrequent),
+            Frequent
+        ),
+        AccountVerdict::Routine
+    );
+    assert_eq!(
+        account_verdict(
+            5.0,
+            view(Infrequent, Some(Frequent), true),
+            Some(Rare),
+            Frequent
+        ),
+        AccountVerdict::Report(2.0)
+    );
+    assert_eq!(
+        account_verdict(8.0, view(Frequent, None, true), None, Unseen),
+        AccountVerdict::Report(5.0)
+    );
+    assert_eq!(
+        account_verdict(5.0, view(Rare, Some(Unseen), true), Some(Unseen), Unseen),
+        AccountVerdict::Report(5.0)
+    );
+    assert_eq!(
+        account_verdict(8.0, view(Unseen, Some(Unseen), true), Some(Unseen), Unseen),
+        AccountVerdict::Report(8.9)
+    );
+    // An account without a day of history: nothing is new to it yet.
+    assert_eq!(
+        account_verdict(5.0, view(Unseen, Some(Unseen), false), Some(Unseen), Unseen),
+        AccountVerdict::Report(5.0)
+    );
 }
