@@ -248,6 +248,41 @@ pub enum GuardExportTarget {
     },
 }
 
+/// Why `url` is not a NATS server list (`nats://HOST:PORT`, several separated by commas, an
+/// optional `user:password@`), or `None` when it is one.
+pub(crate) fn nats_url_problem(url: &str) -> Option<String> {
+    if url.is_empty() {
+        return Some("is required (nats://HOST:PORT)".into());
+    }
+    for one in url.split(',').map(str::trim) {
+        let Some(rest) = one.strip_prefix("nats://") else {
+            return Some(format!("{one:?} must be nats://HOST:PORT"));
+        };
+        let hostport = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+        let hostport = hostport.strip_suffix('/').unwrap_or(hostport);
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            match v6.split_once(']') {
+                Some((h, p)) => (h, p.strip_prefix(':')),
+                None => return Some(format!("{one:?} has an unclosed '['")),
+            }
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (hostport, None),
+            }
+        };
+        if host.is_empty() || host.contains(['/', ' ', '?', '#', '@']) {
+            return Some(format!("{one:?} has no valid host (nats://HOST:PORT)"));
+        }
+        if let Some(p) = port
+            && !p.parse::<u16>().is_ok_and(|p| p > 0)
+        {
+            return Some(format!("{one:?}: {p:?} is not a port (1-65535)"));
+        }
+    }
+    None
+}
+
 fn valid_name(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.chars()
@@ -465,11 +500,8 @@ fn resolve_source(
                 }
             }
             let url = s.url.clone().unwrap_or_default();
-            if !url.starts_with("nats://") {
-                push(
-                    "guard.sources.url",
-                    format!("{whose}must be nats://HOST:PORT"),
-                );
+            if let Some(why) = nats_url_problem(&url) {
+                push("guard.sources.url", format!("{whose}{why}"));
                 ok = false;
             }
             let stream = s.stream.clone().unwrap_or_default();
@@ -582,11 +614,8 @@ fn resolve_export(e: RawGuardExport, problems: &mut Vec<Problem>) -> Option<Guar
             refuse("guard.exports.path", e.path.is_some(), &mut push);
             let url = e.url.clone().unwrap_or_default();
             let subject = e.subject.clone().unwrap_or_default();
-            if !url.starts_with("nats://") {
-                push(
-                    "guard.exports.url",
-                    format!("{whose}must be nats://HOST:PORT"),
-                );
+            if let Some(why) = nats_url_problem(&url) {
+                push("guard.exports.url", format!("{whose}{why}"));
                 return None;
             }
             if subject.is_empty() || subject.contains([' ', '*', '>']) {
@@ -730,6 +759,50 @@ kind = "fax"
             ],
             "{e}"
         );
+    }
+
+    #[test]
+    fn nats_urls() {
+        for good in [
+            "nats://127.0.0.1:4222",
+            "nats://nats.internal",
+            "nats://u:p@h:4222",
+            "nats://[::1]:4222",
+            "nats://a:4222, nats://b:4223",
+        ] {
+            assert_eq!(nats_url_problem(good), None, "{good}");
+        }
+        for bad in [
+            "",
+            "http://x:4222",
+            "nats://",
+            "nats://:4222",
+            "nats://h:port",
+            "nats://h:0",
+            "nats://h:70000",
+            "nats://[::1:4222",
+            "nats://a:4222,http://b",
+        ] {
+            assert!(nats_url_problem(bad).is_some(), "{bad}");
+        }
+        let e = RawConfig::from_toml(
+            "[[guard.sources]]\nname = \"n\"\nkind = \"nats\"\nurl = \"nats://h:42x\"\nstream = \"S\"\n",
+        )
+        .unwrap()
+        .resolve(&Overrides::default())
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("source \"n\": \"nats://h:42x\": \"42x\" is not a port"),
+            "{e}"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nats_url_check_never_panics(url in "(nats://)?\\PC{0,60}") {
+            let _ = nats_url_problem(&url);
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `portcullis guard ...`: analyse CloudTrail / VPC Flow Logs / Route 53 Resolver files
 //! offline with the built-in detectors, and simulate a small estate's logs with the
-//! GuardDuty tester's attacks.
+//! GuardDuty tester's attacks; [`check`]: the `[guard]` part of `portcullis config check`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,6 +12,8 @@ use portcullis_guard_detect::core::intel::ThreatIntel;
 use portcullis_guard_detect::{Config, Engine, Finding, simulate};
 
 use crate::cli::{GuardAnalyzeArgs, GuardCommand, GuardFormat, GuardSimulateArgs};
+
+pub mod check;
 
 /// Inputs larger than this in total get a progress line on stderr.
 const PROGRESS_MIN_BYTES: u64 = 8 << 20;
