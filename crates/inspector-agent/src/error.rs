@@ -51,7 +51,20 @@ pub enum AgentError {
     /// The collection task failed (a bug): no report is sent rather than an empty inventory.
     #[error("collecting the inventory failed: {0}")]
     Collect(String),
+    /// A Berkeley DB hash database (RPM's `Packages`) is malformed or uses a feature that is
+    /// not read (encryption); `page` is the page where the problem was found.
+    #[error("Berkeley DB{}: {reason}", page_label(.page))]
+    BerkeleyDb {
+        /// The page, when one is to blame.
+        page: Option<u32>,
+        /// What is wrong.
+        reason: String,
+    },
     /// The inventory or report could not be encoded as JSON.
     #[error("encoding JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+fn page_label(page: &Option<u32>) -> String {
+    page.map(|p| format!(" page {p}")).unwrap_or_default()
 }

@@ -10,8 +10,8 @@
 //! * [`agent`]: the loop: collect, diff against what the server acknowledged, send, retry
 //!   with backoff, repeat on a timer or on request.
 //!
-//! Of the RPM databases only the SQLite one (RPM ≥ 4.16) is read; hosts with the older
-//! Berkeley DB or SUSE's ndb report no RPM packages.
+//! Of the RPM databases the SQLite one (RPM ≥ 4.16) and the older Berkeley DB hash file
+//! ([`collect::bdb`]) are read; hosts with SUSE's ndb report no RPM packages.
 #![cfg_attr(
     not(test),
     deny(

@@ -1,7 +1,10 @@
 //! The agent against a real TLS server that verifies the client certificate (the built-in CA
 //! issues both sides): retries while the server is away, deltas against the acknowledged
 //! base, the full resend after a 409, state kept across restarts, and collection from a fake
-//! host tree.
+//! host tree; RPM's Berkeley DB database built by the real tools ([`rpm_bdb`]).
+
+#[path = "agent/rpm_bdb.rs"]
+mod rpm_bdb;
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

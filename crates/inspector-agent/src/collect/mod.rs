@@ -6,13 +6,14 @@
 //! an unreadable or oversized one is skipped, logged and listed in the inventory's
 //! `features["unreadable"]`. Every read and walk is bounded.
 
+pub mod bdb;
 mod features;
 mod lockfiles;
 mod net;
 mod os;
 mod packages;
 mod paths;
-mod rpm;
+pub mod rpm;
 mod settings;
 mod sshd;
 

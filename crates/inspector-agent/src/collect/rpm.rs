@@ -1,10 +1,11 @@
 //! The RPM database: the SQLite `rpmdb.sqlite` of RPM ≥ 4.16 (RHEL 9, Fedora 33+, Amazon
-//! Linux 2023, Rocky/Alma 9), table `Packages(hnum, blob)` where each blob is an RPM header.
+//! Linux 2023, Rocky/Alma 9), table `Packages(hnum, blob)` where each blob is an RPM header,
+//! or else the Berkeley DB hash file `Packages` of older RPMs (RHEL/CentOS 7 and 8, Amazon
+//! Linux 2), whose values are the same header blobs (read by [`super::bdb`]).
 //!
 //! A header blob is `il` (index entry count) and `dl` (data length) as big-endian u32s, then
 //! `il` 16-byte entries (tag, type, offset, count) and `dl` bytes of data. Strings are
-//! NUL-terminated in the data. The Berkeley DB (`Packages`, RHEL ≤ 8) and SUSE `ndb` formats
-//! are not read.
+//! NUL-terminated in the data. SUSE's `ndb` format (`Packages.db`) is not read.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,11 +15,13 @@ use portcullis_inspector_core::lockfile::Package;
 use portcullis_inspector_core::version::Ecosystem;
 
 use super::Ctx;
+use crate::error::AgentError;
 
 const TAG_NAME: u32 = 1000;
 const TAG_VERSION: u32 = 1001;
 const TAG_RELEASE: u32 = 1002;
 const TAG_EPOCH: u32 = 1003;
+const TAG_ARCH: u32 = 1022;
 const TAG_SOURCERPM: u32 = 1044;
 const TYPE_INT32: u32 = 4;
 const TYPE_STRING: u32 = 6;
@@ -28,6 +31,10 @@ const MAX_HEADER: usize = 64 << 20;
 const MAX_ENTRIES: usize = 100_000;
 /// Most packages read.
 const MAX_PACKAGES: usize = 100_000;
+/// Largest Berkeley DB `Packages` file read (bytes); real ones are tens of megabytes.
+pub const MAX_BDB_BYTES: u64 = 256 << 20;
+/// Where the Berkeley DB database is found, in order.
+const BDB_PATHS: [&str; 2] = ["/var/lib/rpm/Packages", "/usr/lib/sysimage/rpm/Packages"];
 
 /// What one header says about its package.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,6 +47,8 @@ pub struct RpmHeader {
     pub version: String,
     /// `RELEASE`.
     pub release: String,
+    /// `ARCH` (`x86_64`, `noarch`; absent for `gpg-pubkey`).
+    pub arch: Option<String>,
     /// `SOURCERPM` (`openssl-3.0.7-24.el9.src.rpm`), absent for `gpg-pubkey`.
     pub source_rpm: Option<String>,
 }
@@ -81,6 +90,7 @@ pub fn parse_header(blob: &[u8]) -> Option<RpmHeader> {
             (TAG_VERSION, TYPE_STRING) => h.version = string()?,
             (TAG_RELEASE, TYPE_STRING) => h.release = string()?,
             (TAG_SOURCERPM, TYPE_STRING) => h.source_rpm = string(),
+            (TAG_ARCH, TYPE_STRING) => h.arch = string(),
             (TAG_EPOCH, TYPE_INT32) => h.epoch = be32(data, off),
             _ => {}
         }
@@ -167,28 +177,66 @@ pub fn read_rpmdb_sqlite(path: &Path) -> Result<Vec<RpmHeader>, rusqlite::Error>
     Ok(out)
 }
 
+/// Reads every header of a Berkeley DB `Packages` file (at most [`MAX_BDB_BYTES`]); values
+/// that are not headers (the record-number counter under key 0) are skipped.
+pub fn read_rpmdb_bdb(path: &Path) -> Result<Vec<RpmHeader>, AgentError> {
+    use std::io::Read as _;
+    let io = |source| AgentError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_BDB_BYTES.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_BDB_BYTES {
+        return Err(AgentError::BerkeleyDb {
+            page: None,
+            reason: format!("larger than the {MAX_BDB_BYTES} bytes read"),
+        });
+    }
+    Ok(super::bdb::hash_values(&bytes)?
+        .iter()
+        .filter_map(|v| parse_header(v))
+        .take(MAX_PACKAGES)
+        .collect())
+}
+
 pub(crate) fn collect(ctx: &mut Ctx<'_>, os: &BTreeMap<String, String>) -> Vec<InstalledPackage> {
     const DB: &str = "/var/lib/rpm/rpmdb.sqlite";
-    if !ctx.exists(DB) {
-        if ctx.exists("/var/lib/rpm/Packages") || ctx.exists("/usr/lib/sysimage/rpm/Packages.db") {
-            ctx.note(
-                "/var/lib/rpm/Packages",
-                "Berkeley DB and ndb RPM databases are not read",
-            );
-        }
-        return Vec::new();
-    }
     let eco = rpm_ecosystem(os);
-    match read_rpmdb_sqlite(&ctx.path(DB)) {
-        Ok(headers) => headers
+    let installed = |headers: Vec<RpmHeader>| -> Vec<InstalledPackage> {
+        headers
             .into_iter()
             .filter_map(|h| to_installed(h, &eco))
-            .collect(),
-        Err(e) => {
-            ctx.note(DB, &e.to_string());
-            Vec::new()
-        }
+            .collect()
+    };
+    if ctx.exists(DB) {
+        return match read_rpmdb_sqlite(&ctx.path(DB)) {
+            Ok(headers) => installed(headers),
+            Err(e) => {
+                ctx.note(DB, &e.to_string());
+                Vec::new()
+            }
+        };
     }
+    if let Some(db) = BDB_PATHS.into_iter().find(|p| ctx.exists(p)) {
+        return match read_rpmdb_bdb(&ctx.path(db)) {
+            Ok(headers) => installed(headers),
+            Err(e) => {
+                ctx.note(db, &e.to_string());
+                Vec::new()
+            }
+        };
+    }
+    if ctx.exists("/usr/lib/sysimage/rpm/Packages.db") {
+        ctx.note(
+            "/usr/lib/sysimage/rpm/Packages.db",
+            "the ndb RPM database is not read",
+        );
+    }
+    Vec::new()
 }
 
 #[cfg(test)]
