@@ -225,7 +225,7 @@ def test_associations(waf):
     b = create_acl(waf)
     res = listener(unique("edge"))
     err = expect("WAFInvalidParameterException", waf.associate_web_acl, WebACLArn=a["ARN"],
-                 ResourceArn=f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:loadbalancer/app/x/50dc6c495c0c9188")
+                 ResourceArn=f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:loadbalancer/net/x/50dc6c495c0c9188")
     assert "field: RESOURCE_ARN" in err["Message"], err
     waf.associate_web_acl(WebACLArn=a["ARN"], ResourceArn=res)
     assert waf.get_web_acl_for_resource(ResourceArn=res)["WebACL"]["ARN"] == a["ARN"]

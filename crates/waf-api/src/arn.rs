@@ -1,6 +1,7 @@
 //! ARNs: of WAFv2 resources (`arn:aws:wafv2:{region}:{account}:{regional|global}/{kind}/{name}/{id}`)
 //! and of the resources a web ACL is associated with, the Portcullis proxy listeners
-//! (`arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/{listener}/portcullis`).
+//! (`arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/{listener}/portcullis`) and the load
+//! balancers made through the ELBv2 API (`...:loadbalancer/app/{name}/{16 hex digits}`).
 
 use portcullis_waf_model::Scope;
 use serde::{Deserialize, Serialize};
@@ -185,15 +186,18 @@ fn is_listener_name(s: &str) -> bool {
 }
 
 /// Parses a listener ARN of exactly the [`listener_arn`] shape (12-digit account, listener names of
-/// 1–128 letters, digits, `-`, `_`, `.`); `None` for anything else.
+/// 1–128 letters, digits, `-`, `_`, `.`), or the ARN of a load balancer made through the ELBv2 API (whose id is
+/// 16 hex digits; `listener_name` is then the load balancer's name); `None` for anything else.
 pub fn parse_listener_arn(arn: &str) -> Option<ListenerArn> {
     let rest = arn.strip_prefix("arn:aws:elasticloadbalancing:")?;
     let mut parts = rest.splitn(3, ':');
     let (region, account, resource) = (parts.next()?, parts.next()?, parts.next()?);
-    let name = resource
+    let (name, id) = resource
         .strip_prefix("loadbalancer/app/")?
-        .strip_suffix("/portcullis")?;
-    if !is_region(region) || !is_account(account) || !is_listener_name(name) {
+        .rsplit_once('/')?;
+    // `portcullis`: a `[waf]` file listener; 16 hex digits: a load balancer made through the ELBv2 API.
+    let id_ok = id == "portcullis" || (id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !id_ok || !is_region(region) || !is_account(account) || !is_listener_name(name) {
         return None;
     }
     Some(ListenerArn {
@@ -236,8 +240,14 @@ mod tests {
         let p = parse_listener_arn(&arn).unwrap();
         assert_eq!(p.listener_name, "edge-1");
         assert_eq!(p.account, "123456789012");
-        for bad in [
+        let lb = parse_listener_arn(
             "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/edge-1/50dc6c495c0c9188",
+        )
+        .unwrap();
+        assert_eq!(lb.listener_name, "edge-1");
+        for bad in [
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/edge-1/50dc6c495c0c918",
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/edge-1/50dc6c495c0c918z",
             "arn:aws:elasticloadbalancing:us-east-1:1234:loadbalancer/app/edge-1/portcullis",
             "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app//portcullis",
             "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/a/b/portcullis",
