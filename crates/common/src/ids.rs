@@ -60,7 +60,10 @@ pub fn event_id() -> String {
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0);
     // Bytes 0..6: the time, big-endian; then the version and variant bits.
-    for (b, t) in bytes.iter_mut().zip(millis.to_be_bytes().into_iter().skip(2)) {
+    for (b, t) in bytes
+        .iter_mut()
+        .zip(millis.to_be_bytes().into_iter().skip(2))
+    {
         *b = t;
     }
     if let Some(b) = bytes.get_mut(6) {
@@ -112,7 +115,10 @@ mod tests {
             .iter()
             .take(6)
             .fold(0u64, |acc, b| acc << 8 | u64::from(*b));
-        assert!(now_ms.abs_diff(ms) < 60_000, "timestamp {ms} vs now {now_ms}");
+        assert!(
+            now_ms.abs_diff(ms) < 60_000,
+            "timestamp {ms} vs now {now_ms}"
+        );
     }
 
     #[test]

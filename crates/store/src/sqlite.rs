@@ -452,7 +452,10 @@ mod tests {
                 .filename(&path)
                 .create_if_missing(true)
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new().connect_with(options).await.unwrap();
+            let pool = SqlitePoolOptions::new()
+                .connect_with(options)
+                .await
+                .unwrap();
             let first = crate::migrations::SQLITE.get(..1).unwrap();
             crate::migrations::migrator(first)
                 .await
@@ -482,7 +485,10 @@ mod tests {
             ..EventQuery::default()
         };
         let found = store.query_events("audit", &query).await.unwrap();
-        assert_eq!(found.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e2"]);
+        assert_eq!(
+            found.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["e2"]
+        );
         let new = NewEvent {
             id: "e3".into(),
             time: time::OffsetDateTime::now_utc(),
