@@ -26,6 +26,14 @@
 #   BENCH_REQUESTS [simple-get browser-get json-post-1k]
 #   BENCH_BASE_PORT [18490]  first of the three Portcullis listener ports
 #   PORTCULLIS_BIN           use this binary instead of building target/release/portcullis
+#   BENCH_WORKERS            `waf.workers` of Portcullis (worker threads, each with its own event loop and
+#                            SO_REUSEPORT socket) [unset: one per core]
+#   WAF_PEER_PROXY_WORKERS   worker_processes of the nginx proxies when this script starts the peer [1]; a peer
+#                            already running keeps its own (`scripts/waf-peer.sh stop` first to change it)
+#
+# Fairness: with the defaults nginx runs one worker process while Portcullis runs one worker thread per core;
+# run once more with WAF_PEER_PROXY_WORKERS=$(nproc) (or BENCH_WORKERS=1) for the like-for-like figures. Each result
+# line records both counts.
 #
 # Needs wrk, nginx, libnginx-mod-http-modsecurity, modsecurity-crs and curl: scripts/waf-peer.sh installs them with
 # apt-get when missing. Everything started here is stopped at the end (by pid); a peer that was already running
@@ -103,6 +111,7 @@ listen = "127.0.0.1:0"
 write_files = false
 [waf]
 crs_paranoia = 1
+${BENCH_WORKERS:+workers = $BENCH_WORKERS}
 [[waf.pools]]
 name = "upstream"
 upstreams = ["127.0.0.1:$peer_base"]
@@ -133,6 +142,11 @@ for _ in $(seq 1 600); do
 done
 grep -q 'export AWS_ENDPOINT_URL' "$state/stdout.log" || die "portcullis did not start in 60 s"
 grep '^WAF listener' "$state/stdout.log" | sed 's/^/waf-proxy-bench: /' >&2
+pworkers=$(ls "/proc/$portcullis_pid/task" | while read -r t; do cat "/proc/$portcullis_pid/task/$t/comm"; done | grep -c '^waf-worker' || true)
+[ "$pworkers" -gt 0 ] || pworkers=0
+nmaster=$("$root/scripts/waf-peer.sh" status | sed -n 's/^proxy .*master=\([0-9]*\).*/\1/p')
+nworkers=$(ps -o pid= --ppid "$nmaster" 2>/dev/null | wc -l)
+log "Portcullis worker threads: $pworkers (0: shared runtime); nginx proxy worker processes: $nworkers"
 
 code() { curl -s -o /dev/null --max-time 10 -w '%{http_code}' -H 'Host: www.example.com' -H 'User-Agent: bench-check' -H 'Accept: */*' "$1" || true; }
 sqli='/?id=1%27%20OR%201=1--'
@@ -170,11 +184,12 @@ for req in $requests; do
         p50=$(json_field latency_p50_us "$res")
         p99=$(json_field latency_p99_us "$res")
         line=$(awk -v s="$system" -v r="$req" -v n="$n" -v d="$d" -v st="$st" -v p50="$p50" -v p99="$p99" \
-            -v t="$threads" -v c="$conns" -v ts="$ts" -v np="$(nproc)" 'BEGIN {
+            -v t="$threads" -v c="$conns" -v ts="$ts" -v np="$(nproc)" -v pw="$pworkers" -v nw="$nworkers" 'BEGIN {
             rps = (d > 0) ? n * 1e6 / d : 0;
             printf "{\"schema\":\"portcullis-waf-proxy-bench/1\",\"system\":\"%s\",\"request\":\"%s\",\"requests\":%d,", s, r, n;
             printf "\"non_2xx\":%d,\"duration_s\":%.3f,\"rps\":%.1f,\"latency_p50_us\":%d,\"latency_p99_us\":%d,", st, d / 1e6, rps, p50, p99;
-            printf "\"threads\":%d,\"connections\":%d,\"nproc\":%d,\"timestamp\":\"%s\"}\n", t, c, np, ts;
+            printf "\"threads\":%d,\"connections\":%d,\"nproc\":%d,\"portcullis_workers\":%d,\"nginx_workers\":%d,", t, c, np, pw, nw;
+            printf "\"timestamp\":\"%s\"}\n", ts;
         }')
         echo "$line" >>"$run_file"
         log "$system $req: $(json_field rps "$line") req/s, p99 $(json_field latency_p99_us "$line") us, non_2xx $st"
@@ -189,6 +204,9 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 cell = {(r["system"], r["request"]): r for r in rows}
 systems = ["nginx-bare", "portcullis-none", "portcullis-managed", "nginx-crs", "portcullis-crs"]
 reqs = sorted({r["request"] for r in rows}, key=[r["request"] for r in rows].index)
+if rows:
+    print(f"Portcullis worker threads: {rows[0].get('portcullis_workers', '?')}, "
+          f"nginx proxy worker processes: {rows[0].get('nginx_workers', '?')}")
 print(f"{'system':<20}" + "".join(f"{q:>30}" for q in reqs))
 for s in systems:
     cells = []

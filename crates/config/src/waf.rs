@@ -67,6 +67,10 @@ pub struct RawWaf {
     /// Address lists that fill the IP sets of the Portcullis `IpReputationList` managed rule group.
     #[serde(default)]
     pub ip_reputation: RawIpReputation,
+    /// Worker threads of the proxy, each with its own event loop, `SO_REUSEPORT` socket per listener and
+    /// upstream connections (as nginx's `worker_processes`). `0` runs the listeners on the shared runtime.
+    /// Default: the number of cores. Read at start.
+    pub workers: Option<usize>,
 }
 
 /// `[waf.ip_reputation]`: files of addresses and CIDRs (one per line, the first token of the line; `#` and
@@ -223,6 +227,8 @@ pub struct WafConfig {
     pub asn_db: Option<PathBuf>,
     /// The IP reputation list files.
     pub ip_reputation: IpReputation,
+    /// Proxy worker threads; `None` means one per core.
+    pub workers: Option<usize>,
 }
 
 /// Resolved `[waf.ip_reputation]`.
@@ -270,6 +276,7 @@ impl Default for WafConfig {
             geoip_db: None,
             asn_db: None,
             ip_reputation: IpReputation::default(),
+            workers: None,
         }
     }
 }
@@ -604,6 +611,12 @@ pub(crate) fn resolve_waf(raw: RawWaf, problems: &mut Vec<Problem>) -> WafConfig
     if crs_dir.as_os_str().is_empty() {
         cx.push("waf.crs", "must not be empty".to_owned());
     }
+    if let Some(n) = raw.workers
+        && n > 1024
+    {
+        cx.push("waf.workers", format!("{n} is above 1024"));
+    }
+    let workers = raw.workers;
     let crs_paranoia = raw.crs_paranoia.unwrap_or(1);
     if !(1..=4).contains(&crs_paranoia) {
         cx.push(
@@ -627,6 +640,7 @@ pub(crate) fn resolve_waf(raw: RawWaf, problems: &mut Vec<Problem>) -> WafConfig
         geoip_db,
         asn_db,
         ip_reputation,
+        workers,
     }
 }
 

@@ -9,6 +9,7 @@ fail_mode = "open"
 trusted_proxies = ["10.0.0.0/8", "192.0.2.1"]
 redis = "redis://127.0.0.1:6379"
 crs_paranoia = 2
+workers = 3
 log = "/var/log/portcullis/waf.log"
 token_key_file = "/etc/portcullis/waf-token.key"
 [waf.limits]
@@ -56,6 +57,7 @@ fn resolves_a_full_section() {
         Some(PathBuf::from("/etc/portcullis/waf-token.key"))
     );
     assert_eq!(w.crs_paranoia, 2);
+    assert_eq!(w.workers, Some(3));
     assert_eq!(w.crs_dir, PathBuf::from(DEFAULT_CRS_DIR));
     assert_eq!(w.limits.max_body_bytes, Some(1 << 20));
     assert_eq!(w.limits.header_read_timeout, Some(Duration::from_secs(5)));

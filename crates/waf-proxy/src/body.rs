@@ -263,11 +263,15 @@ impl<G: Unpin> Body for Guarded<G> {
 pub struct UpstreamIdle;
 
 /// A response body that fails when no frame arrives within `idle` (the pool's read timeout), so a stalled upstream
-/// cannot pin a client connection forever.
+/// cannot pin a client connection forever. The timer is armed only when the upstream makes the body wait: a body
+/// that is already buffered (most small responses) costs no timer.
 pub struct IdleTimeout {
     inner: ProxyBody,
     idle: std::time::Duration,
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    /// The timer, created at the first wait and reset at each later one.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Whether `sleep` times the current wait (false once a frame arrived).
+    armed: bool,
 }
 
 impl IdleTimeout {
@@ -276,7 +280,8 @@ impl IdleTimeout {
         Self {
             inner,
             idle,
-            sleep: Box::pin(tokio::time::sleep(idle)),
+            sleep: None,
+            armed: false,
         }
         .boxed()
     }
@@ -293,14 +298,25 @@ impl Body for IdleTimeout {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                let deadline = tokio::time::Instant::now() + this.idle;
-                this.sleep.as_mut().reset(deadline);
+                // The next wait is timed from its own start.
+                this.armed = false;
                 Poll::Ready(frame)
             }
-            Poll::Pending => match this.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(UpstreamIdle)))),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => {
+                let idle = this.idle;
+                let armed = std::mem::replace(&mut this.armed, true);
+                let fresh = this.sleep.is_none();
+                let sleep = this
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                if !armed && !fresh {
+                    sleep.as_mut().reset(tokio::time::Instant::now() + idle);
+                }
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(UpstreamIdle)))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 

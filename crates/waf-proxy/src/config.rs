@@ -37,6 +37,16 @@ pub struct ProxyConfig {
     /// The CAPTCHA and challenge interstitials and the `aws-waf-token` keys; `None` answers Captcha and Challenge
     /// decisions with a bare 405/202 and evaluates every request as token-less.
     pub interstitials: Option<Arc<Interstitials>>,
+    /// How many worker threads serve the listeners, each with its own single-threaded runtime, its own
+    /// `SO_REUSEPORT` socket per listener and its own upstream connections (see the `workers` module of the
+    /// crate): a request never changes threads. `0` runs everything on the runtime that calls [`crate::start`].
+    /// Default: the number of available cores. Read by [`crate::start`] only; a reconfiguration keeps the count.
+    pub workers: usize,
+}
+
+/// The default [`ProxyConfig::workers`]: the number of cores this process may use.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 impl Default for ProxyConfig {
@@ -51,6 +61,7 @@ impl Default for ProxyConfig {
             logging: Logging::default(),
             samples: Samples::default(),
             interstitials: None,
+            workers: default_workers(),
         }
     }
 }

@@ -47,6 +47,9 @@ pub enum ProxyError {
         /// The operating-system error.
         source: std::io::Error,
     },
+    /// A worker thread or its tokio runtime could not be started.
+    #[error("cannot start a proxy worker runtime: {0}")]
+    Runtime(std::io::Error),
     /// rustls rejected the TLS configuration.
     #[error("TLS configuration: {0}")]
     Tls(#[from] rustls::Error),

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use ipnet::IpNet;
 use portcullis_waf_request::Request as WafRequest;
 
@@ -280,7 +280,9 @@ async fn handle_checked(
             .is_none_or(|h| route_host.as_deref() == Some(h))
             && path.starts_with(r.prefix.as_str())
     }) else {
-        return plain(StatusCode::NOT_FOUND, "No route", false);
+        // A body left unread would race the next request on the connection: close it.
+        let unread = h1 && !req.body().is_end_stream();
+        return plain(StatusCode::NOT_FOUND, "No route", unread);
     };
     let declared_len = req
         .headers()
@@ -320,16 +322,22 @@ async fn handle_checked(
 
     // CAPTCHA and challenge: the verify endpoints answer before the web ACL (a Challenge rule on `/` must not
     // challenge its own answer), and the client's token is checked for the engine.
+    // Without a web ACL (`allows_everything`) only the verify endpoints need the client's token state.
+    let pass = inspector.allows_everything();
     let token_host = route_host.clone().unwrap_or_default();
-    let client = shared.interstitials.as_ref().map(|_| {
-        ClientRequest::new(
-            &token_host,
-            ctx.scheme == "https",
-            conn.peer.ip(),
-            &parts.headers,
-            epoch_ms(),
-        )
-    });
+    let client = shared
+        .interstitials
+        .as_ref()
+        .filter(|_| !pass || Interstitials::is_endpoint(&path_and_query))
+        .map(|_| {
+            ClientRequest::new(
+                &token_host,
+                ctx.scheme == "https",
+                conn.peer.ip(),
+                &parts.headers,
+                epoch_ms(),
+            )
+        });
     let mut cx = InspectContext::default();
     if let (Some(inter), Some(client)) = (&shared.interstitials, &client) {
         if Interstitials::is_endpoint(&path_and_query) {
@@ -344,53 +352,30 @@ async fn handle_checked(
                 return resp.map(full);
             }
         }
-        cx.token = inter.token_state(client, &parts.headers, inspector.token_domains());
+        if !pass {
+            cx.token = inter.token_state(client, &parts.headers, inspector.token_domains());
+        }
     }
 
-    let waf_req = {
-        let inspected = prefix.inspected(window);
-        let total = match (declared_len, prefix.complete()) {
-            (Some(n), _) => n,
-            (None, true) => prefix.len,
-            (None, false) => prefix.len.max(inspected.len() as u64 + 1),
+    let decision = if pass {
+        Ok(Ok(Decision::allow()))
+    } else {
+        let args = InspectArgs {
+            ctx,
+            conn,
+            parts: &parts,
+            host: host.as_deref(),
+            path: &path,
+            path_and_query: &path_and_query,
+            prefix: &prefix,
+            window,
+            declared_len,
         };
-        let mut b = WafRequest::builder()
-            .client_addr(conn.peer)
-            .server_addr(conn.local)
-            .method(parts.method.as_str())
-            .uri(&path_and_query)
-            .version(version_text(parts.version));
-        if !parts.headers.contains_key(header::HOST)
-            && let Some(h) = host.as_deref()
-        {
-            b = b.header("host", h);
-        }
-        for (name, value) in &parts.headers {
-            b = b.header(name.as_str(), value.as_bytes());
-        }
-        b.body(inspected).body_total_len(total).build()
+        inspect(&args, &*inspector, &cx)
     };
-    let inspection =
-        std::panic::catch_unwind(AssertUnwindSafe(|| inspector.inspect_with(&waf_req, &cx)));
-    drop(waf_req);
-    // Metrics, samples and logs are taken from the web ACL's report before the head is moved upstream.
-    let decision = inspection.map(|result| {
-        result.map(|Inspection { decision, detail }| {
-            if let Some(detail) = detail {
-                let view = RequestView {
-                    listener: &ctx.name,
-                    client_ip: conn.peer.ip(),
-                    headers: &parts.headers,
-                    method: parts.method.as_str(),
-                    path: &path,
-                    query: parts.uri.query().unwrap_or(""),
-                    version: version_text(parts.version),
-                };
-                observe(&detail, &decision, &view, &shared.logging, &shared.samples);
-            }
-            decision
-        })
-    });
+    // Answered here with part of the body unread: the client must not reuse the connection (it would race the
+    // close that follows).
+    let unread = h1 && !prefix.complete();
     let insert_headers = match decision {
         Ok(Ok(Decision::Allow { insert_headers })) => insert_headers,
         Ok(Ok(Decision::Block(block))) => {
@@ -406,30 +391,32 @@ async fn handle_checked(
                     resp.headers_mut().append(n, v);
                 }
             }
-            return resp;
+            return closing(resp, unread);
         }
         Ok(Ok(Decision::Captcha)) => {
-            return match (&shared.interstitials, &client) {
+            let resp = match (&shared.interstitials, &client) {
                 (Some(inter), Some(client)) => {
                     inter.captcha_page(client, &path_and_query).map(full)
                 }
                 _ => interstitial(StatusCode::METHOD_NOT_ALLOWED, "captcha"),
             };
+            return closing(resp, unread);
         }
         Ok(Ok(Decision::Challenge)) => {
-            return match (&shared.interstitials, &client) {
+            let resp = match (&shared.interstitials, &client) {
                 (Some(inter), Some(client)) => {
                     inter.challenge_page(client, &path_and_query).map(full)
                 }
                 _ => interstitial(StatusCode::ACCEPTED, "challenge"),
             };
+            return closing(resp, unread);
         }
         Ok(Err(e)) => match fail(ctx, conn, &e.to_string()) {
-            Some(resp) => return resp,
+            Some(resp) => return closing(resp, unread),
             None => Vec::new(),
         },
         Err(_) => match fail(ctx, conn, "inspector panicked") {
-            Some(resp) => return resp,
+            Some(resp) => return closing(resp, unread),
             None => Vec::new(),
         },
     };
@@ -523,6 +510,93 @@ async fn handle_checked(
             )
         }
     }
+}
+
+/// What [`inspect`] reads of a request.
+struct InspectArgs<'a> {
+    ctx: &'a ListenerCtx,
+    conn: &'a ConnInfo,
+    parts: &'a http::request::Parts,
+    host: Option<&'a str>,
+    path: &'a str,
+    path_and_query: &'a str,
+    prefix: &'a Prefix,
+    window: usize,
+    declared_len: Option<u64>,
+}
+
+/// Build the engine's request, run the inspector (a panic is caught: the outer `Err`), and report what the web
+/// ACL matched to the metrics, samples and logs.
+fn inspect(
+    a: &InspectArgs<'_>,
+    inspector: &dyn crate::inspect::Inspector,
+    cx: &InspectContext,
+) -> std::thread::Result<Result<Decision, crate::inspect::InspectError>> {
+    let InspectArgs {
+        ctx,
+        conn,
+        parts,
+        host,
+        path,
+        path_and_query,
+        prefix,
+        window,
+        declared_len,
+    } = *a;
+    let shared = &ctx.shared;
+    let waf_req = {
+        let inspected = prefix.inspected(window);
+        let total = match (declared_len, prefix.complete()) {
+            (Some(n), _) => n,
+            (None, true) => prefix.len,
+            (None, false) => prefix.len.max(inspected.len() as u64 + 1),
+        };
+        let mut b = WafRequest::builder()
+            .client_addr(conn.peer)
+            .server_addr(conn.local)
+            .method(parts.method.as_str())
+            .uri(path_and_query)
+            .version(version_text(parts.version));
+        if !parts.headers.contains_key(header::HOST)
+            && let Some(h) = host
+        {
+            b = b.header("host", h);
+        }
+        for (name, value) in &parts.headers {
+            b = b.header(name.as_str(), value.as_bytes());
+        }
+        b.body(inspected).body_total_len(total).build()
+    };
+    let inspection =
+        std::panic::catch_unwind(AssertUnwindSafe(|| inspector.inspect_with(&waf_req, cx)));
+    drop(waf_req);
+    // Metrics, samples and logs are taken from the web ACL's report before the head is moved upstream.
+    inspection.map(|result| {
+        result.map(|Inspection { decision, detail }| {
+            if let Some(detail) = detail {
+                let view = RequestView {
+                    listener: &ctx.name,
+                    client_ip: conn.peer.ip(),
+                    headers: &parts.headers,
+                    method: parts.method.as_str(),
+                    path,
+                    query: parts.uri.query().unwrap_or(""),
+                    version: version_text(parts.version),
+                };
+                observe(&detail, &decision, &view, &shared.logging, &shared.samples);
+            }
+            decision
+        })
+    })
+}
+
+/// `resp`, with `Connection: close` when `close` is set.
+fn closing(mut resp: Response<ProxyBody>, close: bool) -> Response<ProxyBody> {
+    if close {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
 }
 
 fn interstitial(status: StatusCode, action: &'static str) -> Response<ProxyBody> {
@@ -623,7 +697,8 @@ async fn send(
             });
         };
         *req.headers_mut() = up.headers.clone();
-        match tokio::time::timeout(pool.config.read_timeout, pool.client.request(req)).await {
+        match tokio::time::timeout(pool.config.read_timeout, pool.local_client().request(req)).await
+        {
             Ok(Ok(resp)) => return Ok((resp, in_flight)),
             Ok(Err(e)) => {
                 if flags.hit() {

@@ -122,6 +122,12 @@ pub trait Inspector: Send + Sync {
     fn body_limit(&self) -> Option<usize> {
         None
     }
+
+    /// Whether this inspector allows every request without looking at it and reports nothing (like [`AllowAll`]).
+    /// The proxy then skips building the [`Request`] and calls no `inspect` method. Default: `false`.
+    fn allows_everything(&self) -> bool {
+        false
+    }
 }
 
 /// An inspector that allows everything (the proxy without a web ACL).
@@ -131,6 +137,10 @@ pub struct AllowAll;
 impl Inspector for AllowAll {
     fn inspect(&self, _req: &Request) -> Result<Decision, InspectError> {
         Ok(Decision::allow())
+    }
+
+    fn allows_everything(&self) -> bool {
+        true
     }
 }
 

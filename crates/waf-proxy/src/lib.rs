@@ -1,7 +1,9 @@
 //! The WAF reverse proxy: listeners that run a web ACL on every request before forwarding it to an upstream pool.
 //!
 //! # Request path
-//! 1. **Accept** (bounded by [`Limits::max_connections`]), TLS with SNI certificate choice ([`tls`]), HTTP/1.1 or
+//! 1. **Accept** on one of the worker threads ([`ProxyConfig::workers`]: each runs its own event loop, its own
+//!    `SO_REUSEPORT` socket per listener and its own upstream connections, so a request stays on one thread),
+//!    bounded by [`Limits::max_connections`]; TLS with SNI certificate choice ([`tls`]), HTTP/1.1 or
 //!    HTTP/2 (ALPN or prior knowledge) served by hyper.
 //! 2. **Hygiene**: hyper rejects unparseable heads (400), oversized heads (431) and slow heads (connection closed
 //!    after [`Limits::header_read_timeout`]); the [`sniff`] tap rejects request-smuggling shapes hyper would accept
@@ -51,11 +53,12 @@ mod server;
 pub mod sniff;
 pub mod tls;
 pub mod upstream;
+mod workers;
 
 pub use acl_inspector::AclInspector;
 pub use config::{
     Balance, CertificateFiles, FailMode, HealthCheckConfig, Limits, ListenerConfig, PoolConfig,
-    ProxyConfig, RouteConfig, TlsConfig,
+    ProxyConfig, RouteConfig, TlsConfig, default_workers,
 };
 pub use detail::{AclDetail, AclMeta, RuleHit, RuleKind, RuleMeta, WafAction};
 pub use error::ProxyError;

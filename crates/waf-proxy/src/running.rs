@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
@@ -29,6 +28,7 @@ use crate::logging::Logging;
 use crate::samples::Samples;
 use crate::server::{Accept, Live, LiveCell, http_builder};
 use crate::upstream::Pool;
+use crate::workers::Workers;
 
 /// A running proxy. Dropping the handle stops accepting at once (like [`ProxyHandle::shutdown`], without waiting
 /// for the drain).
@@ -41,6 +41,8 @@ pub struct ProxyHandle {
     pools: HashMap<String, RunningPool>,
     connections: (usize, Arc<Semaphore>),
     draining: Vec<JoinHandle<()>>,
+    /// Declared last: dropped after the listeners were told to stop.
+    workers: Workers,
 }
 
 /// One accepting listener.
@@ -52,7 +54,8 @@ struct Running {
     cell: InspectorCell,
     live: LiveCell,
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    /// The accept loop on each worker (one when the proxy runs on the caller's runtime).
+    tasks: Vec<JoinHandle<()>>,
 }
 
 struct RunningPool {
@@ -121,6 +124,11 @@ impl ProxyHandle {
         &self.samples
     }
 
+    /// How many worker runtimes serve the listeners (0: the runtime that called [`start`]).
+    pub fn workers(&self) -> usize {
+        self.workers.count()
+    }
+
     /// The pool called `name` (health state, in-flight counts).
     pub fn pool(&self, name: &str) -> Option<Arc<Pool>> {
         self.pools.get(name).map(|p| Arc::clone(&p.pool))
@@ -142,7 +150,7 @@ impl ProxyHandle {
                     kept_pools.push(p.name.clone());
                 }
                 _ => {
-                    let pool = Arc::new(Pool::new(p.clone()));
+                    let pool = Arc::new(Pool::with_workers(p.clone(), self.workers.count()));
                     routable.insert(p.name.clone(), Arc::clone(&pool));
                     fresh.push((p.name.clone(), pool));
                     report.pools_built.push(p.name.clone());
@@ -207,7 +215,7 @@ impl ProxyHandle {
                 .position(|r| r.name == l.name && r.bind == l.bind);
             let socket = match keep {
                 Some(_) => None,
-                None => Some(bind(l.bind).await?),
+                None => Some(self.workers.bind(l.bind).await?),
             };
             planned.push((l.name.clone(), l.bind, cell, live, keep, socket));
         }
@@ -236,15 +244,21 @@ impl ProxyHandle {
                     report.updated.push(name);
                     self.listeners.push(running);
                 }
-                (None, Some((listener, addr))) => {
-                    tracing::info!(listener = %name, %addr, tls = live.tls.is_some(), "WAF proxy listening");
+                (None, Some((sockets, addr))) => {
+                    tracing::info!(listener = %name, %addr, tls = live.tls.is_some(), workers = self.workers.count(), "WAF proxy listening");
                     let live = LiveCell::new(live);
                     let (stop, stop_rx) = watch::channel(false);
-                    let accept = Accept {
-                        listener,
-                        live: live.clone(),
-                    };
-                    let task = tokio::spawn(accept.run(stop_rx));
+                    let tasks = sockets
+                        .into_iter()
+                        .enumerate()
+                        .map(|(slot, listener)| {
+                            let accept = Accept {
+                                listener,
+                                live: live.clone(),
+                            };
+                            self.workers.spawn(slot, accept.run(stop_rx.clone()))
+                        })
+                        .collect();
                     report.started.push(name.clone());
                     self.listeners.push(Running {
                         name,
@@ -253,7 +267,7 @@ impl ProxyHandle {
                         cell,
                         live,
                         stop,
-                        task,
+                        tasks,
                     });
                 }
                 // Unreachable: a listener is either kept or bound above.
@@ -263,7 +277,7 @@ impl ProxyHandle {
         for running in old.into_iter().flatten() {
             let _ = running.stop.send(true);
             report.stopped.push(running.name);
-            self.draining.push(running.task);
+            self.draining.extend(running.tasks);
         }
         self.draining.retain(|t| !t.is_finished());
         self.pools = pools;
@@ -278,7 +292,9 @@ impl ProxyHandle {
             let _ = r.stop.send(true);
         }
         for r in running {
-            let _ = r.task.await;
+            for t in r.tasks {
+                let _ = t.await;
+            }
         }
         for t in std::mem::take(&mut self.draining) {
             let _ = t.await;
@@ -290,16 +306,6 @@ impl ProxyHandle {
     pub async fn shutdown(mut self) {
         self.stop().await;
     }
-}
-
-async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ProxyError> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| ProxyError::Bind { addr, source })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| ProxyError::Bind { addr, source })?;
-    Ok((listener, bound))
 }
 
 fn validate(config: &ProxyConfig) -> Result<(), ProxyError> {
@@ -314,9 +320,18 @@ fn validate(config: &ProxyConfig) -> Result<(), ProxyError> {
         }
     }
     let mut listeners = std::collections::HashSet::new();
+    let mut binds = std::collections::HashSet::new();
     for l in &config.listeners {
         if !listeners.insert(l.name.as_str()) {
             problems.push(format!("listener {:?} is defined twice", l.name));
+        }
+        // The worker sockets share their address (SO_REUSEPORT), so the OS would not refuse a second listener
+        // on the same address: refuse it here.
+        if l.bind.port() != 0 && !binds.insert(l.bind) {
+            problems.push(format!(
+                "listener {:?}: address {} is used by another listener",
+                l.name, l.bind
+            ));
         }
         for r in &l.routes {
             if !names.contains(r.pool.as_str()) {
@@ -342,7 +357,9 @@ fn validate(config: &ProxyConfig) -> Result<(), ProxyError> {
     }
 }
 
-/// Validate `config`, bind every listener and start serving. Must be called inside a tokio runtime.
+/// Validate `config`, start the worker runtimes ([`ProxyConfig::workers`]), bind every listener and start
+/// serving. Must be called inside a tokio runtime (which runs the health checks, and everything when `workers` is
+/// 0).
 ///
 /// `inspector` goes into the default cell ([`ProxyHandle::inspector`]) that listeners without their own
 /// [`crate::ListenerConfig::inspector`] use.
@@ -350,6 +367,8 @@ pub async fn start(
     config: ProxyConfig,
     inspector: Arc<dyn Inspector>,
 ) -> Result<ProxyHandle, ProxyError> {
+    validate(&config)?;
+    let workers = Workers::start(config.workers)?;
     let mut handle = ProxyHandle {
         listeners: Vec::new(),
         inspector: InspectorCell::new(inspector),
@@ -359,6 +378,7 @@ pub async fn start(
         pools: HashMap::new(),
         connections: (0, Arc::new(Semaphore::new(0))),
         draining: Vec::new(),
+        workers,
     };
     handle.reconfigure(config).await?;
     Ok(handle)

@@ -89,14 +89,9 @@ impl Accept {
         let graceful = GracefulShutdown::new();
         let name = self.live.load().ctx.name.clone();
         loop {
-            let live = self.live.load();
-            let permit = tokio::select! {
-                p = Arc::clone(&live.connections).acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-                _ = stop.changed() => break,
-            };
+            // Accept, then wait for a slot of the connection budget: with several workers each has its own socket,
+            // and a worker holding a slot while it waits on an idle socket would starve the connections queued on
+            // the others. At most one accepted connection per worker waits for a slot.
             let (tcp, peer) = tokio::select! {
                 r = self.listener.accept() => match r {
                     Ok(x) => x,
@@ -106,6 +101,14 @@ impl Accept {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
+                },
+                _ = stop.changed() => break,
+            };
+            let live = self.live.load();
+            let permit = tokio::select! {
+                p = Arc::clone(&live.connections).acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
                 },
                 _ = stop.changed() => break,
             };

@@ -57,21 +57,35 @@ pub struct Pool {
     /// Its servers, in configuration order.
     pub servers: Vec<Server>,
     next: AtomicUsize,
-    /// The keep-alive client shared by all requests to this pool.
+    /// The keep-alive client of requests made off the worker threads (health checks, a proxy without workers).
     pub client: Client<HttpConnector, ProxyBody>,
+    /// One keep-alive client per worker runtime: a worker's upstream connections are driven by tasks on its own
+    /// thread, so a request and its upstream connection never wake another thread.
+    worker_clients: Vec<Client<HttpConnector, ProxyBody>>,
+}
+
+fn client(config: &PoolConfig) -> Client<HttpConnector, ProxyBody> {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(config.connect_timeout));
+    connector.set_nodelay(true);
+    connector.enforce_http(true);
+    Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(config.max_idle_per_upstream)
+        .pool_idle_timeout(std::time::Duration::from_secs(60))
+        .build(connector)
 }
 
 impl Pool {
-    /// Build the pool (no tasks started).
+    /// Build the pool (no tasks started), with one client for every thread.
     pub fn new(config: PoolConfig) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        connector.set_nodelay(true);
-        connector.enforce_http(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(config.max_idle_per_upstream)
-            .pool_idle_timeout(std::time::Duration::from_secs(60))
-            .build(connector);
+        Self::with_workers(config, 0)
+    }
+
+    /// Build the pool with a client of its own for each of `workers` worker runtimes (see
+    /// [`crate::ProxyConfig::workers`]) besides the shared one.
+    pub fn with_workers(config: PoolConfig, workers: usize) -> Self {
+        let worker_clients = (0..workers).map(|_| client(&config)).collect();
+        let client = client(&config);
         let servers = config
             .upstreams
             .iter()
@@ -88,7 +102,15 @@ impl Pool {
             servers,
             next: AtomicUsize::new(0),
             client,
+            worker_clients,
         }
+    }
+
+    /// The client for a request made on the calling thread: the worker's own one on a worker thread.
+    pub(crate) fn local_client(&self) -> &Client<HttpConnector, ProxyBody> {
+        crate::workers::current()
+            .and_then(|i| self.worker_clients.get(i))
+            .unwrap_or(&self.client)
     }
 
     /// Pick a server not in `exclude`, preferring healthy ones. When no healthy server is left the unhealthy ones

@@ -803,7 +803,13 @@ async fn compiled_web_acl_inspects_only_its_body_window() {
 
     let mut early = b"evil".to_vec();
     early.extend(std::iter::repeat_n(b'.', 100_000));
-    assert_eq!(c.request(post(early)).await.unwrap().status(), 403);
+    let blocked = c.request(post(early)).await.unwrap();
+    assert_eq!(blocked.status(), 403);
+    // Most of the body is unread: the connection must not be reused.
+    assert_eq!(
+        blocked.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
 
     let mut late = vec![b'.'; window + 10];
     late.extend_from_slice(b"evil");
