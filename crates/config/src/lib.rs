@@ -6,6 +6,7 @@
 //! problem at once rather than the first.
 
 mod guard;
+mod inspector;
 mod raw;
 mod resolve;
 mod waf;
@@ -14,6 +15,7 @@ pub use guard::{
     GuardConfig, GuardExport, GuardExportTarget, GuardFormat, GuardInput, GuardSource, RawGuard,
     RawGuardExport, RawGuardSource,
 };
+pub use inspector::{InspectorConfig, RawInspector};
 pub use raw::{RawApi, RawAudit, RawConfig, RawRootKey, RawStore, RawTls};
 pub use resolve::{
     ApiConfig, AuditConfig, Config, ConfigErrors, Overrides, Problem, RootKeyConfig,

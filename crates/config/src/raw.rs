@@ -39,6 +39,9 @@ pub struct RawConfig {
     /// `[[guard.exports]]`).
     #[serde(default)]
     pub guard: crate::guard::RawGuard,
+    /// Inspector's network description files (`[inspector]`).
+    #[serde(default)]
+    pub inspector: crate::inspector::RawInspector,
     /// Fields the file has that Portcullis does not know (dotted paths); each is a problem.
     #[serde(skip)]
     pub unknown_fields: Vec<String>,

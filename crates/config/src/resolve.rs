@@ -46,6 +46,8 @@ pub struct Config {
     pub waf: crate::waf::WafConfig,
     /// Guard's log sources and exports; none means nothing is started.
     pub guard: crate::guard::GuardConfig,
+    /// Inspector's network description files.
+    pub inspector: crate::inspector::InspectorConfig,
 }
 
 /// The resolved `[root_key]` section.
@@ -268,6 +270,7 @@ impl RawConfig {
         let root_key = resolve_root_key(self.root_key, &data_dir, &mut problems);
         let waf = crate::waf::resolve_waf(self.waf, &mut problems);
         let guard = crate::guard::resolve_guard(self.guard, &mut problems);
+        let inspector = crate::inspector::resolve_inspector(self.inspector, &mut problems);
 
         match (account_id, listen) {
             (Ok(account_id), Ok(listen)) if problems.is_empty() => Ok(Config {
@@ -289,6 +292,7 @@ impl RawConfig {
                 root_key,
                 waf,
                 guard,
+                inspector,
             }),
             _ => Err(ConfigErrors(problems)),
         }

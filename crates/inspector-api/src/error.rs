@@ -55,6 +55,16 @@ pub enum InspectorApiError {
     /// No Inspector2 operation has this method and path (`ValidationException`, 400).
     #[error("{0}")]
     UnknownOperation(String),
+    /// A network description file (`inspector network import`, `[inspector] network_files`)
+    /// cannot be read or is not a description (`ValidationException`, 400, should it ever
+    /// reach a response).
+    #[error("{path}: {message}")]
+    NetworkFile {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The store failed (`InternalServerException`, 500; a lost write race is retried first).
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -87,9 +97,9 @@ impl InspectorApiError {
     /// The exception name.
     pub fn code(&self) -> &'static str {
         match self {
-            InspectorApiError::Validation { .. } | InspectorApiError::UnknownOperation(_) => {
-                "ValidationException"
-            }
+            InspectorApiError::Validation { .. }
+            | InspectorApiError::UnknownOperation(_)
+            | InspectorApiError::NetworkFile { .. } => "ValidationException",
             InspectorApiError::BadRequest(_) => "BadRequestException",
             InspectorApiError::PayloadTooLarge(_) => "RequestEntityTooLarge",
             InspectorApiError::AccessDenied(_) => "AccessDeniedException",
@@ -132,6 +142,9 @@ impl From<InspectorApiError> for AwsError {
             }
             InspectorApiError::UnknownOperation(m) => {
                 AwsError::bad_request(code, m).with_member("reason", "OTHER")
+            }
+            e @ InspectorApiError::NetworkFile { .. } => {
+                AwsError::bad_request(code, e.to_string()).with_member("reason", "OTHER")
             }
             InspectorApiError::BadRequest(m) => AwsError::bad_request(code, m),
             InspectorApiError::PayloadTooLarge(m) => {

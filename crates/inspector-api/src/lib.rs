@@ -5,6 +5,8 @@
 //!   step with it ([`InspectorApi::ingest`]), and the advisory-index watcher.
 //! - [`network`]: imported network descriptions → `NETWORK_REACHABILITY` findings per
 //!   instance, with the listeners of the agent reporting that instance id.
+//! - [`network_files`]: the description files (`inspector network import`, `[inspector]
+//!   network_files`) imported at start and whenever they change.
 //! - [`body`]: gzip-encoded report and network bodies, decoded under a cap.
 //! - [`evaluate`]: an inventory → `PACKAGE_VULNERABILITY` findings (OSV index) and
 //!   `CODE_VULNERABILITY` findings (failed best-practice checks).
@@ -33,6 +35,7 @@ pub mod evaluate;
 pub mod index;
 pub mod ingest;
 pub mod network;
+pub mod network_files;
 pub mod ops;
 pub mod sbom;
 pub mod service;

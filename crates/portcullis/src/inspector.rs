@@ -8,6 +8,7 @@
 //! * `scan PATH...` reads the index with one read, scans every lockfile found and prints a table,
 //!   Inspector2 JSON, SARIF or CycloneDX. Exit 0 = clean, 1 = vulnerable, 2 = no database or
 //!   unreadable input (never a silent "no vulnerabilities").
+//! * `network import|show` ([`network`]): the network description file.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,8 @@ use portcullis_inspector_core::index::{IndexMeta, IndexView, SourceInfo, encode,
 use portcullis_inspector_core::report::{self, FileReport, ScanReport};
 use portcullis_inspector_core::scan::ScanOptions;
 use portcullis_inspector_core::{Error as InspectorError, fs as ifs, lockfile};
+
+pub mod network;
 
 use crate::cli::{
     InspectorCommand, InspectorDbArgs, InspectorDbCommand, InspectorImportArgs, InspectorScanArgs,
@@ -43,6 +46,7 @@ pub fn run(command: InspectorCommand) -> Result<ExitCode> {
             command: InspectorDbCommand::Status(args),
         } => status(&args),
         InspectorCommand::Scan(args) => scan(&args),
+        InspectorCommand::Network { command } => network::run(command),
     }
 }
 
@@ -124,10 +128,14 @@ fn load_existing(index: &Path) -> Result<Option<(AdvisoryDb, IndexMeta)>> {
     Ok(Some((view.to_db()?, view.meta()?)))
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `path` atomically: a temporary file beside it, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = dir.join(format!(".{INDEX_FILE}.tmp-{}", std::process::id()));
+    let name = path
+        .file_name()
+        .map_or_else(|| INDEX_FILE.into(), |n| n.to_string_lossy());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

@@ -377,3 +377,86 @@ async fn findings_reports_csv_and_json() {
         "ValidationException"
     );
 }
+
+/// `[inspector] network_files` and `inspector network import`'s file: imported at start,
+/// again when a file changes (polled), never when unchanged; a bad edit keeps the last one.
+#[tokio::test]
+async fn network_files_are_imported_at_start_and_when_they_change() {
+    use portcullis_inspector_api::network_files::{NetworkSources, imported_path};
+    let Some(snap) = snapshot() else { return };
+    let env = Env::new(index()).await;
+    let file = env.dir.path().join("net.json");
+    std::fs::write(&file, serde_json::to_vec(&snap).unwrap()).unwrap();
+    let sources = NetworkSources::new(vec![file.clone()], env.dir.path());
+    let s = env
+        .api
+        .sync_network(&sources, ACCOUNT, REGION)
+        .await
+        .unwrap()
+        .expect("imported at start");
+    assert_eq!(s.instances, 3);
+    let first = env.api.network_of(ACCOUNT).await.unwrap().unwrap();
+    assert!(
+        env.api
+            .sync_network(&sources, ACCOUNT, REGION)
+            .await
+            .unwrap()
+            .is_none(),
+        "an unchanged file is not imported again"
+    );
+    assert_eq!(
+        network_state(&env)
+            .await
+            .get(&("RecognizedPortNoAgent".into(), 22)),
+        Some(&"ACTIVE".to_owned())
+    );
+
+    let watcher = env.api.spawn_network_watcher(
+        sources.clone(),
+        ACCOUNT.into(),
+        REGION.into(),
+        std::time::Duration::from_millis(50),
+    );
+    std::fs::write(&file, serde_json::to_vec(&without_rule(&snap, 22)).unwrap()).unwrap();
+    let mut closed = false;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if network_state(&env)
+            .await
+            .get(&("RecognizedPortNoAgent".into(), 22))
+            .map(String::as_str)
+            == Some("CLOSED")
+        {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "the edited file was imported by the watcher");
+    let second = env.api.network_of(ACCOUNT).await.unwrap().unwrap();
+    assert_ne!(first.sha256, second.sha256);
+
+    // A bad edit is not imported; the last good description stays.
+    std::fs::write(&file, b"{\"DescribeVpcs\": 7").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let kept = env.api.network_of(ACCOUNT).await.unwrap().unwrap();
+    assert_eq!(kept.sha256, second.sha256);
+
+    // Fixed again, plus a description written by `inspector network import`: merged.
+    std::fs::write(&file, serde_json::to_vec(&snap).unwrap()).unwrap();
+    let extra = json!({"DescribeInstances": {"Reservations": [{"Instances": [
+        {"InstanceId": "i-0123456789abcdef0", "VpcId": "vpc-9"}]}]}});
+    let imported = imported_path(env.dir.path());
+    std::fs::create_dir_all(imported.parent().unwrap()).unwrap();
+    std::fs::write(&imported, serde_json::to_vec(&extra).unwrap()).unwrap();
+    let mut merged = false;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let rec = env.api.network_of(ACCOUNT).await.unwrap().unwrap();
+        if rec.instances.len() == 4 {
+            merged = true;
+            break;
+        }
+    }
+    watcher.abort();
+    assert!(merged, "configured and imported descriptions are merged");
+}

@@ -76,6 +76,11 @@ impl<'a> Reader<'a> {
         Reader { buf }
     }
 
+    /// Bytes left to read.
+    pub fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Whether every byte was consumed.
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()

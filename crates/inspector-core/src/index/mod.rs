@@ -22,9 +22,9 @@
 //! Opening an index checks the magic, the format version, the total length and the CRC-32 of
 //! the hot part (the directory a scan walks); each advisory document carries its own CRC-32,
 //! checked when a scan decodes it (only matched advisories are decoded). A scan is then: one
-//! hash lookup per package, the OSV range algorithm on the pre-parsed ranges, and a JSON decode of
-//! the few advisories that matched, which go through the same [`crate::scan`] code as the
-//! in-memory index so both give identical findings.
+//! binary search over the sorted keys per package, the OSV range algorithm on the pre-parsed
+//! ranges, and a JSON decode of the few advisories that matched, which go through the same
+//! [`crate::scan`] code as the in-memory index so both give identical findings.
 
 mod codec;
 
@@ -350,10 +350,18 @@ struct BlockRef {
 }
 
 /// A validated view of an index file (zero-copy over the directory).
+///
+/// Opening walks the directory once to validate it and keeps only the offsets of its records
+/// (4 bytes per advisory and per key, no hash table): a scan decodes the few rows and keys it
+/// needs, finding a key by binary search over the (sorted) key records.
 pub struct IndexView<'a> {
     meta_json: &'a [u8],
-    rows: Vec<AdvisoryRow<'a>>,
-    keys: HashMap<&'a str, HashMap<&'a str, BlockRef>>,
+    /// The directory (`hot` part).
+    hot: &'a [u8],
+    /// Offset in `hot` of each advisory row.
+    rows: Vec<u32>,
+    /// Offset in `hot` of each key record, sorted by (ecosystem, name).
+    keys: Vec<u32>,
     docs: Docs<'a>,
 }
 
@@ -361,10 +369,54 @@ impl std::fmt::Debug for IndexView<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IndexView")
             .field("advisories", &self.rows.len())
-            .field("keys", &self.keys.values().map(HashMap::len).sum::<usize>())
+            .field("keys", &self.keys.len())
             .field("docs_len", &self.docs.len())
             .finish()
     }
+}
+
+/// One decoded key record of the directory.
+struct KeyRecord<'a> {
+    eco: &'a [u8],
+    name: &'a [u8],
+    block: BlockRef,
+}
+
+/// Decodes one advisory row (strings checked as UTF-8).
+fn read_row<'a>(h: &mut Reader<'a>) -> Result<AdvisoryRow<'a>, Error> {
+    let id = h.str()?;
+    let modified = h.str()?;
+    let withdrawn = h.u8()? != 0;
+    let doc_off = h.u32()? as usize;
+    let doc_len = h.u32()? as usize;
+    let doc_crc = h.u32()?;
+    Ok(AdvisoryRow {
+        id,
+        modified,
+        withdrawn,
+        doc_off,
+        doc_len,
+        doc_crc,
+    })
+}
+
+/// Decodes one key record (strings as raw bytes: they were checked as UTF-8 when opening).
+fn read_key<'a>(h: &mut Reader<'a>) -> Result<KeyRecord<'a>, Error> {
+    let eco = h.bytes()?;
+    let name = h.bytes()?;
+    let off = h.u32()? as usize;
+    let len = h.u32()? as usize;
+    let crc = h.u32()?;
+    Ok(KeyRecord {
+        eco,
+        name,
+        block: BlockRef { off, len, crc },
+    })
+}
+
+fn offset_of(hot: &[u8], rest: &Reader<'_>) -> Result<u32, Error> {
+    u32::try_from(hot.len().saturating_sub(rest.remaining()))
+        .map_err(|_| Error::InvalidIndex("directory larger than 4 GiB".into()))
 }
 
 /// The lengths announced by a header: `(hot_len, docs_len)`.
@@ -460,52 +512,110 @@ impl<'a> IndexView<'a> {
         let n = h.len(20)?;
         let mut rows = Vec::with_capacity(n);
         for _ in 0..n {
-            let id = h.str()?;
-            let modified = h.str()?;
-            let withdrawn = h.u8()? != 0;
-            let doc_off = h.u32()? as usize;
-            let doc_len = h.u32()? as usize;
-            let doc_crc = h.u32()?;
-            if doc_off.saturating_add(doc_len) > docs.len() {
-                return Err(Error::InvalidIndex(format!("{id}: document out of bounds")));
+            rows.push(offset_of(hot, &h)?);
+            let row = read_row(&mut h)?;
+            if row.doc_off.saturating_add(row.doc_len) > docs.len() {
+                return Err(Error::InvalidIndex(format!(
+                    "{}: document out of bounds",
+                    row.id
+                )));
             }
-            rows.push(AdvisoryRow {
-                id,
-                modified,
-                withdrawn,
-                doc_off,
-                doc_len,
-                doc_crc,
-            });
         }
         let n = h.len(12)?;
-        let mut keys: HashMap<&str, HashMap<&str, BlockRef>> = HashMap::new();
+        let mut keys = Vec::with_capacity(n);
+        let mut sorted = true;
+        let mut prev: Option<(&[u8], &[u8])> = None;
         for _ in 0..n {
-            let eco = h.str()?;
-            let name = h.str()?;
-            let off = h.u32()? as usize;
-            let len = h.u32()? as usize;
-            let crc = h.u32()?;
-            if off.saturating_add(len) > docs.len() {
+            keys.push(offset_of(hot, &h)?);
+            let at = h.clone();
+            let k = read_key(&mut h)?;
+            // Validate the strings once here; lookups then compare raw bytes.
+            let (eco, name) = {
+                let mut s = at;
+                (s.str()?, s.str()?)
+            };
+            if k.block.off.saturating_add(k.block.len) > docs.len() {
                 return Err(Error::InvalidIndex(format!(
                     "{eco}/{name}: entry block out of bounds"
                 )));
             }
-            keys.entry(eco)
-                .or_default()
-                .insert(name, BlockRef { off, len, crc });
+            if prev.is_some_and(|p| p >= (k.eco, k.name)) {
+                sorted = false;
+            }
+            prev = Some((k.eco, k.name));
         }
         if !h.is_empty() {
             return Err(Error::InvalidIndex(
                 "trailing bytes in the directory".into(),
             ));
         }
-        Ok(IndexView {
+        let mut view = IndexView {
             meta_json,
+            hot,
             rows,
             keys,
             docs,
-        })
+        };
+        if !sorted {
+            // Files written by `encode` list their keys sorted; sort any other (stable, so the
+            // first of duplicate keys wins).
+            let mut decoded: Vec<(&[u8], &[u8], u32)> = Vec::with_capacity(view.keys.len());
+            for &off in &view.keys {
+                let k = view.key_at(off)?;
+                decoded.push((k.eco, k.name, off));
+            }
+            decoded.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            decoded.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+            view.keys = decoded.into_iter().map(|(_, _, off)| off).collect();
+        }
+        Ok(view)
+    }
+
+    fn reader_at(&self, off: u32) -> Result<Reader<'a>, Error> {
+        self.hot
+            .get(off as usize..)
+            .map(Reader::new)
+            .ok_or_else(|| Error::InvalidIndex("directory offset out of bounds".into()))
+    }
+
+    fn key_at(&self, off: u32) -> Result<KeyRecord<'a>, Error> {
+        read_key(&mut self.reader_at(off)?)
+    }
+
+    /// The entry block of `(ecosystem, normalised name)`, by binary search over the keys.
+    fn find_key(&self, eco: &str, name: &str) -> Result<Option<BlockRef>, Error> {
+        let want = (eco.as_bytes(), name.as_bytes());
+        let (mut lo, mut hi) = (0usize, self.keys.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let off = self
+                .keys
+                .get(mid)
+                .copied()
+                .ok_or_else(|| Error::InvalidIndex("key index out of range".into()))?;
+            let k = self.key_at(off)?;
+            match (k.eco, k.name).cmp(&want) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(Some(k.block)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Advisory row number `i`.
+    pub fn row(&self, i: usize) -> Result<AdvisoryRow<'a>, Error> {
+        let off = self
+            .rows
+            .get(i)
+            .copied()
+            .ok_or_else(|| Error::InvalidIndex(format!("advisory number {i} out of range")))?;
+        read_row(&mut self.reader_at(off)?)
+    }
+
+    /// Number of (ecosystem, package name) keys.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
     }
 
     /// The stored summary.
@@ -514,9 +624,9 @@ impl<'a> IndexView<'a> {
             .map_err(|e| Error::InvalidIndex(format!("meta: {e}")))
     }
 
-    /// The advisory table.
-    pub fn rows(&self) -> &[AdvisoryRow<'a>] {
-        &self.rows
+    /// The advisory table, decoded row by row.
+    pub fn rows(&self) -> impl Iterator<Item = Result<AdvisoryRow<'a>, Error>> + '_ {
+        (0..self.rows.len()).map(|i| self.row(i))
     }
 
     /// Number of advisories.
@@ -531,10 +641,7 @@ impl<'a> IndexView<'a> {
 
     /// Decodes advisory number `i`, verifying its checksum.
     pub fn advisory(&self, i: usize) -> Result<Advisory, Error> {
-        let row = self
-            .rows
-            .get(i)
-            .ok_or_else(|| Error::InvalidIndex(format!("advisory number {i} out of range")))?;
+        let row = self.row(i)?;
         let doc = self
             .docs
             .get(row.doc_off, row.doc_len)
@@ -563,11 +670,7 @@ impl<'a> IndexView<'a> {
         let mut findings = Vec::new();
         for pkg in packages {
             let name = pkg.ecosystem.normalize_name(&pkg.name);
-            let Some(block) = self
-                .keys
-                .get(pkg.ecosystem.as_str())
-                .and_then(|m| m.get(name.as_str()))
-            else {
+            let Some(block) = self.find_key(pkg.ecosystem.as_str(), &name)? else {
                 continue;
             };
             let bytes = self.docs.get(block.off, block.len)?;
@@ -585,9 +688,8 @@ impl<'a> IndexView<'a> {
                     continue;
                 }
                 let row = self
-                    .rows
-                    .get(e.adv as usize)
-                    .ok_or_else(|| Error::InvalidIndex("entry names a missing advisory".into()))?;
+                    .row(e.adv as usize)
+                    .map_err(|_| Error::InvalidIndex("entry names a missing advisory".into()))?;
                 if (row.withdrawn && !opts.include_withdrawn)
                     || !release_matches(e.release, opts.release.as_deref())
                 {

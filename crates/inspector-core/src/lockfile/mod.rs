@@ -5,6 +5,7 @@
 //! [`Error::InvalidLockfile`] (or [`Error::TooLarge`]) on bad input, never panics.
 
 pub mod cargo;
+mod cargo_fast;
 pub mod golang;
 pub mod npm;
 pub mod python;
@@ -106,7 +107,7 @@ pub(crate) fn check_size(what: &'static str, text: &str) -> Result<(), Error> {
 /// Parses a lockfile of `kind` into the packages to scan (Cargo: registry crates only).
 pub fn parse_lockfile(kind: LockfileKind, text: &str) -> Result<Vec<Package>, Error> {
     match kind {
-        LockfileKind::CargoLock => Ok(cargo::CargoLock::parse(text)?.registry_packages()),
+        LockfileKind::CargoLock => Ok(cargo::CargoLock::parse(text)?.into_registry_packages()),
         LockfileKind::NpmLock => npm::parse(text),
         LockfileKind::YarnLock => yarn::parse(text),
         LockfileKind::PoetryLock => python::parse_poetry(text),

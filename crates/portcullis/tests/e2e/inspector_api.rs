@@ -244,3 +244,140 @@ async fn agent_reports_over_mtls_become_coverage_and_findings() {
     .await;
     assert_eq!(r.json()["findings"][0]["status"], "CLOSED", "{}", r.body);
 }
+
+/// The corpus example network (`None`, loudly, without the corpus).
+fn sample_network() -> Option<Vec<u8>> {
+    let root = std::env::var_os("PORTCULLIS_CORPORA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
+    let path = root.join("inspector/aws-network-examples/sample_vpc_snapshot.json");
+    match std::fs::read(&path) {
+        Ok(b) => Some(b),
+        Err(_) => {
+            eprintln!(
+                "!!!!! SKIPPING: network example not found at {} (set PORTCULLIS_CORPORA) !!!!!",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// Waits (up to 10 s) until `/network/get` lists `want` instances.
+async fn wait_for_instances(client: &Client, server: &Server, want: &Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = signed(client, server, "/network/get", json!({})).await;
+        let body: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+        if &body["instances"] == want || Instant::now() > deadline {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `inspector network import|show`, `[inspector] network_files` at start and on change, and
+/// a bad network file failing the start and `config check`.
+#[tokio::test]
+async fn network_descriptions_from_the_cli_and_the_configuration() {
+    let Some(sample) = sample_network() else {
+        return;
+    };
+    let (tmp, data) = scratch();
+    let d = data.to_str().unwrap();
+    let net = tmp.path().join("net.json");
+    std::fs::write(&net, &sample).unwrap();
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, br#"{"Vpcs": []}"#).unwrap();
+    let (n, b) = (net.to_str().unwrap(), bad.to_str().unwrap());
+
+    // One bad file: non-zero exit, the file and the problem named, nothing written.
+    let out = run(
+        &["inspector", "network", "import", "--data-dir", d, n, b],
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("bad.json") && stderr.contains("Describe"),
+        "{stderr}"
+    );
+    assert!(!data.join("inspector/network/network.json").exists());
+
+    let out = cli(&["inspector", "network", "import", "--data-dir", d, n]);
+    assert!(out.contains("3 instances"), "{out}");
+    let shown = cli(&["inspector", "network", "show", "--data-dir", d]);
+    assert!(
+        shown.contains("i-web") && shown.contains("imported at"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("net.json"),
+        "the source file is named: {shown}"
+    );
+
+    // The configuration adds one more description.
+    let extra = tmp.path().join("extra.json");
+    std::fs::write(
+        &extra,
+        json!({"DescribeInstances": {"Reservations": [{"Instances": [
+            {"InstanceId": "i-0123456789abcdef0", "VpcId": "vpc-9"}]}]}})
+        .to_string(),
+    )
+    .unwrap();
+    let config = tmp.path().join("portcullis.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[inspector]\nnetwork_files = [{:?}]\n",
+            extra.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    let checked = cli(&["config", "check", "--config", c, "--data-dir", d]);
+    assert!(checked.contains("extra.json"), "{checked}");
+
+    let server = Server::start(&data, &["--config", c], &[]);
+    let client = Client::new(server.addr, &server.ca_pem);
+    let four = json!(["i-0123456789abcdef0", "i-db", "i-nopub", "i-web"]);
+    let got = wait_for_instances(&client, &server, &four).await;
+    assert_eq!(got["instances"], four, "imported at start: {got}");
+
+    // A new import through the CLI reaches the running server.
+    let only_web: Value = {
+        let mut v: Value = serde_json::from_slice(&sample).unwrap();
+        for r in v["DescribeInstances"]["Reservations"]
+            .as_array_mut()
+            .unwrap()
+        {
+            r["Instances"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|i| i["InstanceId"] == "i-web");
+        }
+        v
+    };
+    std::fs::write(&net, only_web.to_string()).unwrap();
+    cli(&["inspector", "network", "import", "--data-dir", d, n]);
+    let two = json!(["i-0123456789abcdef0", "i-web"]);
+    let got = wait_for_instances(&client, &server, &two).await;
+    assert_eq!(got["instances"], two, "re-imported while running: {got}");
+    drop(server);
+
+    // A bad configured file: `config check` and the start fail, naming it.
+    std::fs::write(&extra, b"{\"DescribeVpcs\": 3").unwrap();
+    let out = run(&["config", "check", "--config", c, "--data-dir", d], &[]);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(stderr.contains("extra.json"), "{stderr}");
+    let Err(failed) = Server::try_start(&data, &["--config", c], &[]) else {
+        panic!("the server started with a bad network file");
+    };
+    assert!(
+        failed.stderr.contains("extra.json"),
+        "{}\n{}",
+        failed.stdout,
+        failed.stderr
+    );
+}
