@@ -358,6 +358,47 @@ pub enum InspectorCommand {
     /// Exit status: 0 when no vulnerability is found, 1 when some is, 2 when there is no database
     /// or some lockfile could not be read (and nothing vulnerable was found).
     Scan(InspectorScanArgs),
+    /// The network description behind NETWORK_REACHABILITY findings (the EC2 describe-* JSON).
+    Network {
+        /// What to do.
+        #[command(subcommand)]
+        command: InspectorNetworkCommand,
+    },
+}
+
+/// `portcullis inspector network ...`.
+#[derive(Debug, Subcommand)]
+pub enum InspectorNetworkCommand {
+    /// Check and merge network descriptions (`{"DescribeVpcs": {...}, "DescribeInstances":
+    /// {...}, ...}`, as `POST /network/import` takes) into `<data_dir>/inspector/network/
+    /// network.json`, replacing the previous import; a running server imports it within
+    /// seconds. Nothing is written unless every file is a description.
+    Import(InspectorNetworkImportArgs),
+    /// Show the imported description and the configured `[inspector] network_files`: VPCs,
+    /// instances, counts, import time.
+    Show(InspectorNetworkShowArgs),
+}
+
+/// `portcullis inspector network import`.
+#[derive(Debug, Args)]
+pub struct InspectorNetworkImportArgs {
+    /// Shared settings (the data directory).
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Network description files (JSON), merged in order.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `portcullis inspector network show`.
+#[derive(Debug, Args)]
+pub struct InspectorNetworkShowArgs {
+    /// Shared settings (the data directory, the configuration's network files).
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `portcullis inspector db ...`.

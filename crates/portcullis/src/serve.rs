@@ -36,6 +36,8 @@ pub fn resolve(common: &CommonArgs, overrides: Overrides) -> Result<Config> {
 pub fn check_config(common: &CommonArgs) -> Result<ExitCode> {
     let cfg = resolve(common, Overrides::default())?;
     let waf = crate::waf_node::check(&cfg.waf)?;
+    let inspector = crate::inspector::network::check(&cfg)?;
+    let guard = crate::guard::check::check(&cfg.guard)?;
     println!("configuration OK");
     println!("  data_dir   {}", cfg.data_dir.display());
     println!("  api.listen {}", cfg.api.listen);
@@ -43,6 +45,12 @@ pub fn check_config(common: &CommonArgs) -> Result<ExitCode> {
     println!("  account    {}", cfg.account_id);
     for line in waf {
         println!("  waf        {line}");
+    }
+    for line in inspector {
+        println!("  inspector  {line}");
+    }
+    for line in guard {
+        println!("  guard      {line}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -100,8 +108,10 @@ async fn serve(cfg: Config, source: Option<crate::waf_node::ConfigSource>) -> Re
     let data_dir = std::fs::canonicalize(&cfg.data_dir)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
-    let pki = Pki::open_or_init(&data_dir.join("pki"), &cfg.server_names)
-        .context("opening the certificate authority")?;
+    let pki = Arc::new(
+        Pki::open_or_init(&data_dir.join("pki"), &cfg.server_names)
+            .context("opening the certificate authority")?,
+    );
     let ca_path = data_dir.join("ca.pem");
     std::fs::write(&ca_path, pki.ca_cert_pem()).context("writing ca.pem")?;
     let tls = pki
@@ -153,6 +163,9 @@ async fn serve(cfg: Config, source: Option<crate::waf_node::ConfigSource>) -> Re
     registry.register(Arc::new(KmsService(kms.clone())));
     let waf_api = portcullis_waf_api::WafApi::new(store.clone(), shared.authz.clone());
     registry.register(Arc::new(portcullis_waf_api::WafService(waf_api.clone())));
+    // ELBv2: load balancers whose listeners the WAF node runs.
+    let elb_api = portcullis_elb_api::ElbApi::new(store.clone(), shared.authz.clone());
+    registry.register(Arc::new(portcullis_elb_api::ElbService(elb_api.clone())));
     let guard_api = portcullis_guard_api::GuardApi::new(store.clone(), shared.authz.clone());
     registry.register(Arc::new(portcullis_guard_api::GuardService(
         guard_api.clone(),
@@ -173,6 +186,19 @@ async fn serve(cfg: Config, source: Option<crate::waf_node::ConfigSource>) -> Re
         portcullis_inspector_api::InspectorApi::new(store.clone(), shared.authz.clone(), &data_dir);
     let inspector_index_watcher =
         inspector_api.spawn_index_watcher(std::time::Duration::from_secs(5));
+    // `[inspector] network_files` and the file `inspector network import` writes: imported
+    // now (a bad file stops the start, naming it), then whenever one changes.
+    let network_sources = crate::inspector::network::sources(&cfg, &data_dir);
+    inspector_api
+        .sync_network(&network_sources, &cfg.account_id.to_string(), &cfg.region)
+        .await
+        .context("importing Inspector's network description files")?;
+    let inspector_network_watcher = inspector_api.spawn_network_watcher(
+        network_sources,
+        cfg.account_id.to_string(),
+        cfg.region.clone(),
+        cfg.inspector.network_reload_interval,
+    );
     registry.register(Arc::new(portcullis_inspector_api::InspectorService(
         inspector_api,
     )));
@@ -217,6 +243,11 @@ async fn serve(cfg: Config, source: Option<crate::waf_node::ConfigSource>) -> Re
         cfg.api.shutdown_grace,
         Some(waf_link),
         source,
+        Some(crate::waf_node::elb::ElbLink {
+            api: elb_api,
+            pki: Arc::clone(&pki),
+            data_dir: data_dir.clone(),
+        }),
     )
     .await
     .context("starting the WAF proxy")?;
@@ -242,6 +273,7 @@ async fn serve(cfg: Config, source: Option<crate::waf_node::ConfigSource>) -> Re
     tracing::info!("listener closed; flushing the audit trail");
     scheduler.abort();
     inspector_index_watcher.abort();
+    inspector_network_watcher.abort();
     guard_ingest.shutdown().await;
     trail.shutdown().await;
     store.close().await;

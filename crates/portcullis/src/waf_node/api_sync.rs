@@ -185,7 +185,9 @@ async fn apply_all(
     sinks: &mut Sinks,
 ) -> bool {
     for slot in slots {
-        let resource = listener_arn(&link.region, &link.account, &slot.name);
+        // A listener made through the ELBv2 API enforces the web ACL of its load balancer.
+        let resource = super::elb::association_arn(&slot.name)
+            .unwrap_or_else(|| listener_arn(&link.region, &link.account, &slot.name));
         let resolved = match link.api.web_acl_for_resource(&resource).await {
             Ok(r) => r,
             Err(e) => {

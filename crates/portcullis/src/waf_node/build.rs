@@ -64,6 +64,9 @@ pub(super) fn proxy_config(
         shutdown_grace,
         logging: logging.clone(),
         interstitials: Some(Arc::clone(interstitials)),
+        workers: cfg
+            .workers
+            .unwrap_or_else(portcullis_waf_proxy::default_workers),
         ..ProxyConfig::default()
     }
 }
@@ -113,11 +116,7 @@ fn pools(cfg: &WafConfig, used: &HashSet<&str>) -> Vec<PoolConfig> {
 
 /// The listener's TLS files; `issue` certificates are issued now by the built-in CA and written to
 /// `<data_dir>/waf/<listener>.{crt,key}`.
-pub(super) fn tls(
-    l: &WafListener,
-    pki: Option<&Pki>,
-    data_dir: &Path,
-) -> Result<Option<TlsConfig>> {
+pub(super) fn tls(l: &WafListener, pki: &Pki, data_dir: &Path) -> Result<Option<TlsConfig>> {
     let certificates = match &l.tls {
         None => return Ok(None),
         Some(WafTls::Files(files)) => files
@@ -128,12 +127,6 @@ pub(super) fn tls(
             })
             .collect(),
         Some(WafTls::Issue(names)) => {
-            let Some(pki) = pki else {
-                anyhow::bail!(
-                    "listener {:?}: a certificate from the built-in CA (tls.issue) is issued at start only; this change needs a restart",
-                    l.name
-                );
-            };
             let dir = data_dir.join("waf");
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             let issued = pki

@@ -10,6 +10,8 @@
 mod acl_file;
 pub mod api_sync;
 mod build;
+pub mod elb;
+mod elb_respond;
 mod groups;
 mod nats_log;
 pub mod reload;
@@ -269,18 +271,20 @@ pub fn check(cfg: &WafConfig) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-/// Starts every `[[waf.listeners]]`; `None` when there are none. With `api`, web ACLs associated with the
-/// listeners through the WAFv2 API are applied too (and take precedence over the listener's file). With `source`,
-/// the `[waf]` section is reloaded on `SIGHUP` and when the file changes (module [`reload`]).
+/// Starts every `[[waf.listeners]]`; `None` when there are none and no `elb` link. With `api`, web ACLs associated
+/// with the listeners through the WAFv2 API are applied too (and take precedence over the listener's file). With
+/// `source`, the `[waf]` section is reloaded on `SIGHUP` and when the file changes (module [`reload`]). With `elb`,
+/// the load balancers defined through the ELBv2 API run beside the file's listeners (module [`elb`]).
 pub async fn start(
     cfg: &WafConfig,
-    pki: &Pki,
+    pki: &Arc<Pki>,
     data_dir: &Path,
     shutdown_grace: Duration,
     api: Option<ApiLink>,
     source: Option<ConfigSource>,
+    elb: Option<elb::ElbLink>,
 ) -> Result<Option<WafNode>> {
-    if cfg.listeners.is_empty() {
+    if cfg.listeners.is_empty() && elb.is_none() {
         return Ok(None);
     }
     let cx = Arc::new(AclContext {
@@ -306,9 +310,10 @@ pub async fn start(
         Arc::clone(&rate),
         log,
         Arc::new(interstitials),
+        Arc::clone(pki),
     );
     let prepared = state
-        .prepare(cfg.clone(), Some(pki))
+        .prepare(cfg.clone())
         .await
         .map_err(|problems| anyhow::anyhow!("{}", problems.join("\n")))?;
     let proxy = portcullis_waf_proxy::start(prepared.proxy.clone(), Arc::new(AllowAll))
@@ -339,12 +344,26 @@ pub async fn start(
         )));
     }
     let proxy = Arc::new(tokio::sync::Mutex::new(proxy));
+    let overlay = elb.map(|link| {
+        link.api.set_health_source(Arc::new(elb::ProxyHealth {
+            proxy: Arc::clone(&proxy),
+        }));
+        let (tx, rx) = watch::channel(elb::Overlay::default());
+        watchers.push(tokio::spawn(elb::run(
+            link,
+            Arc::clone(&proxy),
+            tx,
+            stop_rx.clone(),
+        )));
+        rx
+    });
     watchers.push(tokio::spawn(reload::run(
         state,
         Arc::clone(&proxy),
         source,
         stop_rx,
         reload::hangup(),
+        overlay,
     )));
     Ok(Some(WafNode {
         proxy,

@@ -5,7 +5,7 @@
 //! certificate files and web ACL files apply to new connections and requests, unchanged listeners keep their
 //! socket (see `ProxyHandle::reconfigure`). Keys read only at start (`waf.redis`, `waf.redis_ca_file`,
 //! `waf.token_key_file`, `waf.crs`, `waf.crs_paranoia`, `waf.geoip_db`, `waf.asn_db`, `waf.ip_reputation`,
-//! `waf.log`, `waf.log_destinations`, and `tls.issue` of a new or changed listener) are logged as needing a
+//! `waf.log`, `waf.log_destinations`, `waf.workers`) are logged as needing a
 //! restart and keep their running value; the rest of the change is applied.
 
 use std::collections::HashMap;
@@ -86,6 +86,8 @@ pub(super) struct NodeState {
     pub rate: Arc<dyn RateCounter>,
     pub log: FileLog,
     pub interstitials: Arc<Interstitials>,
+    /// The built-in CA, for listeners with `tls.issue` (at start and when a reload adds or changes one).
+    pub pki: Arc<Pki>,
     pub slots: Slots,
     listeners: HashMap<String, Listener>,
 }
@@ -109,6 +111,7 @@ impl NodeState {
         rate: Arc<dyn RateCounter>,
         log: FileLog,
         interstitials: Arc<Interstitials>,
+        pki: Arc<Pki>,
     ) -> Self {
         NodeState {
             cfg,
@@ -118,18 +121,15 @@ impl NodeState {
             rate,
             log,
             interstitials,
+            pki,
             slots: Slots::default(),
             listeners: HashMap::new(),
         }
     }
 
     /// Loads what changed (web ACL files, TLS) for `new` and builds the proxy configuration; nothing running
-    /// changes. `pki` issues certificates for `tls.issue` (only at start).
-    pub async fn prepare(
-        &self,
-        new: WafConfig,
-        pki: Option<&Pki>,
-    ) -> Result<Prepared, Vec<String>> {
+    /// changes. A new or changed `tls.issue` gets its certificate from the built-in CA here.
+    pub async fn prepare(&self, new: WafConfig) -> Result<Prepared, Vec<String>> {
         let mut problems = Vec::new();
         let mut planned = Vec::new();
         for l in &new.listeners {
@@ -156,7 +156,7 @@ impl NodeState {
             };
             let tls = match old {
                 Some(o) if o.tls_src == l.tls => o.tls.clone(),
-                _ => match super::build::tls(l, pki, &self.data_dir) {
+                _ => match super::build::tls(l, &self.pki, &self.data_dir) {
                     Ok(t) => t,
                     Err(e) => {
                         problems.push(format!("{e:#}"));
@@ -301,7 +301,7 @@ impl NodeState {
             tracing::info!(file = %file.display(), "configuration reloaded; no WAF change");
             return;
         }
-        let prepared = match self.prepare(new, None).await {
+        let prepared = match self.prepare(new).await {
             Ok(p) => p,
             Err(problems) => {
                 for p in problems {
@@ -350,23 +350,37 @@ fn keep_restart_keys(running: &WafConfig, new: &mut WafConfig) -> Vec<&'static s
     keep!(ip_reputation, "waf.ip_reputation");
     keep!(log, "waf.log");
     keep!(log_destinations, "waf.log_destinations");
+    keep!(workers, "waf.workers");
     changed
 }
 
-/// Watches `source` (file changes and `SIGHUP`) until `stop`, applying each valid new configuration.
+/// Watches `source` (file changes and `SIGHUP`) and `elb` (listeners defined through the ELBv2 API) until `stop`,
+/// applying each valid new configuration: the file's `[waf]` merged with the API's listeners ([`super::elb::merge`]).
 pub(super) async fn run(
     mut state: NodeState,
     proxy: Arc<tokio::sync::Mutex<ProxyHandle>>,
     source: Option<ConfigSource>,
     mut stop: watch::Receiver<bool>,
     mut hup: Hup,
+    mut elb: Option<watch::Receiver<super::elb::Overlay>>,
 ) {
     let mut last = source.as_ref().and_then(|s| stamp(&s.path));
     let mut last_text = source.as_ref().and_then(|s| std::fs::read(&s.path).ok());
+    let mut file_cfg = state.cfg.clone();
+    let mut overlay = super::elb::Overlay::default();
     loop {
         let signalled = tokio::select! {
             () = tokio::time::sleep(CONFIG_POLL_INTERVAL) => false,
             _ = recv(&mut hup) => true,
+            () = overlay_changed(&mut elb) => {
+                if let Some(rx) = elb.as_mut() {
+                    overlay = rx.borrow_and_update().clone();
+                }
+                let merged = super::elb::merge(&file_cfg, &overlay);
+                let mut proxy = proxy.lock().await;
+                state.apply(merged, &mut proxy, super::elb::source_path(), false).await;
+                continue;
+            }
             _ = stop.changed() => break,
         };
         let Some(source) = &source else {
@@ -390,8 +404,12 @@ pub(super) async fn run(
         }
         match source.read() {
             Ok(new) => {
+                file_cfg = new.clone();
+                let merged = super::elb::merge(&new, &overlay);
                 let mut proxy = proxy.lock().await;
-                state.apply(new, &mut proxy, &source.path, signalled).await;
+                state
+                    .apply(merged, &mut proxy, &source.path, signalled)
+                    .await;
             }
             Err(problems) => {
                 for p in problems {
@@ -401,6 +419,19 @@ pub(super) async fn run(
         }
     }
     state.stop_watchers().await;
+}
+
+/// Resolves when the API's listeners change; never when there is no ELB link (or it has gone).
+async fn overlay_changed(rx: &mut Option<watch::Receiver<super::elb::Overlay>>) {
+    match rx {
+        Some(r) => {
+            if r.changed().await.is_err() {
+                *rx = None;
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
 
 /// The `SIGHUP` stream (registered before the banner, so that an early `SIGHUP` does not end the process).

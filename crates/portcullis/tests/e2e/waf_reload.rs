@@ -216,3 +216,53 @@ async fn waf_config_reload_on_sighup() {
         server.log()
     );
 }
+
+/// A server whose file starts with no listener still reloads it, and a listener added with `tls.issue` gets its
+/// certificate from the built-in CA during the reload (no restart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waf_reload_adds_an_https_listener_with_an_issued_certificate() {
+    let (tmp, data) = scratch();
+    let a = tagged_upstream("a").await;
+    let config_path = tmp.path().join("portcullis.toml");
+    let pool = format!("[waf]\n[[waf.pools]]\nname = \"app\"\nupstreams = [\"{a}\"]\n");
+    write(&config_path, &pool);
+    let mut server = Server::start(&data, &["--config", config_path.to_str().unwrap()], &[]);
+
+    let addr = free_port();
+    write(
+        &config_path,
+        &format!(
+            "{pool}[[waf.listeners]]\nname = \"secure\"\nbind = \"{addr}\"\npool = \"app\"\n\
+             tls = {{ issue = [\"127.0.0.1\", \"localhost\"] }}\n"
+        ),
+    );
+    let client = crate::client::Client::new(addr, &server.ca_pem).http1();
+    let took = within(
+        Duration::from_secs(3),
+        "HTTPS listener added by the reload",
+        &server,
+        || async {
+            let req = client
+                .request(http::Method::GET, "/tls")
+                .body(bytes::Bytes::new())
+                .unwrap();
+            client
+                .send(req)
+                .await
+                .is_ok_and(|r| r.status == 200 && r.body == "a:/tls")
+        },
+    )
+    .await;
+    eprintln!("HTTPS listener serving after {took:?}");
+    assert!(
+        !server.log().contains("needs a restart"),
+        "{}",
+        server.log()
+    );
+    let (status, _) = server.terminate(Duration::from_secs(20)).await;
+    assert!(
+        status.success(),
+        "exit status {status:?}; log:\n{}",
+        server.log()
+    );
+}
