@@ -251,6 +251,16 @@ impl World {
         self.listeners.iter_mut().find(|l| l.arn == arn)
     }
 
+    /// The rule with this ARN.
+    pub fn rule(&self, arn: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.arn == arn)
+    }
+
+    /// The rule with this ARN, to change.
+    pub fn rule_mut(&mut self, arn: &str) -> Option<&mut Rule> {
+        self.rules.iter_mut().find(|r| r.arn == arn)
+    }
+
     /// The listeners of a load balancer.
     pub fn listeners_of<'a>(&'a self, lb_arn: &'a str) -> impl Iterator<Item = &'a Listener> {
         self.listeners

@@ -115,7 +115,7 @@ pub async fn describe(ctx: &Ctx<'_>) -> Result<Done> {
         (None, false) => arns
             .iter()
             .map(|a| {
-                if let Some(r) = v.world.rules.iter().find(|r| &r.arn == a) {
+                if let Some(r) = v.world.rule(a) {
                     return Ok(Described::Rule(r.clone()));
                 }
                 arn::listener_of_rule(a)
@@ -152,12 +152,7 @@ pub async fn describe(ctx: &Ctx<'_>) -> Result<Done> {
 pub async fn delete(ctx: &Ctx<'_>) -> Result<Done> {
     let r_arn = ctx.params.required("RuleArn")?.to_owned();
     let mut v = ctx.world().await?;
-    let tags = v
-        .world
-        .rules
-        .iter()
-        .find(|r| r.arn == r_arn)
-        .map(|r| r.tags.clone());
+    let tags = v.world.rule(&r_arn).map(|r| r.tags.clone());
     ctx.api
         .authorize(ctx.req, "DeleteRule", &r_arn, tags.as_ref(), None)
         .await?;
@@ -226,7 +221,7 @@ pub async fn modify(ctx: &Ctx<'_>) -> Result<Done> {
         Some(action(p, "Actions")?)
     };
     let mut v = ctx.world().await?;
-    let current = v.world.rules.iter().find(|r| r.arn == r_arn).cloned();
+    let current = v.world.rule(&r_arn).cloned();
     ctx.api
         .authorize(
             ctx.req,
@@ -252,7 +247,7 @@ pub async fn modify(ctx: &Ctx<'_>) -> Result<Done> {
     if let Some(c) = conds {
         rule.conditions = c;
     }
-    if let Some(slot) = v.world.rules.iter_mut().find(|r| r.arn == r_arn) {
+    if let Some(slot) = v.world.rule_mut(&r_arn) {
         *slot = rule.clone();
     }
     ctx.save(&v).await?;
@@ -276,12 +271,7 @@ pub async fn set_priorities(ctx: &Ctx<'_>) -> Result<Done> {
             .int("Priority", 1..=50000)?
             .and_then(|n| u32::try_from(n).ok())
             .ok_or_else(|| ElbError::missing("Priority"))?;
-        let tags = v
-            .world
-            .rules
-            .iter()
-            .find(|r| r.arn == r_arn)
-            .map(|r| r.tags.clone());
+        let tags = v.world.rule(&r_arn).map(|r| r.tags.clone());
         ctx.api
             .authorize(ctx.req, "SetRulePriorities", &r_arn, tags.as_ref(), None)
             .await?;
@@ -296,7 +286,7 @@ pub async fn set_priorities(ctx: &Ctx<'_>) -> Result<Done> {
         changes.push((r_arn, priority));
     }
     for (r_arn, priority) in &changes {
-        if let Some(r) = v.world.rules.iter_mut().find(|r| &r.arn == r_arn) {
+        if let Some(r) = v.world.rule_mut(r_arn) {
             r.priority = *priority;
         }
     }
