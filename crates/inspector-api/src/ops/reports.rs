@@ -224,17 +224,12 @@ pub async fn status(ctx: &Ctx<'_>) -> Result<Done> {
     };
     let mut body = json!({"reportId": rec.report_id, "status": rec.status,
                           "destination": rec.s3_destination});
-    if let Some(o) = body.as_object_mut() {
-        if let Some(e) = rec.error_code {
-            o.insert("errorCode".into(), json!(e));
-        }
-        if let Some(m) = rec.error_message {
-            o.insert("errorMessage".into(), json!(m));
-        }
-        if let Some(f) = rec.filter_criteria {
-            o.insert("filterCriteria".into(), f);
-        }
-    }
+    super::sbom::outcome_fields(
+        &mut body,
+        rec.error_code,
+        rec.error_message,
+        rec.filter_criteria,
+    );
     Ok(Done::read(body))
 }
 

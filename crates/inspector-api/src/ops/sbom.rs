@@ -101,6 +101,28 @@ pub fn destination_dir(base: &Path, bucket: &str, prefix: &[String]) -> PathBuf 
     dir
 }
 
+/// Adds what a stored export or report may carry besides its id, status and destination (the
+/// error code and message of a failed one, the filter it ran with) to its `Get*` reply.
+pub fn outcome_fields(
+    body: &mut Value,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    filter_criteria: Option<Value>,
+) {
+    let Some(o) = body.as_object_mut() else {
+        return;
+    };
+    if let Some(e) = error_code {
+        o.insert("errorCode".into(), json!(e));
+    }
+    if let Some(m) = error_message {
+        o.insert("errorMessage".into(), json!(m));
+    }
+    if let Some(f) = filter_criteria {
+        o.insert("filterCriteria".into(), f);
+    }
+}
+
 /// Finishes an export or report `rec` (status `SUCCEEDED` so far): `FAILED` with
 /// `NO_FINDINGS_FOUND` and `no_match` when there are no `files`, else the files written to
 /// `dir` (`FAILED` with `INTERNAL_ERROR` if they cannot be); then stores the record under
@@ -237,17 +259,12 @@ pub async fn get(ctx: &Ctx<'_>) -> Result<Done> {
         .value;
     let mut body = json!({"reportId": rec.report_id, "format": rec.format, "status": rec.status,
                           "s3Destination": rec.s3_destination});
-    if let Some(o) = body.as_object_mut() {
-        if let Some(e) = rec.error_code {
-            o.insert("errorCode".into(), json!(e));
-        }
-        if let Some(m) = rec.error_message {
-            o.insert("errorMessage".into(), json!(m));
-        }
-        if let Some(f) = rec.filter_criteria {
-            o.insert("filterCriteria".into(), f);
-        }
-    }
+    outcome_fields(
+        &mut body,
+        rec.error_code,
+        rec.error_message,
+        rec.filter_criteria,
+    );
     Ok(Done::read(body))
 }
 
