@@ -72,8 +72,9 @@ pub(crate) fn check_event(stream: &str, event: &NewEvent) -> Result<(), StoreErr
     check_json("event body", &event.body)
 }
 
-/// Checks an event given as JSON text: its names like [`check_event`], and its body with
-/// [`check_json_text`].
+/// Checks an event given as JSON text: its names like [`check_event`], its body with
+/// [`check_json_text`], and that the body is one valid JSON value (a parse that builds
+/// nothing: the SQLite schema no longer re-checks bodies with `json_valid`).
 pub(crate) fn check_event_json(stream: &str, event: &NewEventJson) -> Result<(), StoreError> {
     check_name("stream", stream)?;
     check_name("event id", &event.id)?;
@@ -81,13 +82,19 @@ pub(crate) fn check_event_json(stream: &str, event: &NewEventJson) -> Result<(),
         check_name("attribute name", name)?;
         check_name("attribute value", value)?;
     }
-    check_json_text(&event.body)
+    check_json_text(&event.body)?;
+    serde_json::from_str::<serde::de::IgnoredAny>(&event.body)
+        .map(drop)
+        .map_err(|_| StoreError::InvalidInput {
+            what: "event body",
+            reason: "not a JSON value",
+        })
 }
 
 /// A JSON body given as text must hold no NUL character: neither a raw NUL byte nor the
 /// escape sequence `\u0000`. (Text with an escaped backslash followed by `u0000` is refused
 /// too: rare, and it keeps the check a plain substring search.) Whether the text is valid
-/// JSON is for the backend to check (SQLite's `json_valid`, PostgreSQL's `jsonb` input).
+/// JSON is checked by [`check_event_json`] (SQLite) or PostgreSQL's `jsonb` input.
 fn check_json_text(body: &str) -> Result<(), StoreError> {
     if body.contains('\0') || body.contains("\\u0000") {
         return Err(StoreError::InvalidInput {

@@ -28,6 +28,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod attr_runs;
 mod codec;
 pub mod conformance;
 mod error;

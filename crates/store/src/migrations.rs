@@ -28,6 +28,11 @@ pub(crate) const SQLITE: &[Step] = &[
         "event attributes keyed for lookup",
         include_str!("../migrations/sqlite/0002_event_attrs_lookup_key.sql"),
     ),
+    (
+        3,
+        "events without a JSON check, attribute rows for runs of events",
+        include_str!("../migrations/sqlite/0003_events_without_json_check.sql"),
+    ),
 ];
 
 /// Migrations for the PostgreSQL backend.
@@ -41,6 +46,11 @@ pub(crate) const POSTGRES: &[Step] = &[
         2,
         "event attributes keyed for lookup",
         include_str!("../migrations/postgres/0002_event_attrs_lookup_key.sql"),
+    ),
+    (
+        3,
+        "events without a JSON check, attribute rows for runs of events",
+        include_str!("../migrations/postgres/0003_events_without_json_check.sql"),
     ),
 ];
 
@@ -89,7 +99,7 @@ mod tests {
                 .iter()
                 .flat_map(|m| m.iter().map(|s| s.version))
                 .collect();
-            assert_eq!(versions, vec![1, 2]);
+            assert_eq!(versions, vec![1, 2, 3]);
         }
     }
 

@@ -317,6 +317,7 @@ impl Store for PostgresStore {
         }
         let mut tx = self.pool.begin().await?;
         let mut seqs = Vec::with_capacity(events.len());
+        let mut numbered: Vec<(i64, &[(String, String)])> = Vec::with_capacity(events.len());
         // Multi-row statements: a batch costs a few round trips to the database, not several
         // per event, so the audit trail keeps pace with the API.
         for chunk in events.chunks(sql::EVENTS_PER_STATEMENT) {
@@ -349,24 +350,31 @@ impl Store for PostgresStore {
                 let id: String = row.try_get(1)?;
                 by_id.insert(id, seq);
             }
-            let mut attrs: Vec<(i64, &str, &str)> = Vec::new();
             for e in chunk {
                 let seq = *by_id.get(&e.id).ok_or_else(|| StoreError::Corrupt {
                     table: "events",
                     row: e.id.clone(),
                     detail: "an inserted event was not returned".into(),
                 })?;
+                numbered.push((seq, e.attrs.as_slice()));
                 seqs.push(unsigned("events", || seq.to_string(), seq)?);
-                attrs.extend(e.attrs.iter().map(|(n, v)| (seq, n.as_str(), v.as_str())));
             }
-            for part in attrs.chunks(sql::ATTRS_PER_STATEMENT) {
-                let statement = sql::insert_event_attrs(part.len(), sql::Placeholders::Numbered);
-                let mut q = sqlx::query(&statement);
-                for (seq, name, value) in part {
-                    q = q.bind(*seq).bind(stream).bind(*name).bind(*value);
-                }
-                q.execute(&mut *tx).await?;
+        }
+        // One attribute row per run of consecutive sequence numbers sharing it (another
+        // node's events may take numbers between ours: they start a new run).
+        let runs = crate::attr_runs::attr_runs(numbered);
+        for part in runs.chunks(sql::ATTRS_PER_STATEMENT) {
+            let statement = sql::insert_event_attrs(part.len(), sql::Placeholders::Numbered);
+            let mut q = sqlx::query(&statement);
+            for run in part {
+                q = q
+                    .bind(run.first)
+                    .bind(run.last)
+                    .bind(stream)
+                    .bind(run.name)
+                    .bind(run.value);
             }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(seqs)

@@ -135,43 +135,84 @@ pub(crate) fn list_items<'a>(
 
 /// Selects the events of `stream` that match `query`, newest (highest seq) first. Rows: seq,
 /// id, time_us, body.
+///
+/// With an attribute filter the attribute's rows drive the query: each covers a run of
+/// events (`seq..=last_seq`, see [`attr_runs`](crate::attr_runs)), runs of one attribute never
+/// overlap, and they are read newest first (`CROSS JOIN` keeps SQLite from reordering the
+/// loops), so `ORDER BY a.seq DESC, e.seq DESC` is the events' own order: SQLite sorts only
+/// the events of one run at a time (at most one stored batch), never every match.
 pub(crate) fn query_events<'a>(stream: &'a str, query: &'a EventQuery) -> Plan<'a> {
-    let mut plan = Plan::new("SELECT e.seq, e.id, e.time_us, e.body FROM events e WHERE");
-    plan.bind(" e.stream = ", Param::Text(stream));
+    let before = query
+        .before_seq
+        // A cursor beyond i64 excludes nothing.
+        .map(|b| i64::try_from(b).unwrap_or(i64::MAX));
+    let mut plan = match &query.attr {
+        None => {
+            let mut plan = Plan::new("SELECT e.seq, e.id, e.time_us, e.body FROM events e WHERE");
+            plan.bind(" e.stream = ", Param::Text(stream));
+            plan
+        }
+        Some((name, value)) => {
+            let mut plan = Plan::new(
+                "SELECT e.seq, e.id, e.time_us, e.body FROM event_attrs a CROSS JOIN events e WHERE",
+            );
+            plan.bind(" a.stream = ", Param::Text(stream));
+            plan.bind(" AND a.name = ", Param::Text(name));
+            plan.bind(" AND a.value = ", Param::Text(value));
+            if let Some(before) = before {
+                plan.bind(" AND a.seq < ", Param::Int(before));
+            }
+            // Every number a run covers is an event of the stream (see `attr_runs`), so the
+            // events are found by sequence number alone, in the table's own order.
+            plan.push(" AND e.seq >= a.seq AND e.seq <= COALESCE(a.last_seq, a.seq)");
+            plan
+        }
+    };
     if let Some(start) = query.start {
         plan.bind(" AND e.time_us >= ", Param::Int(to_micros(start)));
     }
     if let Some(end) = query.end {
         plan.bind(" AND e.time_us <= ", Param::Int(to_micros(end)));
     }
-    if let Some(before) = query.before_seq {
-        // A cursor beyond i64 excludes nothing.
-        plan.bind(
-            " AND e.seq < ",
-            Param::Int(i64::try_from(before).unwrap_or(i64::MAX)),
-        );
+    if let Some(before) = before {
+        plan.bind(" AND e.seq < ", Param::Int(before));
     }
-    if let Some((name, value)) = &query.attr {
-        plan.bind(
-            " AND e.seq IN (SELECT a.seq FROM event_attrs a WHERE a.stream = ",
-            Param::Text(stream),
-        );
-        plan.bind(" AND a.name = ", Param::Text(name));
-        plan.bind(" AND a.value = ", Param::Text(value));
-        plan.push(")");
-    }
-    plan.bind(
-        " ORDER BY e.seq DESC LIMIT ",
-        Param::Int(limit_param(query.limit)),
-    );
+    let order = if query.attr.is_some() {
+        " ORDER BY a.seq DESC, e.seq DESC LIMIT "
+    } else {
+        " ORDER BY e.seq DESC LIMIT "
+    };
+    plan.bind(order, Param::Int(limit_param(query.limit)));
     plan
 }
 
-/// Events inserted by one statement at most (4 parameters each).
-pub(crate) const EVENTS_PER_STATEMENT: usize = 250;
-/// Lookup attributes inserted by one statement at most (4 parameters each; SQLite allows
-/// 32766 parameters per statement).
-pub(crate) const ATTRS_PER_STATEMENT: usize = 2000;
+/// Events inserted by one statement at most.
+pub(crate) const EVENTS_PER_STATEMENT: usize = 128;
+/// Lookup-attribute rows inserted by one statement at most.
+pub(crate) const ATTRS_PER_STATEMENT: usize = 128;
+
+/// Splits `n` rows into statement sizes: `max` (a power of two) as often as it fits, then
+/// the binary digits of the rest. A batch of any size thus uses at most a handful of
+/// statement shapes, which each connection prepares once and then finds in sqlx's statement
+/// cache (one multi-row statement per batch size was prepared anew for nearly every batch).
+pub(crate) fn chunk_sizes(n: usize, max: usize) -> impl Iterator<Item = usize> {
+    let max = max.max(1);
+    let full = n / max;
+    let rest = n % max;
+    std::iter::repeat_n(max, full).chain(
+        (0..usize::BITS)
+            .rev()
+            .map(|bit| 1usize << bit)
+            .filter(move |size| *size < max && rest & size != 0),
+    )
+}
+
+/// SQLite only: the next event sequence number, inside the writer's `BEGIN IMMEDIATE`
+/// transaction. Above both the table's newest row and AUTOINCREMENT's high-water mark, so a
+/// number is never reused.
+pub(crate) const SQLITE_NEXT_SEQ: &str = "SELECT max(\
+     COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), \
+     COALESCE((SELECT max(seq) FROM events), 0)) + 1";
 
 /// How a backend spells bound parameters in generated statements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,11 +258,22 @@ pub(crate) fn insert_events(n: usize, style: Placeholders) -> String {
     )
 }
 
-/// Inserts `n` lookup attributes in one statement: binds (seq, stream, name, value) per row.
+/// SQLite only: inserts `n` events with the sequence numbers the writer chose
+/// ([`SQLITE_NEXT_SEQ`]): binds (seq, stream, id, time_us, body) per event.
+pub(crate) fn insert_events_numbered(n: usize) -> String {
+    format!(
+        "INSERT INTO events (seq, stream, id, time_us, body) VALUES {}",
+        tuples(n, 5, Placeholders::Positional)
+    )
+}
+
+/// Inserts `n` lookup-attribute rows in one statement: binds (seq, last_seq, stream, name,
+/// value) per row, one row per run of events ([`attr_runs`](crate::attr_runs)).
 pub(crate) fn insert_event_attrs(n: usize, style: Placeholders) -> String {
     format!(
-        "INSERT INTO event_attrs (seq, stream, name, value) VALUES {} ON CONFLICT (stream, name, value, seq) DO NOTHING",
-        tuples(n, 4, style)
+        "INSERT INTO event_attrs (seq, last_seq, stream, name, value) VALUES {} \
+         ON CONFLICT (stream, name, value, seq) DO NOTHING",
+        tuples(n, 5, style)
     )
 }
 
@@ -269,12 +321,37 @@ mod tests {
         let plan = query_events("audit", &query);
         assert_eq!(
             plan.sql,
-            "SELECT e.seq, e.id, e.time_us, e.body FROM events e WHERE e.stream = $1 \
-             AND e.time_us >= $2 AND e.seq < $3 AND e.seq IN (SELECT a.seq FROM event_attrs a \
-             WHERE a.stream = $4 AND a.name = $5 AND a.value = $6) ORDER BY e.seq DESC LIMIT $7"
+            "SELECT e.seq, e.id, e.time_us, e.body FROM event_attrs a CROSS JOIN events e WHERE \
+             a.stream = $1 AND a.name = $2 AND a.value = $3 AND a.seq < $4 \
+             AND e.seq >= a.seq AND e.seq <= COALESCE(a.last_seq, a.seq) \
+             AND e.time_us >= $5 AND e.seq < $6 ORDER BY a.seq DESC, e.seq DESC LIMIT $7"
         );
-        assert_eq!(plan.params.get(2), Some(&Param::Int(i64::MAX)));
+        assert_eq!(plan.params.get(3), Some(&Param::Int(i64::MAX)));
         assert_eq!(plan.params.len(), 7);
+        let latest = EventQuery::latest(3);
+        let plain = query_events("audit", &latest);
+        assert_eq!(
+            plain.sql,
+            "SELECT e.seq, e.id, e.time_us, e.body FROM events e WHERE e.stream = $1 \
+             ORDER BY e.seq DESC LIMIT $2"
+        );
+    }
+
+    #[test]
+    fn chunk_sizes_cover_the_batch_in_few_shapes() {
+        for n in 0..600 {
+            let sizes: Vec<usize> = chunk_sizes(n, 128).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), n, "{n}: {sizes:?}");
+            assert!(
+                sizes.iter().all(|s| s.is_power_of_two() && *s <= 128),
+                "{sizes:?}"
+            );
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+        }
+        assert_eq!(
+            chunk_sizes(300, 128).collect::<Vec<_>>(),
+            [128, 128, 32, 8, 4]
+        );
     }
 
     #[test]

@@ -163,6 +163,12 @@ struct EventRow<'a> {
 impl SqliteStore {
     /// Inserts events and their lookup attributes in one transaction; returns their
     /// sequence numbers in order.
+    ///
+    /// The writer numbers the events itself (it holds SQLite's write lock from `BEGIN
+    /// IMMEDIATE` on), so nothing is read back per row, and it inserts them with statements
+    /// of a few fixed sizes ([`sql::chunk_sizes`]) that stay prepared in sqlx's cache.
+    /// Attributes are stored as one row per run of consecutive events sharing them
+    /// ([`crate::attr_runs`]).
     async fn insert_events(
         &self,
         stream: &str,
@@ -171,60 +177,75 @@ impl SqliteStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        let count = i64::try_from(events.len()).map_err(|_| StoreError::InvalidInput {
+            what: "event batch",
+            reason: "too many events",
+        })?;
         let _writer = self.writer.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut seqs = Vec::with_capacity(events.len());
-        // Multi-row statements: a batch costs a few round trips to the database, not several
-        // per event, so the audit trail keeps pace with the API.
-        for chunk in events.chunks(sql::EVENTS_PER_STATEMENT) {
-            let statement = sql::insert_events(chunk.len(), sql::Placeholders::Positional);
+        let first: i64 = sqlx::query_scalar(sql::SQLITE_NEXT_SEQ)
+            .fetch_one(&mut *tx)
+            .await?;
+        if first.checked_add(count).is_none() {
+            return Err(StoreError::Corrupt {
+                table: "events",
+                row: first.to_string(),
+                detail: "the sequence numbers are exhausted".into(),
+            });
+        }
+        let mut rest = events;
+        let mut seq = first;
+        for size in sql::chunk_sizes(events.len(), sql::EVENTS_PER_STATEMENT) {
+            let Some((chunk, tail)) = rest.split_at_checked(size) else {
+                break;
+            };
+            rest = tail;
+            let statement = sql::insert_events_numbered(size);
             let mut q = sqlx::query(&statement);
             for e in chunk {
-                q = q.bind(stream).bind(e.id).bind(e.time_us).bind(e.body);
+                q = q
+                    .bind(seq)
+                    .bind(stream)
+                    .bind(e.id)
+                    .bind(e.time_us)
+                    .bind(e.body);
+                seq += 1;
             }
-            let rows = match q.fetch_all(&mut *tx).await {
-                Ok(rows) => rows,
+            match q.execute(&mut *tx).await {
+                Ok(_) => {}
                 Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
                     return Err(StoreError::DuplicateEvent {
                         stream: stream.to_owned(),
                         id: chunk.iter().map(|e| e.id).collect::<Vec<_>>().join(","),
                     });
                 }
-                Err(sqlx::Error::Database(db)) if db.is_check_violation() => {
-                    return Err(StoreError::InvalidInput {
-                        what: "event body",
-                        reason: "not a JSON value",
-                    });
-                }
                 Err(other) => return Err(other.into()),
-            };
-            let mut by_id = std::collections::HashMap::with_capacity(rows.len());
-            for row in &rows {
-                let seq: i64 = row.try_get(0)?;
-                let id: &str = row.try_get(1)?;
-                by_id.insert(id, seq);
-            }
-            let mut attrs: Vec<(i64, &str, &str)> = Vec::new();
-            for e in chunk {
-                let seq = *by_id.get(e.id).ok_or_else(|| StoreError::Corrupt {
-                    table: "events",
-                    row: e.id.to_owned(),
-                    detail: "an inserted event was not returned".into(),
-                })?;
-                seqs.push(unsigned("events", || seq.to_string(), seq)?);
-                attrs.extend(e.attrs.iter().map(|(n, v)| (seq, n.as_str(), v.as_str())));
-            }
-            for part in attrs.chunks(sql::ATTRS_PER_STATEMENT) {
-                let statement = sql::insert_event_attrs(part.len(), sql::Placeholders::Positional);
-                let mut q = sqlx::query(&statement);
-                for (seq, name, value) in part {
-                    q = q.bind(*seq).bind(stream).bind(*name).bind(*value);
-                }
-                q.execute(&mut *tx).await?;
             }
         }
+        let runs =
+            crate::attr_runs::attr_runs(events.iter().zip(first..).map(|(e, s)| (s, e.attrs)));
+        let mut rest = runs.as_slice();
+        for size in sql::chunk_sizes(runs.len(), sql::ATTRS_PER_STATEMENT) {
+            let Some((part, tail)) = rest.split_at_checked(size) else {
+                break;
+            };
+            rest = tail;
+            let statement = sql::insert_event_attrs(size, sql::Placeholders::Positional);
+            let mut q = sqlx::query(&statement);
+            for run in part {
+                q = q
+                    .bind(run.first)
+                    .bind(run.last)
+                    .bind(stream)
+                    .bind(run.name)
+                    .bind(run.value);
+            }
+            q.execute(&mut *tx).await?;
+        }
         tx.commit().await?;
-        Ok(seqs)
+        (first..first + count)
+            .map(|seq| unsigned("events", || seq.to_string(), seq))
+            .collect()
     }
 }
 
@@ -511,6 +532,187 @@ mod tests {
         assert!(
             plan.iter().any(|(_, _, _, d)| d.contains("PRIMARY KEY")),
             "lookups use the primary key: {plan:?}"
+        );
+    }
+
+    /// A database at schema 2 (bodies checked by `json_valid`, one attribute row per event)
+    /// keeps its events, sequence numbers, high-water mark and attribute lookups through
+    /// migration 3, and then stores runs of events as single attribute rows.
+    #[tokio::test]
+    async fn upgrade_from_the_second_schema_keeps_events_and_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        {
+            let options = SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .connect_with(options)
+                .await
+                .unwrap();
+            let second = crate::migrations::SQLITE.get(..2).unwrap();
+            crate::migrations::migrator(second)
+                .await
+                .unwrap()
+                .run(&pool)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO events (seq, stream, id, time_us, body) VALUES \
+                 (1, 'audit', 'e1', 1000000, '{\"n\":1}'), (2, 'audit', 'e2', 2000000, '[2]'), \
+                 (3, 'other', 'o3', 3000000, '\"three\"'), (9, 'audit', 'gone', 4000000, '{}')",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            // The high-water mark (9) stays above the newest row (3).
+            sqlx::query("DELETE FROM events WHERE seq = 9")
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO event_attrs (stream, name, value, seq) VALUES \
+                 ('audit', 'EventName', 'Encrypt', 1), ('audit', 'EventName', 'Decrypt', 2), \
+                 ('audit', 'EventName', 'Encrypt', 2), ('other', 'EventName', 'Encrypt', 3)",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let schema: String =
+            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = 'events'")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert!(!schema.contains("json_valid"), "{schema}");
+        let all = store
+            .query_events("audit", &EventQuery::latest(10))
+            .await
+            .unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|e| (e.seq, e.id.as_str(), e.body.clone()))
+                .collect::<Vec<_>>(),
+            [
+                (2, "e2", serde_json::json!([2])),
+                (1, "e1", serde_json::json!({"n": 1}))
+            ]
+        );
+        assert_eq!(
+            all.first().map(|e| e.time.unix_timestamp()),
+            Some(2),
+            "times kept"
+        );
+        let by = |value: &str| EventQuery {
+            attr: Some(("EventName".into(), value.into())),
+            ..EventQuery::latest(10)
+        };
+        let ids = |events: Vec<StoredEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.query_events("audit", &by("Encrypt")).await.unwrap()),
+            ["e2", "e1"]
+        );
+        assert!(store.get_event("other", "o3").await.unwrap().is_some());
+
+        let event = |id: &str, name: &str| NewEventJson {
+            id: id.into(),
+            time: time::OffsetDateTime::now_utc(),
+            attrs: vec![
+                ("EventName".into(), name.into()),
+                ("Username".into(), "alice".into()),
+            ],
+            body: format!("{{\"id\":\"{id}\"}}"),
+        };
+        let seqs = store
+            .append_events_json(
+                "audit",
+                &[
+                    event("n1", "Encrypt"),
+                    event("n2", "Encrypt"),
+                    event("n3", "Decrypt"),
+                    event("n4", "Encrypt"),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            seqs,
+            [10, 11, 12, 13],
+            "numbers continue above the high-water mark"
+        );
+        let rows: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM event_attrs WHERE stream = 'audit' AND seq >= 10",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            rows, 4,
+            "Encrypt 10-11, Decrypt 12, Encrypt 13, alice 10-13"
+        );
+        assert_eq!(
+            ids(store.query_events("audit", &by("Encrypt")).await.unwrap()),
+            ["n4", "n2", "n1", "e2", "e1"]
+        );
+        let paged = EventQuery {
+            before_seq: Some(11),
+            ..by("Encrypt")
+        };
+        assert_eq!(
+            ids(store.query_events("audit", &paged).await.unwrap()),
+            ["n1", "e2", "e1"]
+        );
+        let not_json = NewEventJson {
+            body: "{\"a\":".into(),
+            ..event("bad", "Encrypt")
+        };
+        let err = store
+            .append_events_json("audit", &[not_json])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::InvalidInput { .. }), "{err:?}");
+        assert!(store.get_event("audit", "bad").await.unwrap().is_none());
+    }
+
+    /// An attribute query reads the attribute's runs newest first and their events by
+    /// sequence number, with no sort of everything that matches before the limit applies.
+    #[tokio::test]
+    async fn attribute_queries_need_no_sort() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("store.db"))
+            .await
+            .unwrap();
+        let query = EventQuery {
+            attr: Some(("EventName".into(), "Encrypt".into())),
+            before_seq: Some(100),
+            start: Some(time::OffsetDateTime::UNIX_EPOCH),
+            ..EventQuery::latest(10)
+        };
+        let plan = sql::query_events("audit", &query);
+        let explain = format!("EXPLAIN QUERY PLAN {}", plan.sql);
+        let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+        for p in &plan.params {
+            q = match p {
+                Param::Text(t) => q.bind(*t),
+                Param::Owned(t) => q.bind(t.clone()),
+                Param::Int(n) => q.bind(*n),
+            };
+        }
+        let steps = q.fetch_all(&store.pool).await.unwrap();
+        let text: Vec<&str> = steps.iter().map(|s| s.3.as_str()).collect();
+        // SQLite sorts the events of one run at a time ("LAST TERM"): at most one batch's
+        // worth, emitted as soon as the next run starts; never everything that matches.
+        assert!(
+            !text.iter().any(|s| s.contains("TEMP B-TREE FOR ORDER BY")),
+            "{text:?}"
+        );
+        assert!(
+            text.first()
+                .is_some_and(|s| s.starts_with("SEARCH a USING PRIMARY KEY")),
+            "attributes drive the query: {text:?}"
         );
     }
 }
