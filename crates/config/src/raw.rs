@@ -59,6 +59,11 @@ pub struct RawApi {
     pub max_clock_skew_secs: Option<u64>,
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT before closing. Default 10.
     pub shutdown_grace_secs: Option<u64>,
+    /// Worker threads serving the listener, each with its own event loop and its own
+    /// `SO_REUSEPORT` socket on `listen`, so a request is served on one thread from accept to
+    /// reply. `0` serves it on the shared runtime instead. Default: the number of cores.
+    /// Read at start.
+    pub workers: Option<usize>,
 }
 
 /// `[store]`: the storage backend.

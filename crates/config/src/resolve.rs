@@ -82,6 +82,8 @@ pub struct ApiConfig {
     pub max_clock_skew: Duration,
     /// Grace period on shutdown.
     pub shutdown_grace: Duration,
+    /// Worker threads of the listener; `None` means one per core, `Some(0)` the shared runtime.
+    pub workers: Option<usize>,
 }
 
 /// The resolved `[audit]` section.
@@ -226,6 +228,15 @@ impl RawConfig {
             });
         }
 
+        if let Some(n) = self.api.workers
+            && n > 1024
+        {
+            problems.push(Problem {
+                field: "api.workers",
+                message: format!("{n} is above 1024"),
+            });
+        }
+
         let store_url =
             o.store_url.clone().or(self.store.url).unwrap_or_else(|| {
                 format!("sqlite://{}", data_dir.join("portcullis.db").display())
@@ -282,6 +293,7 @@ impl RawConfig {
                     max_body_bytes: usize::try_from(max_body).unwrap_or(1 << 20),
                     max_clock_skew: Duration::from_secs(skew),
                     shutdown_grace: Duration::from_secs(grace),
+                    workers: self.api.workers,
                 },
                 store_url,
                 server_names,
@@ -423,6 +435,22 @@ mod tests {
                 path: PathBuf::from("./portcullis-data/root.key")
             }
         );
+    }
+
+    #[test]
+    fn api_workers_default_to_cores_and_are_bounded() {
+        let c = RawConfig::default().resolve(&Overrides::default()).unwrap();
+        assert_eq!(c.api.workers, None);
+        let c = RawConfig::from_toml("[api]\nworkers = 0\n")
+            .unwrap()
+            .resolve(&Overrides::default())
+            .unwrap();
+        assert_eq!(c.api.workers, Some(0));
+        let e = RawConfig::from_toml("[api]\nworkers = 5000\n")
+            .unwrap()
+            .resolve(&Overrides::default())
+            .unwrap_err();
+        assert!(e.0.iter().any(|p| p.field == "api.workers"), "{e}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod server;
 pub mod service;
+pub mod workers;
 pub mod xml;
 
 pub use auth::{Authenticator, Caller, CredentialSource, Credentials};
@@ -29,3 +30,4 @@ pub use error::{AwsError, Protocol};
 pub use pipeline::{Pipeline, PipelineConfig};
 pub use server::{ConnInfo, serve};
 pub use service::{ApiOutcome, ApiRequest, AwsService, Registry, Reply};
+pub use workers::ApiListener;

@@ -57,12 +57,13 @@ pub struct Kms {
 /// once, since every write here invalidates the caches.
 pub const READ_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// A cached read: when, under which generation, and what.
+/// A cached read: when, under which generation, and what (shared: a hit costs a reference
+/// count, not a copy of the key's policy, tags and sealed versions).
 #[derive(Debug, Clone)]
 struct Cached<T> {
     at: std::time::Instant,
     generation: u64,
-    value: Versioned<T>,
+    value: Arc<Versioned<T>>,
 }
 
 /// How often a key's last-usage record is rewritten at most: often enough for
@@ -237,7 +238,7 @@ impl Kms {
         cache: &Mutex<HashMap<String, Cached<T>>>,
         collection: &str,
         key: String,
-    ) -> Result<Option<Versioned<T>>> {
+    ) -> Result<Option<Arc<Versioned<T>>>> {
         // The generation is read before the store: a write racing this read bumps it after,
         // so what we cache below is never reused past that write.
         let generation = self.generation.load(Ordering::Acquire);
@@ -247,7 +248,7 @@ impl Kms {
         {
             return Ok(Some(c.value.clone()));
         }
-        let read: Option<Versioned<T>> = self.get(collection, &key).await?;
+        let read: Option<Arc<Versioned<T>>> = self.get(collection, &key).await?.map(Arc::new);
         if let Some(v) = &read {
             let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
             if map.len() >= CACHE_MAX {
@@ -265,13 +266,26 @@ impl Kms {
         Ok(read)
     }
 
-    /// Loads a key by id.
+    /// Loads a key by id, as a copy the caller may change and write back.
     pub async fn key_by_id(
         &self,
         account: &str,
         region: &str,
         key_id: &str,
     ) -> Result<Option<Versioned<Key>>> {
+        Ok(self
+            .key_by_id_shared(account, region, key_id)
+            .await?
+            .map(Arc::unwrap_or_clone))
+    }
+
+    /// Loads a key by id, shared with the cache (for operations that only read it).
+    pub async fn key_by_id_shared(
+        &self,
+        account: &str,
+        region: &str,
+        key_id: &str,
+    ) -> Result<Option<Arc<Versioned<Key>>>> {
         self.cached(&self.keys, c::KEYS, key_key(account, region, key_id))
             .await
     }
@@ -283,12 +297,14 @@ impl Kms {
         region: &str,
         name: &str,
     ) -> Result<Option<Versioned<Alias>>> {
-        self.cached(
-            &self.alias_cache,
-            c::ALIASES,
-            alias_key(account, region, name),
-        )
-        .await
+        Ok(self
+            .cached(
+                &self.alias_cache,
+                c::ALIASES,
+                alias_key(account, region, name),
+            )
+            .await?
+            .map(Arc::unwrap_or_clone))
     }
 
     /// Loads a grant.
@@ -301,13 +317,27 @@ impl Kms {
     }
 
     /// Resolves a `KeyId` member (key id, key ARN, alias name, alias ARN) in the caller's
-    /// account and region (or the ARN's), or `NotFoundException`.
+    /// account and region (or the ARN's), or `NotFoundException`; a copy the caller may
+    /// change and write back.
     pub async fn resolve(
         &self,
         req: &ApiRequest,
         key_id: &str,
         naming: Naming,
     ) -> Result<Versioned<Key>> {
+        self.resolve_shared(req, key_id, naming)
+            .await
+            .map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Kms::resolve`] for operations that only read the key (the cryptographic ones): the
+    /// record is shared with the cache instead of copied.
+    pub async fn resolve_shared(
+        &self,
+        req: &ApiRequest,
+        key_id: &str,
+        naming: Naming,
+    ) -> Result<Arc<Versioned<Key>>> {
         let account = req.caller.principal.account.as_str();
         let region = req.region.as_str();
         let not_found = || KmsError::NotFound(format!("Key '{key_id}' does not exist"));
@@ -322,7 +352,7 @@ impl Kms {
             }
             if let Some(id) = resource.strip_prefix("key/") {
                 return self
-                    .key_by_id(arn_account, arn_region, id)
+                    .key_by_id_shared(arn_account, arn_region, id)
                     .await?
                     .ok_or_else(not_found);
             }
@@ -332,7 +362,7 @@ impl Kms {
                     .await?
                     .ok_or_else(|| KmsError::NotFound(format!("Alias {key_id} is not found.")))?;
                 return self
-                    .key_by_id(arn_account, arn_region, &alias.value.target_key_id)
+                    .key_by_id_shared(arn_account, arn_region, &alias.value.target_key_id)
                     .await?
                     .ok_or_else(not_found);
             }
@@ -348,7 +378,7 @@ impl Kms {
                 ))
             })?;
             return self
-                .key_by_id(account, region, &alias.value.target_key_id)
+                .key_by_id_shared(account, region, &alias.value.target_key_id)
                 .await?
                 .ok_or_else(not_found);
         }
@@ -358,7 +388,7 @@ impl Kms {
         {
             return Err(invalid());
         }
-        self.key_by_id(account, region, key_id)
+        self.key_by_id_shared(account, region, key_id)
             .await?
             .ok_or_else(not_found)
     }

@@ -6,10 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
@@ -21,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use crate::server::{ADMIN_KEY_ID, ADMIN_SECRET};
+use crate::sign::Signer;
 
 /// The STS Query body of `aws sts get-caller-identity`.
 const GET_CALLER_IDENTITY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
@@ -81,13 +78,14 @@ impl Fixtures {
     /// Creates a symmetric, an `ECC_NIST_P256` and an `HMAC_256` key, and a ciphertext.
     pub async fn create(authority: &str, tls: &TlsConnector) -> Result<Self> {
         let mut s = connect(authority, tls).await?;
+        let mut signer = Signer::new(ADMIN_KEY_ID, ADMIN_SECRET);
         let mut create = async |spec: &str, usage: &str| -> Result<String> {
             let body = serde_json::json!({
                 "KeySpec": spec,
                 "KeyUsage": usage,
                 "Description": "portcullis-loadgen",
             });
-            let reply = kms_call(&mut s, authority, "CreateKey", &body).await?;
+            let reply = kms_call(&mut s, &mut signer, authority, "CreateKey", &body).await?;
             reply
                 .pointer("/KeyMetadata/KeyId")
                 .and_then(serde_json::Value::as_str)
@@ -100,7 +98,7 @@ impl Fixtures {
         let plaintext = B64.encode([0x5a_u8; 256]);
         let message = B64.encode([0xa5_u8; 32]);
         let encrypt = serde_json::json!({"KeyId": symmetric, "Plaintext": plaintext});
-        let reply = kms_call(&mut s, authority, "Encrypt", &encrypt).await?;
+        let reply = kms_call(&mut s, &mut signer, authority, "Encrypt", &encrypt).await?;
         let blob = reply
             .get("CiphertextBlob")
             .and_then(serde_json::Value::as_str)
@@ -144,11 +142,12 @@ impl Fixtures {
 /// One signed KMS call at set-up; the reply's JSON, or an error with its body.
 async fn kms_call(
     s: &mut Sender,
+    signer: &mut Signer,
     authority: &str,
     operation: &str,
     body: &serde_json::Value,
 ) -> Result<serde_json::Value> {
-    let request = signed_kms(authority, operation, Bytes::from(body.to_string()))?;
+    let request = signed_kms(signer, authority, operation, Bytes::from(body.to_string()))?;
     s.ready().await?;
     let reply = s.send_request(request).await?;
     let status = reply.status();
@@ -265,6 +264,8 @@ async fn worker(
     deadline: Instant,
 ) -> Outcome {
     let mut out = Outcome::default();
+    // One signer per connection, as each SDK client keeps its own.
+    let mut signer = Signer::new(ADMIN_KEY_ID, ADMIN_SECRET);
     let mut sender: Option<Sender> = None;
     let mut connects = 0;
     while Instant::now() < deadline {
@@ -282,7 +283,7 @@ async fn worker(
                 }
             }
         };
-        let request = match build(target, authority, fixtures) {
+        let request = match build(target, &mut signer, authority, fixtures) {
             Ok(r) => r,
             Err(e) => {
                 note(&mut out, format!("building the request: {e:#}"));
@@ -336,71 +337,68 @@ fn note(out: &mut Outcome, e: String) {
     }
 }
 
-fn build(target: Op, authority: &str, fixtures: &Fixtures) -> Result<http::Request<Full<Bytes>>> {
+fn build(
+    target: Op,
+    signer: &mut Signer,
+    authority: &str,
+    fixtures: &Fixtures,
+) -> Result<http::Request<Full<Bytes>>> {
     match target {
         Op::Health => Ok(http::Request::get("/health")
             .header(http::header::HOST, authority)
             .body(Full::new(Bytes::new()))?),
         Op::GetCallerIdentity => signed(
+            signer,
             authority,
             "sts",
             "application/x-www-form-urlencoded; charset=utf-8",
             None,
             Bytes::from_static(GET_CALLER_IDENTITY.as_bytes()),
         ),
-        Op::Encrypt => signed_kms(authority, "Encrypt", fixtures.body(target)?),
-        Op::Decrypt => signed_kms(authority, "Decrypt", fixtures.body(target)?),
-        Op::GenerateDataKey => signed_kms(authority, "GenerateDataKey", fixtures.body(target)?),
-        Op::SignP256 => signed_kms(authority, "Sign", fixtures.body(target)?),
-        Op::GenerateMac => signed_kms(authority, "GenerateMac", fixtures.body(target)?),
+        Op::Encrypt => signed_kms(signer, authority, "Encrypt", fixtures.body(target)?),
+        Op::Decrypt => signed_kms(signer, authority, "Decrypt", fixtures.body(target)?),
+        Op::GenerateDataKey => {
+            signed_kms(signer, authority, "GenerateDataKey", fixtures.body(target)?)
+        }
+        Op::SignP256 => signed_kms(signer, authority, "Sign", fixtures.body(target)?),
+        Op::GenerateMac => signed_kms(signer, authority, "GenerateMac", fixtures.body(target)?),
     }
 }
 
 /// A KMS JSON 1.1 call `TrentService.<operation>`, signed now.
-fn signed_kms(authority: &str, operation: &str, body: Bytes) -> Result<http::Request<Full<Bytes>>> {
+fn signed_kms(
+    signer: &mut Signer,
+    authority: &str,
+    operation: &str,
+    body: Bytes,
+) -> Result<http::Request<Full<Bytes>>> {
     let target = format!("TrentService.{operation}");
-    signed(authority, "kms", KMS_JSON, Some(&target), body)
+    signed(signer, authority, "kms", KMS_JSON, Some(&target), body)
 }
 
-/// `POST /` with `body`, signed now by `aws-sigv4` as the AWS SDK signs it (`us-east-1`).
+/// `POST /` with `body`, signed now as the AWS SDK signs it (`us-east-1`; see [`Signer`]).
 fn signed(
+    signer: &mut Signer,
     authority: &str,
     service: &str,
     content_type: &str,
     amz_target: Option<&str>,
     body: Bytes,
 ) -> Result<http::Request<Full<Bytes>>> {
-    let identity: Identity =
-        Credentials::new(ADMIN_KEY_ID, ADMIN_SECRET, None, None, "loadgen").into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name(service)
-        .time(SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()?
-        .into();
-    let url = format!("https://{authority}/");
     let mut headers = vec![("host", authority), ("content-type", content_type)];
     if let Some(t) = amz_target {
         headers.push(("x-amz-target", t));
     }
-    let signable = SignableRequest::new(
-        "POST",
-        &url,
-        headers.iter().copied(),
-        SignableBody::Bytes(&body),
-    )?;
-    let (instructions, _) = sign(signable, &params)?.into_parts();
+    let sig = signer.sign_post(service, &headers, &body, SystemTime::now());
     let mut builder = http::Request::post("/")
         .header(http::header::HOST, authority)
-        .header(http::header::CONTENT_TYPE, content_type);
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header("x-amz-date", sig.amz_date)
+        .header(http::header::AUTHORIZATION, sig.authorization);
     if let Some(t) = amz_target {
         builder = builder.header("x-amz-target", t);
     }
-    let mut request = builder.body(Full::new(body))?;
-    instructions.apply_to_request_http1x(&mut request);
-    Ok(request)
+    Ok(builder.body(Full::new(body))?)
 }
 
 /// Percentile `p` (0..=100) of sorted latencies, in microseconds.

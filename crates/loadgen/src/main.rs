@@ -14,6 +14,7 @@
 mod baseline;
 mod load;
 mod server;
+mod sign;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +74,9 @@ struct Row {
     seconds: f64,
     /// Server CPU time (user + system) during the measurement window.
     server_cpu: Option<Duration>,
+    /// The load generator's own CPU time during the measurement window: on a shared
+    /// machine it competes with the server, so it is reported beside it.
+    client_cpu: Option<Duration>,
 }
 
 impl Row {
@@ -87,6 +91,12 @@ impl Row {
     /// Server CPU microseconds per successful request.
     fn cpu_us_per_request(&self) -> Option<f64> {
         let cpu = self.server_cpu?;
+        (self.outcome.ok > 0).then(|| cpu.as_secs_f64() * 1e6 / self.outcome.ok as f64)
+    }
+
+    /// Load-generator CPU microseconds per successful request.
+    fn client_us_per_request(&self) -> Option<f64> {
+        let cpu = self.client_cpu?;
         (self.outcome.ok > 0).then(|| cpu.as_secs_f64() * 1e6 / self.outcome.ok as f64)
     }
 }
@@ -222,11 +232,13 @@ async fn measure(args: &Args, server: &Server) -> Result<Vec<Row>> {
             }
             let cpu_window = async {
                 tokio::time::sleep(plan.warmup).await;
-                let before = server.cpu_time();
+                let before = (server.cpu_time(), server::own_cpu_time());
                 tokio::time::sleep(plan.measure).await;
-                Some(server.cpu_time()?.saturating_sub(before?))
+                let after = (server.cpu_time(), server::own_cpu_time());
+                let spent = |a: Option<Duration>, b: Option<Duration>| Some(a?.saturating_sub(b?));
+                (spent(after.0, before.0), spent(after.1, before.1))
             };
-            let (outcome, server_cpu) =
+            let (outcome, (server_cpu, client_cpu)) =
                 tokio::join!(load::run(op, &plan, &tls, &fixtures), cpu_window);
             let mut outcome = outcome?;
             outcome.latencies_us.sort_unstable();
@@ -239,6 +251,7 @@ async fn measure(args: &Args, server: &Server) -> Result<Vec<Row>> {
                 outcome,
                 seconds: plan.measure.as_secs_f64(),
                 server_cpu,
+                client_cpu,
             });
         }
     }
@@ -284,6 +297,7 @@ fn print_report(
                     "max_us": r.outcome.latencies_us.last(),
                     "ratio_to_health": report.ratio_to_health(r),
                     "server_cpu_us_per_request": r.cpu_us_per_request(),
+                    "loadgen_cpu_us_per_request": r.client_us_per_request(),
                 })
             })
             .collect();
@@ -313,7 +327,7 @@ fn print_report(
     }
     println!();
     println!(
-        "{:<20} {:>5} {:>9} {:>6} {:>10} {:>8} {:>8} {:>8} {:>9} {:>10}",
+        "{:<20} {:>5} {:>9} {:>6} {:>10} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10}",
         "op",
         "conns",
         "ok",
@@ -323,11 +337,12 @@ fn print_report(
         "p99 ms",
         "max ms",
         "/ health",
-        "srv µs/req"
+        "srv µs/req",
+        "gen µs/req"
     );
     for r in &report.rows {
         println!(
-            "{:<20} {:>5} {:>9} {:>6} {:>10.1} {:>8} {:>8} {:>8} {:>9} {:>10}",
+            "{:<20} {:>5} {:>9} {:>6} {:>10.1} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10}",
             r.op.name(),
             r.connections,
             r.outcome.ok,
@@ -338,11 +353,13 @@ fn print_report(
             ms(r.outcome.latencies_us.last().copied()),
             opt(report.ratio_to_health(r), 3),
             opt(r.cpu_us_per_request(), 0),
+            opt(r.client_us_per_request(), 0),
         );
     }
     println!();
     println!("\"/ health\": req/s over health's req/s at the same connection count.");
     println!("\"srv µs/req\": server CPU (user + system) per request in the measured window.");
+    println!("\"gen µs/req\": this load generator's own CPU per request in the same window.");
     if let Some(raw) = report.raw_sign_per_core {
         println!();
         println!("raw aws-lc-rs ECDSA P-256 sign (32-byte message), one core: {raw:.0}/s");

@@ -166,6 +166,18 @@ impl Server {
     }
 }
 
+/// CPU time (user + system) this process, the load generator, has used so far.
+pub fn own_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_secs_f64(
+        (utime + stime) as f64 / clock_ticks_per_sec(),
+    ))
+}
+
 /// CPU time (user + system) of this process's children that have been waited for, from
 /// `/proc/self/stat` (`cutime`, `cstime`).
 fn children_cpu_time() -> Option<Duration> {

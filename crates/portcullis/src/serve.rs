@@ -221,7 +221,12 @@ async fn serve(cfg: Config, source: Option<crate::waf_node::ConfigSource>) -> Re
         ),
     ));
 
-    let listener = tokio::net::TcpListener::bind(cfg.api.listen)
+    // One event loop per core serves the API (see `portcullis_http::workers`); the audit
+    // trail's writer and the other background tasks stay on this runtime.
+    let api_workers = cfg.api.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let listener = portcullis_http::ApiListener::bind(cfg.api.listen, api_workers)
         .await
         .with_context(|| {
             format!(
@@ -229,7 +234,7 @@ async fn serve(cfg: Config, source: Option<crate::waf_node::ConfigSource>) -> Re
                 cfg.api.listen
             )
         })?;
-    let addr = listener.local_addr()?;
+    let addr = listener.local_addr();
     let waf_link = crate::waf_node::api_sync::ApiLink {
         api: waf_api.clone(),
         region: cfg.region.clone(),
@@ -259,14 +264,9 @@ async fn serve(cfg: Config, source: Option<crate::waf_node::ConfigSource>) -> Re
         }
     }
     print_banner(&addr, &ca_path, &creds_path, &cfg.region);
-    portcullis_http::serve(
-        listener,
-        tls,
-        pipeline,
-        shutdown_signal(),
-        cfg.api.shutdown_grace,
-    )
-    .await?;
+    listener
+        .serve(tls, pipeline, shutdown_signal(), cfg.api.shutdown_grace)
+        .await?;
     if let Some(node) = waf_node {
         node.shutdown().await;
     }

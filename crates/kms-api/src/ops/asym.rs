@@ -1,6 +1,8 @@
 //! Asymmetric and HMAC operations: Sign, Verify, GetPublicKey, GenerateMac, VerifyMac,
 //! DeriveSharedSecret, GenerateDataKeyPair(WithoutPlaintext).
 
+use std::sync::Arc;
+
 use portcullis_iam::policy::ContextValue;
 use portcullis_kms_core::{
     self as core, DataKeyPairSpec, EncryptionAlgorithm, KeySpec, KeyUsage, MacAlgorithm,
@@ -38,10 +40,10 @@ async fn usable_key(
     grant_op: Option<&str>,
     usage: &str,
     extra: &[(&str, String)],
-) -> Result<Versioned<Key>> {
+) -> Result<Arc<Versioned<Key>>> {
     let key = ctx
         .kms
-        .resolve(ctx.req, ctx.input.key_id("KeyId")?, Naming::AliasToo)
+        .resolve_shared(ctx.req, ctx.input.key_id("KeyId")?, Naming::AliasToo)
         .await?;
     let mut actx = Kms::context(ctx.req, action, Some(&key.value));
     for (k, v) in extra {
@@ -100,7 +102,7 @@ async fn signing_key(
     ctx: &Ctx<'_>,
     action: &str,
     grant_op: &str,
-) -> Result<(Versioned<Key>, SigningAlgorithm, MessageType)> {
+) -> Result<(Arc<Versioned<Key>>, SigningAlgorithm, MessageType)> {
     let message_type: MessageType = ctx
         .input
         .parse_opt("MessageType", MESSAGE_TYPES)?
@@ -154,7 +156,7 @@ pub async fn verify(ctx: &Ctx<'_>) -> Result<Done> {
 pub async fn get_public_key(ctx: &Ctx<'_>) -> Result<Done> {
     let key = ctx
         .kms
-        .resolve(ctx.req, ctx.input.key_id("KeyId")?, Naming::AliasToo)
+        .resolve_shared(ctx.req, ctx.input.key_id("KeyId")?, Naming::AliasToo)
         .await?;
     let actx = Kms::context(ctx.req, "kms:GetPublicKey", Some(&key.value));
     ctx.kms
@@ -293,7 +295,7 @@ pub async fn generate_data_key_pair(ctx: &Ctx<'_>, with_plaintext: bool) -> Resu
     };
     let key = ctx
         .kms
-        .resolve(ctx.req, ctx.input.key_id("KeyId")?, Naming::AliasToo)
+        .resolve_shared(ctx.req, ctx.input.key_id("KeyId")?, Naming::AliasToo)
         .await?;
     let actx = Kms::with_encryption_context(Kms::context(ctx.req, action, Some(&key.value)), &ec)
         .with(

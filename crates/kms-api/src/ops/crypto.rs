@@ -2,6 +2,7 @@
 //! GenerateDataKeyWithoutPlaintext, GenerateRandom.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use portcullis_iam::policy::ContextValue;
 use portcullis_kms_core::{
@@ -94,7 +95,7 @@ pub fn encrypt_with(
 /// What a successful decryption yields.
 pub struct Opened {
     /// The key that decrypted it.
-    pub key: Versioned<Key>,
+    pub key: Arc<Versioned<Key>>,
     /// The plaintext.
     pub plaintext: Zeroizing<Vec<u8>>,
     /// The material version used.
@@ -115,14 +116,18 @@ pub async fn open_ciphertext(
     grant_op: &str,
 ) -> Result<Opened> {
     let named = match key_id {
-        Some(id) => Some(ctx.kms.resolve(ctx.req, id, Naming::AliasToo).await?),
+        Some(id) => Some(
+            ctx.kms
+                .resolve_shared(ctx.req, id, Naming::AliasToo)
+                .await?,
+        ),
         None => None,
     };
     let key = if alg == EncryptionAlgorithm::SymmetricDefault {
         let header = core::parse_ciphertext(blob).map_err(|_| KmsError::InvalidCiphertext)?;
         let embedded = match ctx
             .kms
-            .resolve(ctx.req, &header.key_id, Naming::KeyOnly)
+            .resolve_shared(ctx.req, &header.key_id, Naming::KeyOnly)
             .await
         {
             Ok(k) => k,
@@ -187,7 +192,7 @@ pub async fn encrypt(ctx: &Ctx<'_>) -> Result<Done> {
     let alg = algorithm(ctx, "EncryptionAlgorithm")?;
     let key = ctx
         .kms
-        .resolve(ctx.req, ctx.input.key_id("KeyId")?, Naming::AliasToo)
+        .resolve_shared(ctx.req, ctx.input.key_id("KeyId")?, Naming::AliasToo)
         .await?;
     let actx =
         Kms::with_encryption_context(Kms::context(ctx.req, "kms:Encrypt", Some(&key.value)), &ec)
@@ -246,7 +251,10 @@ pub async fn re_encrypt(ctx: &Ctx<'_>) -> Result<Done> {
         "ReEncryptFrom",
     )
     .await?;
-    let dst = ctx.kms.resolve(ctx.req, dst_id, Naming::AliasToo).await?;
+    let dst = ctx
+        .kms
+        .resolve_shared(ctx.req, dst_id, Naming::AliasToo)
+        .await?;
     let same = dst.value.key_id == opened.key.value.key_id;
     let actx = Kms::with_encryption_context(
         Kms::context(ctx.req, "kms:ReEncryptTo", Some(&dst.value)),
@@ -307,7 +315,7 @@ pub async fn generate_data_key(ctx: &Ctx<'_>, with_plaintext: bool) -> Result<Do
     }
     let key = ctx
         .kms
-        .resolve(ctx.req, ctx.input.key_id("KeyId")?, Naming::AliasToo)
+        .resolve_shared(ctx.req, ctx.input.key_id("KeyId")?, Naming::AliasToo)
         .await?;
     let actx = Kms::with_encryption_context(Kms::context(ctx.req, action, Some(&key.value)), &ec);
     ctx.kms
