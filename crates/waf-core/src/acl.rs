@@ -192,8 +192,9 @@ impl CompiledAcl {
     }
 
     /// The number of distinct (field, transformations) pairs the plan extracts at most per request.
+    /// (Shared transformation prefixes the plan adds so that such fields share work are not counted.)
     pub fn distinct_fields(&self) -> usize {
-        self.plan.fields.len()
+        self.plan.statement_fields
     }
 }
 

@@ -28,6 +28,8 @@ pub(crate) const MAX_ITEM_BYTES: usize = 8 * 1024;
 /// Lazily parsed parts of a request that several fields share.
 pub(crate) struct Parsed<'r> {
     pub req: &'r Request,
+    path: OnceCell<&'r str>,
+    query: OnceCell<&'r str>,
     args: OnceCell<Vec<Param>>,
     cookies: OnceCell<Vec<Param>>,
 }
@@ -36,15 +38,27 @@ impl<'r> Parsed<'r> {
     pub(crate) fn new(req: &'r Request) -> Parsed<'r> {
         Parsed {
             req,
+            path: OnceCell::new(),
+            query: OnceCell::new(),
             args: OnceCell::new(),
             cookies: OnceCell::new(),
         }
     }
 
+    /// The path, without query or fragment ([`path_of`], computed once per request).
+    pub(crate) fn path(&self) -> &'r str {
+        self.path.get_or_init(|| path_of(self.req))
+    }
+
+    /// The query string, without fragment ([`query_of`], computed once per request).
+    pub(crate) fn query(&self) -> &'r str {
+        self.query.get_or_init(|| query_of(self.req))
+    }
+
     /// The query arguments (raw and decoded forms).
     pub(crate) fn args(&self) -> &[Param] {
         self.args
-            .get_or_init(|| query::parse(query_of(self.req).as_bytes()))
+            .get_or_init(|| query::parse(self.query().as_bytes()))
     }
 
     /// The cookies of every `Cookie` header.
@@ -65,16 +79,18 @@ pub(crate) fn query_of(req: &Request) -> &str {
     q.split_once('#').map_or(q, |(q, _)| q)
 }
 
+pub(crate) use crate::values::Values;
+
 /// The extracted values of one field id for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Slot<'p> {
     /// The values to inspect (empty when the component is absent: nothing matches).
-    Values(Vec<Cow<'p, [u8]>>),
+    Values(Values<'p>),
     /// Oversize or fallback handling decided the outcome of every statement on this field.
     Forced(bool),
 }
 
-fn forced(o: Oversize) -> Option<Slot<'static>> {
+fn forced<'p>(o: Oversize) -> Option<Slot<'p>> {
     match o {
         Oversize::Continue => None,
         Oversize::Match => Some(Slot::Forced(true)),
@@ -109,8 +125,8 @@ fn name_selected(filter: &NameFilter, name: &[u8], case_insensitive: bool) -> bo
 }
 
 /// Query arguments after pre-parse transformations (owned: they no longer borrow from the request).
-fn preparsed_args(req: &Request, pre: &[PreParse]) -> Vec<Param> {
-    let mut raw: Vec<u8> = query_of(req).as_bytes().to_vec();
+fn preparsed_args(query: &str, pre: &[PreParse]) -> Vec<Param> {
+    let mut raw: Vec<u8> = query.as_bytes().to_vec();
     let mut combine = false;
     for p in pre {
         match p {
@@ -149,14 +165,14 @@ fn preparsed_args(req: &Request, pre: &[PreParse]) -> Vec<Param> {
     out
 }
 
-fn arg_values<'p>(args: &'p [Param], name: Option<&str>) -> Vec<Cow<'p, [u8]>> {
+fn arg_values<'p>(args: &'p [Param], name: Option<&str>) -> Values<'p> {
     args.iter()
         .filter(|a| name.is_none_or(|n| a.name.eq_ignore_ascii_case(n.as_bytes())))
         .map(|a| Cow::Borrowed(a.raw_value.as_slice()))
         .collect()
 }
 
-fn owned_arg_values(args: Vec<Param>, name: Option<&str>) -> Vec<Cow<'static, [u8]>> {
+fn owned_arg_values<'p>(args: Vec<Param>, name: Option<&str>) -> Values<'p> {
     args.into_iter()
         .filter(|a| name.is_none_or(|n| a.name.eq_ignore_ascii_case(n.as_bytes())))
         .map(|a| Cow::Owned(a.raw_value))
@@ -182,7 +198,7 @@ fn json_values<'p>(
     scope: Scope,
     invalid: JsonInvalid,
 ) -> Slot<'p> {
-    let mut out = Vec::new();
+    let mut out = Values::new();
     let res = json::walk(body, &mut |path, kind, text| {
         let wanted = match kind {
             ItemKind::Key => scope.keys(),
@@ -196,7 +212,7 @@ fn json_values<'p>(
         (Ok(()), _) | (Err(_), JsonInvalid::UpToError) => Slot::Values(out),
         (Err(_), JsonInvalid::Match) => Slot::Forced(true),
         (Err(_), JsonInvalid::NoMatch) => Slot::Forced(false),
-        (Err(_), JsonInvalid::AsString) => Slot::Values(vec![Cow::Borrowed(body)]),
+        (Err(_), JsonInvalid::AsString) => Slot::Values(Values::One(Cow::Borrowed(body))),
     }
 }
 
@@ -207,7 +223,7 @@ fn map_values<'p>(
     filter: &NameFilter,
     case_insensitive: bool,
     scope: Scope,
-    out: &mut Vec<Cow<'p, [u8]>>,
+    out: &mut Values<'p>,
 ) -> bool {
     let mut count = 0usize;
     let mut bytes = 0usize;
@@ -247,17 +263,17 @@ pub(crate) fn extract<'p>(p: &'p Parsed<'_>, spec: &FieldSpec, body_limit: usize
             Slot::Values(arg_values(p.args(), Some(name)))
         }
         FieldKind::SingleQueryArg(name, pre) => {
-            Slot::Values(owned_arg_values(preparsed_args(req, pre), Some(name)))
+            Slot::Values(owned_arg_values(preparsed_args(p.query(), pre), Some(name)))
         }
         FieldKind::AllQueryArgs(pre) if pre.is_empty() => Slot::Values(arg_values(p.args(), None)),
         FieldKind::AllQueryArgs(pre) => {
-            Slot::Values(owned_arg_values(preparsed_args(req, pre), None))
+            Slot::Values(owned_arg_values(preparsed_args(p.query(), pre), None))
         }
-        FieldKind::UriPath => Slot::Values(vec![Cow::Borrowed(path_of(req).as_bytes())]),
-        FieldKind::QueryString => Slot::Values(vec![Cow::Borrowed(query_of(req).as_bytes())]),
-        FieldKind::Method => Slot::Values(vec![Cow::Borrowed(req.method.as_bytes())]),
+        FieldKind::UriPath => Slot::Values(Values::One(Cow::Borrowed(p.path().as_bytes()))),
+        FieldKind::QueryString => Slot::Values(Values::One(Cow::Borrowed(p.query().as_bytes()))),
+        FieldKind::Method => Slot::Values(Values::One(Cow::Borrowed(req.method.as_bytes()))),
         FieldKind::Body(o) => match body_window(req, body_limit, *o) {
-            Ok(body) => Slot::Values(vec![Cow::Borrowed(body)]),
+            Ok(body) => Slot::Values(Values::One(Cow::Borrowed(body))),
             Err(s) => s,
         },
         FieldKind::JsonBody {
@@ -274,7 +290,7 @@ pub(crate) fn extract<'p>(p: &'p Parsed<'_>, spec: &FieldSpec, body_limit: usize
             scope,
             oversize,
         } => {
-            let mut out = Vec::new();
+            let mut out = Values::new();
             let over = map_values(
                 req.headers
                     .iter()
@@ -294,7 +310,7 @@ pub(crate) fn extract<'p>(p: &'p Parsed<'_>, spec: &FieldSpec, body_limit: usize
             scope,
             oversize,
         } => {
-            let mut out = Vec::new();
+            let mut out = Values::new();
             let over = map_values(
                 p.cookies()
                     .iter()
@@ -316,29 +332,103 @@ pub(crate) fn extract<'p>(p: &'p Parsed<'_>, spec: &FieldSpec, body_limit: usize
                 Some(s) => s,
                 None => {
                     order.truncate(MAX_ITEM_BYTES);
-                    Slot::Values(vec![Cow::Owned(order)])
+                    Slot::Values(Values::One(Cow::Owned(order)))
                 }
             }
         }
         FieldKind::Ja3(fb) => match &req.ja3 {
-            Some(v) => Slot::Values(vec![Cow::Borrowed(v.as_bytes())]),
+            Some(v) => Slot::Values(Values::One(Cow::Borrowed(v.as_bytes()))),
             None => Slot::Forced(fb.matches()),
         },
         FieldKind::Ja4(fb) => match &req.ja4 {
-            Some(v) => Slot::Values(vec![Cow::Borrowed(v.as_bytes())]),
+            Some(v) => Slot::Values(Values::One(Cow::Borrowed(v.as_bytes()))),
             None => Slot::Forced(fb.matches()),
         },
         FieldKind::UriFragment(fb) => match req.fragment() {
-            Some(f) => Slot::Values(vec![Cow::Borrowed(f.as_bytes())]),
+            Some(f) => Slot::Values(Values::One(Cow::Borrowed(f.as_bytes()))),
             None => Slot::Forced(fb.matches()),
         },
     };
     match raw {
-        Slot::Values(vals) if !spec.transforms.is_empty() => Slot::Values(
-            vals.into_iter()
-                .map(|v| transform(&spec.transforms, v))
+        Slot::Values(vals) if !spec.transforms.is_empty() => {
+            Slot::Values(vals.map(|v| transform(&spec.transforms, v)))
+        }
+        other => other,
+    }
+}
+
+/// The values of a field whose transformations are `parent`'s followed by `rest` (see `Plan::field_parents`).
+pub(crate) fn derive<'p>(parent: &Slot<'p>, rest: &[Transform]) -> Slot<'p> {
+    match parent {
+        Slot::Forced(b) => Slot::Forced(*b),
+        Slot::Values(vals) => Slot::Values(
+            vals.iter()
+                .map(|v| match v {
+                    Cow::Borrowed(b) => apply_chain(rest, b),
+                    Cow::Owned(o) => Cow::Owned(apply_chain(rest, o).into_owned()),
+                })
                 .collect(),
         ),
-        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(uri: &str) -> Request {
+        Request::builder().method("GET").uri(uri).build()
+    }
+
+    #[test]
+    fn cached_path_and_query_match_the_request() {
+        for uri in [
+            "/a/b?x=1&y=2#frag",
+            "/a#f?x=1",
+            "/p?q#",
+            "/",
+            "/only?",
+            "/x?a=%41;b=2",
+        ] {
+            let r = req(uri);
+            let p = Parsed::new(&r);
+            assert_eq!(p.path(), path_of(&r), "{uri}");
+            assert_eq!(p.query(), query_of(&r), "{uri}");
+            // Second call: the cached value.
+            assert_eq!(p.query(), query_of(&r), "{uri}");
+            assert_eq!(p.args(), query::parse(query_of(&r).as_bytes()).as_slice());
+            let pre = [PreParse::UrlDecode, PreParse::SemicolonsToAmpersands];
+            let direct = preparsed_args(query_of(&r), &pre);
+            assert_eq!(preparsed_args(p.query(), &pre), direct, "{uri}");
+        }
+        let r = req("/x?a=%41;b=2");
+        let names: Vec<Vec<u8>> =
+            preparsed_args(Parsed::new(&r).query(), &[PreParse::SemicolonsToAmpersands])
+                .into_iter()
+                .map(|a| a.name)
+                .collect();
+        assert_eq!(names, vec![b"a".to_vec(), b"b".to_vec()]);
+    }
+
+    #[test]
+    fn single_values_are_not_lists() {
+        let r = req("/static/ok.txt?id=42");
+        let p = Parsed::new(&r);
+        let spec = FieldSpec {
+            kind: FieldKind::UriPath,
+            transforms: vec![Transform::Lowercase],
+        };
+        match extract(&p, &spec, 1024) {
+            Slot::Values(Values::One(v)) => assert_eq!(&*v, b"/static/ok.txt"),
+            other => panic!("unexpected {other:?}"),
+        }
+        let spec = FieldSpec {
+            kind: FieldKind::AllQueryArgs(Vec::new()),
+            transforms: Vec::new(),
+        };
+        assert_eq!(
+            extract(&p, &spec, 1024),
+            Slot::Values(Values::One(Cow::Borrowed(b"42")))
+        );
     }
 }

@@ -185,8 +185,9 @@ pub(crate) struct ByteGroup {
 #[derive(Debug)]
 pub(crate) struct RegexGroup {
     pub field: FieldId,
-    /// Each set with, per pattern, the global result index of the statement it belongs to.
-    pub sets: Vec<(regex::bytes::RegexSet, Vec<usize>)>,
+    /// Each set with, per pattern, the global result index of the statement it belongs to, and the literals one
+    /// of which every match contains (see `compile::literal`): a value with none of them skips the set.
+    pub sets: Vec<(regex::bytes::RegexSet, Vec<usize>, Option<AhoCorasick>)>,
 }
 
 /// `ComparisonOperator`.
@@ -392,7 +393,16 @@ pub(crate) enum PlanRule {
 /// Everything evaluation needs.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
+    /// Every field id's spec: first the fields statements use (`statement_fields` of them), then the shared
+    /// transformation prefixes added by [`crate::compile::link_prefixes`].
     pub fields: Vec<FieldSpec>,
+    /// How many of `fields` statements refer to (the rest are shared prefixes).
+    pub statement_fields: usize,
+    /// Per field id: the field with the same component whose transformations are the longest strict prefix of
+    /// this field's, and that prefix's length. Evaluation derives the field from the prefix's values instead of
+    /// re-running the whole chain (`URL_DECODE_UNI` once for `URL_DECODE_UNI`+`LOWERCASE`, `+HTML_ENTITY_DECODE`,
+    /// ...). Empty or `None`: extract from the request.
+    pub field_parents: Vec<Option<(FieldId, usize)>>,
     pub byte_groups: Vec<ByteGroup>,
     pub byte_hits: usize,
     pub regex_groups: Vec<RegexGroup>,

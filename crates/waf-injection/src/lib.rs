@@ -62,6 +62,12 @@
 //! `detect_sqli` ≈ 6–12 µs per call, about 2.2× faster than libinjectionrs's own `detect_sqli` in the same
 //! run (which allocates while merging words); `detect_xss` ≈ 1–4 µs, about 1.4× libinjectionrs's
 //! (the event-handler pass runs only when libinjectionrs found nothing and the input contains `on`).
+//!
+//! Keyword look-ups (libinjectionrs's tokenizer, through its `with_lookup_fn` hook, and our word merging) use a
+//! hash index over libinjectionrs's table instead of its allocating binary search; the detection path builds no
+//! token values; at `Low` sensitivity a plain word (letters, digits, `_`) skips the parse, which provably cannot
+//! report it. Instructions per `detect_sqli_with(.., Low)` call on the proxy benchmark's values: 6,047 → 2,265
+//! (browser-like GET arguments and cookies), 13,539 → 7,950 (1 KB JSON body).
 #![cfg_attr(
     not(test),
     deny(
@@ -94,6 +100,10 @@ pub fn detect_sqli(input: &[u8]) -> Option<Fingerprint> {
 /// Detects SQL injection with an AWS WAF `SensitivityLevel`; see [`Sensitivity`] for what `Low` drops.
 #[must_use]
 pub fn detect_sqli_with(input: &[u8], sensitivity: Sensitivity) -> Option<Fingerprint> {
+    if sensitivity == Sensitivity::Low && sqli::is_plain_word(input) {
+        // At most two folded tokens, which `Low` never reports (see `is_plain_word`).
+        return None;
+    }
     sqli::detect(input).filter(|fp| sqli::passes(fp, sensitivity))
 }
 
@@ -265,6 +275,76 @@ mod tests {
             detect_sqli_with(b"1' OR 1=1--", Sensitivity::High),
             detect_sqli(b"1' OR 1=1--")
         );
+    }
+
+    /// [`detect_sqli_with`] without the single-word shortcut.
+    fn low_unfiltered(input: &[u8]) -> Option<Fingerprint> {
+        sqli::detect(input).filter(|fp| sqli::passes(fp, Sensitivity::Low))
+    }
+
+    #[test]
+    fn plain_words_are_never_low_sqli() {
+        for k in libinjectionrs::sqli::sqli_data::SQL_KEYWORDS {
+            for w in [
+                k.word.as_bytes().to_vec(),
+                format!("1{}", k.word).into_bytes(),
+                format!("0x1f{}", k.word).into_bytes(),
+            ] {
+                if sqli::is_plain_word(&w) {
+                    assert_eq!(low_unfiltered(&w), None, "{}", String::from_utf8_lossy(&w));
+                    assert_eq!(low_unfiltered(&w.to_ascii_lowercase()), None);
+                }
+            }
+        }
+        for w in [
+            &b"union"[..],
+            b"SELECT",
+            b"sleep",
+            b"xp_cmdshell",
+            b"Qm9vbGVhbkxvZ2ljMjAyNg",
+            b"_",
+            b"42",
+            b"7f3a9c2e4b1d8f6a0c5e9b2d4f7a1c3e",
+            b"1fUNION",
+            b"1e5union",
+            b"0xfgunion",
+            b"0x",
+            b"1eunion",
+        ] {
+            assert!(sqli::is_plain_word(w));
+            assert_eq!(low_unfiltered(w), None, "{}", String::from_utf8_lossy(w));
+        }
+        for w in [
+            &b""[..],
+            b"0b12",
+            b"0B1",
+            b"a b",
+            b"a.b",
+            b"a`",
+            b"a'",
+            b"x'41'",
+            b"a-b",
+            b"1+1",
+            b"\xe9t\xe9",
+        ] {
+            assert!(!sqli::is_plain_word(w), "{w:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8192))]
+
+        /// The plain-word shortcut gives exactly the full detector's `Low` verdict.
+        #[test]
+        fn plain_word_shortcut_is_exact(
+            w in "[A-Za-z0-9_]{1,40}",
+            n in "(0[xX][0-9a-fA-F]{0,4}|[0-9]{1,4}([eE][0-9]{0,2})?[dDfF]?)[uU]?[A-Za-z0-9_]{0,12}",
+            any in "[ -~]{0,12}",
+        ) {
+            for input in [w.as_bytes(), n.as_bytes(), any.as_bytes()] {
+                proptest::prop_assert_eq!(detect_sqli_with(input, Sensitivity::Low), low_unfiltered(input));
+            }
+        }
     }
 
     proptest::proptest! {

@@ -53,7 +53,7 @@ pub(crate) fn detect_unfiltered(input: &[u8]) -> bool {
 /// So without `<` no tag token exists, and without `=` no value ever follows an attribute name: both detectors
 /// answer "not XSS" in all five contexts. `prefilter_is_exact` checks this differentially.
 pub(crate) fn may_be_xss(input: &[u8]) -> bool {
-    input.iter().any(|&b| b == b'<' || b == b'=')
+    memchr::memchr2(b'<', b'=', input).is_some()
 }
 
 /// What the previous attribute name makes of the next attribute value.

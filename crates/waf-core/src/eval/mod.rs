@@ -10,7 +10,7 @@ use std::sync::Arc;
 use portcullis_waf_injection::{Sensitivity, detect_sqli_tokens, detect_sqli_with, detect_xss};
 
 use crate::env::EvalEnv;
-use crate::field::{Parsed, Slot, extract};
+use crate::field::{Parsed, Slot, derive, extract};
 use crate::labels::label_matches;
 use crate::plan::{Detector, Forwarded, Plan, Position, Stmt};
 use crate::verdict::MatchDetail;
@@ -151,13 +151,26 @@ impl<'p> Ctx<'p> {
     }
 
     fn ensure_field(&mut self, id: usize) {
-        if matches!(self.fields.get(id), Some(None))
-            && let Some(spec) = self.plan.fields.get(id)
-        {
-            let slot = extract(self.parsed, spec, self.plan.body_limit);
-            if let Some(s) = self.fields.get_mut(id) {
-                *s = Some(slot);
+        if !matches!(self.fields.get(id), Some(None)) {
+            return;
+        }
+        let Some(spec) = self.plan.fields.get(id) else {
+            return;
+        };
+        let parent = self.plan.field_parents.get(id).copied().flatten();
+        let slot = match parent {
+            // The parent's chain is a strict prefix of this one, so the recursion ends.
+            Some((parent, k)) if parent != id => {
+                self.ensure_field(parent);
+                match self.slot(parent) {
+                    Some(p) => derive(p, spec.transforms.get(k..).unwrap_or_default()),
+                    None => extract(self.parsed, spec, self.plan.body_limit),
+                }
             }
+            _ => extract(self.parsed, spec, self.plan.body_limit),
+        };
+        if let Some(s) = self.fields.get_mut(id) {
+            *s = Some(slot);
         }
     }
 
@@ -275,18 +288,25 @@ impl<'p> Ctx<'p> {
                 let Ctx { fields, flags, .. } = self;
                 match fields.get(g.field).and_then(Option::as_ref) {
                     Some(Slot::Forced(b)) => {
-                        for (_, owners) in &g.sets {
+                        for (_, owners, _) in &g.sets {
                             for h in owners {
                                 set(flags, base + *h, *b);
                             }
                         }
                     }
                     Some(Slot::Values(vals)) => {
-                        for (rs, owners) in &g.sets {
+                        for (rs, owners, pre) in &g.sets {
                             for v in vals {
-                                if let [only] = owners.as_slice() {
-                                    if !get(flags, base + *only) && rs.is_match(v) {
-                                        set(flags, base + *only, true);
+                                // None of the literals every match needs: no pattern of the set can match.
+                                if pre.as_ref().is_some_and(|ac| !ac.is_match(&**v)) {
+                                    continue;
+                                }
+                                // One statement's set (the usual case): a yes/no answer is enough.
+                                if let Some(&only) = owners.first()
+                                    && owners.iter().all(|&o| o == only)
+                                {
+                                    if !get(flags, base + only) && rs.is_match(v) {
+                                        set(flags, base + only, true);
                                     }
                                     continue;
                                 }

@@ -183,7 +183,8 @@ impl<'a> Folder<'a> {
 /// comment rule of `libinjection_sqli_fingerprint`.
 pub(crate) fn fold(input: &[u8], flags: SqliFlags) -> Folded {
     let mut f = Folder {
-        tokenizer: SqliTokenizer::new(input, flags),
+        // Keyword look-ups through our hash index instead of libinjectionrs's allocating binary search.
+        tokenizer: SqliTokenizer::new(input, flags).with_lookup_fn(&keywords::tokenizer_lookup),
         vec: core::array::from_fn(|_| Token::new()),
         stats_tokens: 0,
     };
@@ -525,4 +526,80 @@ fn fold_into(f: &mut Folder<'_>) -> usize {
         left += 1;
     }
     left.min(MAX_TOKENS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every token libinjectionrs's tokenizer produces for `input`, with or without our keyword hook.
+    fn tokens(input: &[u8], flags: SqliFlags, hook: bool) -> Vec<String> {
+        let mut t = SqliTokenizer::new(input, flags);
+        if hook {
+            t = t.with_lookup_fn(&keywords::tokenizer_lookup);
+        }
+        let mut out = Vec::new();
+        while let Some(tok) = t.next_token() {
+            out.push(format!(
+                "{:?} {:?} {} {} {} {}",
+                tok.token_type,
+                value(&tok),
+                tok.pos,
+                tok.str_open,
+                tok.str_close,
+                tok.count
+            ));
+            if out.len() > 4096 {
+                break;
+            }
+        }
+        out.push(format!(
+            "{} {} {} {}",
+            t.stats_comment_c, t.stats_comment_ddw, t.stats_comment_ddx, t.stats_comment_hash
+        ));
+        out
+    }
+
+    fn all_flags() -> [SqliFlags; 3] {
+        [
+            SqliFlags::FLAG_QUOTE_NONE | SqliFlags::FLAG_SQL_ANSI,
+            SqliFlags::FLAG_QUOTE_SINGLE | SqliFlags::FLAG_SQL_MYSQL,
+            SqliFlags::FLAG_QUOTE_DOUBLE | SqliFlags::FLAG_SQL_MYSQL,
+        ]
+    }
+
+    #[test]
+    fn hooked_tokenizer_equals_libinjectionrs_on_sql() {
+        for input in [
+            &b"1 UNION SELECT password FROM users"[..],
+            b"1' or '1'='1",
+            b"select { `` . `` . id }",
+            b"1 LOCK IN SHARE MODE",
+            b"foo.bar`baz union.select",
+            b"SELECT.x AND.y sp_password--x #y /*z*/",
+        ] {
+            for flags in all_flags() {
+                assert_eq!(tokens(input, flags, true), tokens(input, flags, false));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// Keyword-rich random text: the hook changes nothing the tokenizer emits.
+        #[test]
+        fn hooked_tokenizer_equals_libinjectionrs(parts in proptest::collection::vec(proptest::sample::select(vec![
+            "select", "UNION", "all", "from", "where", "and", "OR", "not", "in", "like", "lock", "share", "mode",
+            "into", "outfile", "user", "if", "begin", "declare", "1", "0x1f", "1e5", ".", "`", "'", "\"", " ", "(",
+            ")", ",", ";", "--", "#", "/*", "*/", "@", "@@", "=", "<", "||", "&&", "\\", "{", "}", "sp_password",
+            "version", "char", "concat", "sleep", "benchmark", "x", "foo_bar", "\u{e9}", "\u{a0}",
+        ]), 0..24), any in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..32)) {
+            let text = parts.concat();
+            for flags in all_flags() {
+                proptest::prop_assert_eq!(tokens(text.as_bytes(), flags, true), tokens(text.as_bytes(), flags, false));
+                proptest::prop_assert_eq!(tokens(&any, flags, true), tokens(&any, flags, false));
+            }
+        }
+    }
 }

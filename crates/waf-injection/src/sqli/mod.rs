@@ -85,10 +85,15 @@ pub struct Analysis {
     pub reparse_as_mysql: bool,
 }
 
-/// Folds and fingerprints `input` in one `context` (C `libinjection_sqli_fingerprint` followed by
-/// `libinjection_sqli_check_fingerprint`).
-#[must_use]
-pub fn analyze(input: &[u8], context: Context) -> Analysis {
+/// What one parse decided, without the folded tokens' values (the detection path needs no allocation).
+struct Check {
+    fingerprint: Option<Fingerprint>,
+    is_sqli: bool,
+    reparse_as_mysql: bool,
+}
+
+/// Folds and fingerprints `input` in one `context`; returns the decision and the folded tokens.
+fn check(input: &[u8], context: Context) -> (Check, fold::Folded, usize) {
     let folded = fold::fold(input, context.flags());
     let mut fp = [0u8; 8];
     let mut fp_len = 0;
@@ -103,6 +108,26 @@ pub fn analyze(input: &[u8], context: Context) -> Analysis {
     let fp_bytes = fp.get(..fp_len).unwrap_or_default();
     let evil = fp_bytes.contains(&b'X');
     let fp_bytes: &[u8] = if evil { b"X" } else { fp_bytes };
+    let is_sqli = keywords::is_blacklisted(fp_bytes)
+        && if evil {
+            // After the `X` rule C's token vector holds one evil token; the whitelist has nothing to clear.
+            true
+        } else {
+            whitelist::not_whitelisted(input, fp_bytes, &folded)
+        };
+    let c = Check {
+        fingerprint: Fingerprint::from_type_chars(fp_bytes),
+        is_sqli,
+        reparse_as_mysql: folded.reparse_as_mysql,
+    };
+    (c, folded, fp_len)
+}
+
+/// Folds and fingerprints `input` in one `context` (C `libinjection_sqli_fingerprint` followed by
+/// `libinjection_sqli_check_fingerprint`).
+#[must_use]
+pub fn analyze(input: &[u8], context: Context) -> Analysis {
+    let (c, folded, fp_len) = check(input, context);
     let tokens = folded
         .tokens
         .iter()
@@ -115,55 +140,85 @@ pub fn analyze(input: &[u8], context: Context) -> Analysis {
             count: t.count,
         })
         .collect();
-    let is_sqli = keywords::is_blacklisted(fp_bytes)
-        && if evil {
-            // After the `X` rule C's token vector holds one evil token; the whitelist has nothing to clear.
-            true
-        } else {
-            whitelist::not_whitelisted(input, fp_bytes, &folded)
-        };
     Analysis {
-        fingerprint: Fingerprint::from_type_chars(fp_bytes),
+        fingerprint: c.fingerprint,
         tokens,
-        is_sqli,
-        reparse_as_mysql: folded.reparse_as_mysql,
+        is_sqli: c.is_sqli,
+        reparse_as_mysql: c.reparse_as_mysql,
     }
 }
 
 /// C `libinjection_is_sqli`: try the input as-is, then as if it followed `'`, then `"`; first hit wins.
 pub(crate) fn detect(input: &[u8]) -> Option<Fingerprint> {
-    detect_analysis(input).and_then(|a| a.fingerprint)
+    first_hit(input, |ctx| {
+        let (c, _, _) = check(input, ctx);
+        let fp = c.fingerprint.filter(|_| c.is_sqli);
+        (fp, c.reparse_as_mysql)
+    })
 }
 
 /// The analysis that made `input` SQL injection, trying the contexts in libinjection's order (as-is, then
 /// inside single quotes, then double quotes; each re-parsed in the MySQL dialect when C would).
 pub(crate) fn detect_analysis(input: &[u8]) -> Option<Analysis> {
+    first_hit(input, |ctx| {
+        let a = analyze(input, ctx);
+        let reparse = a.reparse_as_mysql;
+        ((a.is_sqli && a.fingerprint.is_some()).then_some(a), reparse)
+    })
+}
+
+/// libinjection's context loop: `run` parses `input` in one context and returns its hit (if any) and whether C
+/// would re-parse in the MySQL dialect; the first hit wins.
+fn first_hit<R>(input: &[u8], mut run: impl FnMut(Context) -> (Option<R>, bool)) -> Option<R> {
     if input.is_empty() {
         return None;
     }
-    let hit = |a: Analysis| (a.is_sqli && a.fingerprint.is_some()).then_some(a);
-    let first = analyze(input, Context::AsIsAnsi);
-    let reparse = first.reparse_as_mysql;
-    if let Some(fp) = hit(first) {
-        return Some(fp);
+    let (hit, reparse) = run(Context::AsIsAnsi);
+    if hit.is_some() {
+        return hit;
     }
-    if reparse && let Some(fp) = hit(analyze(input, Context::AsIsMysql)) {
-        return Some(fp);
+    if reparse && let (Some(r), _) = run(Context::AsIsMysql) {
+        return Some(r);
     }
     if input.contains(&b'\'') {
-        let single = analyze(input, Context::SingleQuoteAnsi);
-        let reparse = single.reparse_as_mysql;
-        if let Some(fp) = hit(single) {
-            return Some(fp);
+        let (hit, reparse) = run(Context::SingleQuoteAnsi);
+        if hit.is_some() {
+            return hit;
         }
-        if reparse && let Some(fp) = hit(analyze(input, Context::SingleQuoteMysql)) {
-            return Some(fp);
+        if reparse && let (Some(r), _) = run(Context::SingleQuoteMysql) {
+            return Some(r);
         }
     }
     if input.contains(&b'"') {
-        return hit(analyze(input, Context::DoubleQuoteMysql));
+        return run(Context::DoubleQuoteMysql).0;
     }
     None
+}
+
+/// `true` when `input` is a plain word: only ASCII letters, digits and `_`, and not starting with `0b`/`0B`.
+///
+/// Such input can never be SQL injection at [`Sensitivity::Low`], so the detector is skipped. Why this is exact,
+/// from libinjectionrs's tokenizer (what a word does not contain: delimiters, quotes, `.`, `` ` ``, `+`, `-`,
+/// `&`, white space, comments):
+/// * A first letter or `_` dispatches to the word parser (the `b`/`e`/`n`/`q`/`u`/`x` string prefixes fall back
+///   to it unless a quote or `&` follows), which consumes everything up to a delimiter, `.` or `` ` ``: the
+///   whole input, one token.
+/// * A first digit dispatches to the number parser. `0x` ends after its hex digits, at a non-hex byte; otherwise
+///   it reads digits, an optional `e`/`E` exponent with its digits, and a `d`/`f` suffix only before `u`/`U`
+///   (the other cases need white space, `;` or the end). Either way it stops at a letter or `_` (or the end),
+///   and the rest is one word as above: at most two tokens. (`0b` is excluded: it stops at any digit but 0/1.)
+/// * Folding never adds tokens (no comment here to append), so the fingerprint has at most two characters, and
+///   none is the evil `X` (only the `{` fold rule makes it; the keyword table has no `X` type). `Low` reports only
+///   `X` or fingerprints of three or more.
+/// * The other contexts are never tried: no quote, and no comment to ask for a MySQL re-parse.
+///
+/// `plain_word_shortcut_is_exact` checks this against the full detector.
+pub(crate) fn is_plain_word(input: &[u8]) -> bool {
+    !input.is_empty()
+        && !matches!(input, [b'0', b'b' | b'B', ..])
+        && input
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
 /// Three-token fingerprints that [`Sensitivity::Low`] does not report: together they cause 16 of the 21

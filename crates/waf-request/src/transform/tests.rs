@@ -411,3 +411,76 @@ fn empty_input() {
         }
     }
 }
+
+/// `URL_DECODE_UNI` one byte at a time, as it was before the run-copying loop (the reference for the property
+/// test below).
+fn url_decode_uni_bytewise(input: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| char::from(b).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        match b {
+            b'%' if matches!(input.get(i + 1), Some(b'u' | b'U')) => {
+                let code = (2..6).try_fold(0u32, |acc, k| {
+                    input
+                        .get(i + k)
+                        .copied()
+                        .and_then(hex)
+                        .map(|v| acc << 4 | u32::from(v))
+                });
+                match code {
+                    Some(code) => {
+                        out.push(decode::unicode_to_byte(code));
+                        i += 6;
+                    }
+                    None => {
+                        out.extend_from_slice(input.get(i..i + 2).unwrap_or(&[]));
+                        i += 2;
+                    }
+                }
+            }
+            b'%' => match (
+                input.get(i + 1).copied().and_then(hex),
+                input.get(i + 2).copied().and_then(hex),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    #[test]
+    fn url_decode_uni_equals_bytewise_reference(input in proptest::collection::vec(
+        prop_oneof![Just(b'%'), Just(b'+'), Just(b'u'), Just(b'U'), Just(b'f'), Just(b'F'), Just(b'0'), Just(b'4'),
+            Just(b'g'), Just(b'a'), any::<u8>()], 0..40)) {
+        prop_assert_eq!(t("urlDecodeUni", &input), url_decode_uni_bytewise(&input));
+    }
+}
+
+proptest! {
+    /// Long inputs exercise the eight-bytes-at-a-time scan for `%` and `+` at every offset.
+    #[test]
+    fn url_decode_uni_equals_bytewise_reference_long(input in proptest::collection::vec(
+        prop_oneof![8 => any::<u8>(), 1 => Just(b'%'), 1 => Just(b'+')], 0..200)) {
+        prop_assert_eq!(t("urlDecodeUni", &input), url_decode_uni_bytewise(&input));
+    }
+}
