@@ -328,3 +328,111 @@ impl Body for IdleTimeout {
         self.inner.size_hint()
     }
 }
+
+/// The response body of an upstream, as the proxy forwards it: fails after `idle` without a frame (like
+/// [`IdleTimeout`], the timer armed only when the body waits), keeps `guard` (request slot, in-flight count)
+/// until dropped, and gives the upstream connection back for reuse once the body was read to the end (a body
+/// dropped earlier closes it). One box per response instead of one per layer.
+pub(crate) struct UpstreamBody<G> {
+    inner: Incoming,
+    idle: std::time::Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    armed: bool,
+    lease: Option<crate::connpool::Lease>,
+    _guard: G,
+}
+
+impl<G: Send + Sync + Unpin + 'static> UpstreamBody<G> {
+    /// Wrap the upstream response body `inner` that came over `lease`'s connection.
+    pub(crate) fn wrap(
+        inner: Incoming,
+        idle: std::time::Duration,
+        lease: crate::connpool::Lease,
+        guard: G,
+    ) -> ProxyBody {
+        Self {
+            inner,
+            idle,
+            sleep: None,
+            armed: false,
+            lease: Some(lease),
+            _guard: guard,
+        }
+        .boxed()
+    }
+}
+
+impl<G> UpstreamBody<G> {
+    fn release(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            lease.release();
+        }
+    }
+}
+
+impl<G: Unpin> Body for UpstreamBody<G> {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                this.armed = false;
+                if this.inner.is_end_stream() {
+                    this.release();
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.armed = false;
+                // A broken body leaves the connection unusable: close it.
+                this.lease = None;
+                Poll::Ready(Some(Err(Box::new(e))))
+            }
+            Poll::Ready(None) => {
+                this.armed = false;
+                this.release();
+                Poll::Ready(None)
+            }
+            Poll::Pending => {
+                let idle = this.idle;
+                let armed = std::mem::replace(&mut this.armed, true);
+                let fresh = this.sleep.is_none();
+                let sleep = this
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                if !armed && !fresh {
+                    sleep.as_mut().reset(tokio::time::Instant::now() + idle);
+                }
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => {
+                        this.lease = None;
+                        Poll::Ready(Some(Err(Box::new(UpstreamIdle))))
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<G> Drop for UpstreamBody<G> {
+    fn drop(&mut self) {
+        // A body that was complete from the start (204, `Content-Length: 0`) is never polled.
+        if self.inner.is_end_stream() {
+            self.release();
+        }
+    }
+}

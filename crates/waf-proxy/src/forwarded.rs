@@ -14,8 +14,9 @@
 
 use std::net::IpAddr;
 
+use bytes::Bytes;
 use http::HeaderMap;
-use http::header::HeaderValue;
+use http::header::{HeaderName, HeaderValue};
 use ipnet::IpNet;
 
 /// `x-forwarded-for`.
@@ -45,10 +46,12 @@ pub fn apply(
     scheme: &'static str,
     host: Option<&str>,
 ) {
-    let peer_text = peer.to_string();
+    let xff = HeaderName::from_static(X_FORWARDED_FOR);
+    let proto = HeaderName::from_static(X_FORWARDED_PROTO);
+    let xfh = HeaderName::from_static(X_FORWARDED_HOST);
     if is_trusted(peer, trusted) {
         let chain: Vec<&str> = headers
-            .get_all(X_FORWARDED_FOR)
+            .get_all(&xff)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .map(str::trim)
@@ -58,23 +61,24 @@ pub fn apply(
         if !value.is_empty() {
             value.push_str(", ");
         }
-        value.push_str(&peer_text);
-        set(headers, X_FORWARDED_FOR, &value);
-        if !headers.contains_key(X_FORWARDED_PROTO) {
-            set(headers, X_FORWARDED_PROTO, scheme);
+        value.push_str(&peer.to_string());
+        set(headers, xff, value);
+        if !headers.contains_key(&proto) {
+            headers.insert(proto, HeaderValue::from_static(scheme));
         }
-        if !headers.contains_key(X_FORWARDED_HOST) {
-            set_or_remove(headers, X_FORWARDED_HOST, host);
+        if !headers.contains_key(&xfh) {
+            set_or_remove(headers, xfh, host);
         }
     } else {
-        set(headers, X_FORWARDED_FOR, &peer_text);
-        set(headers, X_FORWARDED_PROTO, scheme);
-        set_or_remove(headers, X_FORWARDED_HOST, host);
+        // One allocation: the address text becomes the header value's buffer.
+        set(headers, xff, peer.to_string());
+        headers.insert(proto, HeaderValue::from_static(scheme));
+        set_or_remove(headers, xfh, host);
     }
 }
 
-fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
-    match HeaderValue::from_str(value) {
+fn set(headers: &mut HeaderMap, name: HeaderName, value: String) {
+    match HeaderValue::from_maybe_shared(Bytes::from(value)) {
         Ok(v) => {
             headers.insert(name, v);
         }
@@ -84,10 +88,12 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-fn set_or_remove(headers: &mut HeaderMap, name: &'static str, value: Option<&str>) {
-    match value {
-        Some(v) => set(headers, name, v),
-        None => {
+fn set_or_remove(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
+    match value.map(HeaderValue::from_str) {
+        Some(Ok(v)) => {
+            headers.insert(name, v);
+        }
+        _ => {
             headers.remove(name);
         }
     }

@@ -2,26 +2,26 @@
 //! the body streamed.
 
 use std::collections::HashMap;
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
-use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
 use ipnet::IpNet;
 use portcullis_waf_request::Request as WafRequest;
 
 use crate::body::{
-    BodyReadError, ForwardBody, Guarded, IdleTimeout, Prefix, ProxyBody, full, read_prefix,
+    BodyReadError, ForwardBody, LimitFlag, Prefix, ProxyBody, UpstreamBody, full, read_prefix,
 };
 use crate::config::{FailMode, Limits};
+use crate::connpool::SendError;
 use crate::forwarded;
-use crate::inspect::{Decision, InspectContext, Inspection, InspectorCell};
+use crate::inspect::{Decision, InspectContext, Inspection, Inspector, InspectorCell};
 use crate::logging::Logging;
 use crate::metrics;
 use crate::observe::{RequestView, observe};
@@ -42,20 +42,37 @@ pub(crate) struct Shared {
 }
 
 /// A compiled route.
+#[derive(Clone)]
 pub(crate) struct Route {
     pub host: Option<String>,
     pub prefix: String,
     pub pool: Arc<Pool>,
     pub pool_name: Arc<str>,
+    /// `portcullis_waf_upstream_duration_seconds{pool}`, resolved once.
+    pub latency: ::metrics::Histogram,
 }
 
 /// State of one listener.
+#[derive(Clone)]
 pub(crate) struct ListenerCtx {
     pub name: Arc<str>,
     pub inspector: InspectorCell,
+    /// The inspector of `inspector` when this context was made, with its generation: used while the cell's
+    /// generation is unchanged, so a request takes no lock and touches no shared reference count.
+    pub snapshot: (u64, Arc<dyn Inspector>),
     pub scheme: &'static str,
     pub routes: Vec<Route>,
     pub shared: Arc<Shared>,
+}
+
+impl ListenerCtx {
+    /// A copy for one worker (its own reference counts), with a fresh inspector snapshot.
+    pub fn worker_copy(&self) -> Self {
+        Self {
+            snapshot: self.inspector.snapshot(),
+            ..self.clone()
+        }
+    }
 }
 
 /// What the handler knows about the connection a request came on.
@@ -63,54 +80,86 @@ pub(crate) struct ConnInfo {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     pub checks: HeadChecks,
+    /// The in-flight request count of the peer's IP address (shared by all its connections).
+    pub per_ip: Arc<AtomicUsize>,
 }
 
-/// Requests in flight per client IP.
+/// Requests in flight per client IP: one counter per address, looked up once per connection
+/// ([`PerIp::counter`]); a request only increments and decrements it.
 #[derive(Clone, Default)]
-pub(crate) struct PerIp(Arc<Mutex<HashMap<IpAddr, usize>>>);
+pub(crate) struct PerIp(Arc<Mutex<PerIpMap>>);
 
-/// Holds one slot of a client IP's request budget.
-pub(crate) struct IpSlot(PerIp, IpAddr);
+#[derive(Default)]
+struct PerIpMap {
+    counters: HashMap<IpAddr, Weak<AtomicUsize>>,
+    /// Sweep the counters no connection holds any more when the map reaches this size.
+    sweep_at: usize,
+}
+
+/// Holds one slot of a client IP's request budget (the request's connection keeps the counter alive).
+pub(crate) struct IpSlot(Arc<ConnInfo>);
 
 impl PerIp {
-    fn acquire(&self, ip: IpAddr, max: usize) -> Option<IpSlot> {
-        let mut map = self.0.lock().ok()?;
-        let count = map.entry(ip).or_insert(0);
-        if *count >= max {
+    /// The counter of `ip`, shared with the other connections from that address.
+    pub fn counter(&self, ip: IpAddr) -> Arc<AtomicUsize> {
+        let Ok(mut map) = self.0.lock() else {
+            // Poisoned (cannot happen: nothing panics under the lock): count this connection alone.
+            return Arc::default();
+        };
+        if let Some(c) = map.counters.get(&ip).and_then(Weak::upgrade) {
+            return c;
+        }
+        let counter = Arc::new(AtomicUsize::new(0));
+        map.counters.insert(ip, Arc::downgrade(&counter));
+        if map.counters.len() >= map.sweep_at {
+            map.counters.retain(|_, c| c.strong_count() > 0);
+            map.sweep_at = (map.counters.len() * 2).max(64);
+        }
+        counter
+    }
+
+    /// How many addresses have a counter (live or not yet swept).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().map_or(0, |m| m.counters.len())
+    }
+}
+
+impl IpSlot {
+    /// One more request from `conn`'s address, unless it already has `max` in flight.
+    fn acquire(conn: &Arc<ConnInfo>, max: usize) -> Option<Self> {
+        if conn.per_ip.fetch_add(1, Ordering::AcqRel) >= max {
+            conn.per_ip.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
-        *count += 1;
-        Some(IpSlot(self.clone(), ip))
+        Some(Self(Arc::clone(conn)))
     }
 }
 
 impl Drop for IpSlot {
     fn drop(&mut self) {
-        if let Ok(mut map) = (self.0).0.lock()
-            && let Some(count) = map.get_mut(&self.1)
-        {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                map.remove(&self.1);
-            }
-        }
+        self.0.per_ip.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 /// Headers that describe one hop and are never forwarded.
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+static HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // One pass over the names first: most heads carry none of these, or only `Connection`.
+    if !headers.keys().any(|k| HOP_BY_HOP.contains(k)) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -121,7 +170,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
+    for name in HOP_BY_HOP.iter() {
         headers.remove(name);
     }
 }
@@ -247,7 +296,7 @@ pub(crate) async fn handle(
 
 async fn handle_checked(
     ctx: &ListenerCtx,
-    conn: &ConnInfo,
+    conn: &Arc<ConnInfo>,
     mut req: Request<Incoming>,
     h1: bool,
 ) -> Response<ProxyBody> {
@@ -263,10 +312,7 @@ async fn handle_checked(
             false,
         );
     }
-    let Some(slot) = shared
-        .per_ip
-        .acquire(conn.peer.ip(), limits.max_requests_per_ip)
-    else {
+    let Some(slot) = IpSlot::acquire(conn, limits.max_requests_per_ip) else {
         tracing::warn!(listener = %ctx.name, peer = %conn.peer, "per-IP concurrency limit reached");
         metrics::rejected(&ctx.name, "per_ip_limit");
         return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", false);
@@ -294,7 +340,13 @@ async fn handle_checked(
         return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large", h1);
     }
 
-    let inspector = ctx.inspector.load();
+    let loaded;
+    let inspector: &dyn Inspector = if ctx.inspector.generation() == ctx.snapshot.0 {
+        &*ctx.snapshot.1
+    } else {
+        loaded = ctx.inspector.load();
+        &*loaded
+    };
     let window = inspector.body_limit().unwrap_or(limits.inspection_limit);
     let (mut parts, body) = req.into_parts();
     let read = read_prefix(body, window, limits.max_body_bytes);
@@ -324,14 +376,13 @@ async fn handle_checked(
     // challenge its own answer), and the client's token is checked for the engine.
     // Without a web ACL (`allows_everything`) only the verify endpoints need the client's token state.
     let pass = inspector.allows_everything();
-    let token_host = route_host.clone().unwrap_or_default();
     let client = shared
         .interstitials
         .as_ref()
         .filter(|_| !pass || Interstitials::is_endpoint(&path_and_query))
         .map(|_| {
             ClientRequest::new(
-                &token_host,
+                route_host.as_deref().unwrap_or_default(),
                 ctx.scheme == "https",
                 conn.peer.ip(),
                 &parts.headers,
@@ -371,7 +422,7 @@ async fn handle_checked(
             window,
             declared_len,
         };
-        inspect(&args, &*inspector, &cx)
+        inspect(&args, inspector, &cx)
     };
     // Answered here with part of the body unread: the client must not reuse the connection (it would race the
     // close that follows).
@@ -455,21 +506,31 @@ async fn handle_checked(
             }
         }
     }
-    let upstream = Upstream {
-        method: parts.method,
-        path_and_query,
-        headers,
+    // Origin-form target: the client's own when it sent one (no rebuild), else its path and query.
+    let uri = if parts.uri.scheme().is_none() && parts.uri.authority().is_none() {
+        parts.uri
+    } else {
+        origin_form(&parts.uri)
     };
+    let replayable = is_idempotent(&parts.method) && prefix.complete();
+    let (body, flags) = ForwardBody::new(prefix, limits.max_body_bytes);
+    let mut upstream_req = Request::new(body);
+    *upstream_req.method_mut() = parts.method;
+    *upstream_req.uri_mut() = uri;
+    *upstream_req.version_mut() = Version::HTTP_11;
+    *upstream_req.headers_mut() = headers;
     let started = std::time::Instant::now();
-    match send(&route.pool, &upstream, prefix, limits.max_body_bytes).await {
-        Ok((mut resp, in_flight)) => {
-            metrics::upstream_latency(&route.pool_name, started.elapsed());
+    match send(&route.pool, upstream_req, replayable, &flags).await {
+        Ok((mut resp, in_flight, lease)) => {
+            route.latency.record(started.elapsed().as_secs_f64());
             if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
                 let Some((_, client_upgrade)) = websocket else {
                     tracing::warn!(listener = %ctx.name, pool = %route.pool.config.name, "upstream switched protocols without being asked");
                     metrics::upstream_error(&route.pool_name, "other");
                     return plain(StatusCode::BAD_GATEWAY, "Bad Gateway", false);
                 };
+                // The connection becomes the tunnel: it never goes back to the idle list.
+                drop(lease);
                 let upstream_upgrade = hyper::upgrade::on(&mut resp);
                 let (mut parts, _) = resp.into_parts();
                 let upgrade = parts.headers.get(header::UPGRADE).cloned();
@@ -491,11 +552,12 @@ async fn handle_checked(
             }
             let (mut parts, body) = resp.into_parts();
             strip_hop_by_hop(&mut parts.headers);
-            let body = IdleTimeout::wrap(
-                body.map_err(Into::into).boxed(),
+            let body = UpstreamBody::wrap(
+                body,
                 route.pool.config.read_timeout,
+                lease,
+                (slot, in_flight),
             );
-            let body = Guarded::wrap(body, (slot, in_flight));
             Response::from_parts(parts, body)
         }
         Err(failure) => {
@@ -621,12 +683,6 @@ fn fail(ctx: &ListenerCtx, conn: &ConnInfo, why: &str) -> Option<Response<ProxyB
     }
 }
 
-struct Upstream {
-    method: Method,
-    path_and_query: String,
-    headers: HeaderMap,
-}
-
 struct SendFailure {
     status: StatusCode,
     reason: &'static str,
@@ -634,25 +690,32 @@ struct SendFailure {
     kind: Option<&'static str>,
 }
 
-fn replay(prefix: &Prefix) -> Prefix {
-    Prefix {
-        chunks: prefix.chunks.iter().cloned().collect::<VecDeque<Bytes>>(),
-        len: prefix.len,
-        trailers: prefix.trailers.clone(),
-        rest: None,
-    }
+/// `uri`'s path and query alone (`/` when it has none), for an upstream request line.
+fn origin_form(uri: &http::Uri) -> http::Uri {
+    let mut parts = http::uri::Parts::default();
+    parts.path_and_query = Some(
+        uri.path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+    );
+    http::Uri::from_parts(parts).unwrap_or_else(|_| http::Uri::from_static("/"))
 }
 
-/// Send to a server of `pool`, retrying on another server when the connection could not be made and the request
-/// can be replayed (idempotent method, whole body buffered).
+/// Send `req` to a server of `pool`, retrying on another server when no connection could be made (the request
+/// was not sent) and `replayable` (idempotent method, whole body buffered) allows it.
 async fn send(
     pool: &Arc<Pool>,
-    up: &Upstream,
-    prefix: Prefix,
-    max_body: u64,
-) -> Result<(Response<Incoming>, crate::upstream::InFlight), SendFailure> {
-    let replayable = is_idempotent(&up.method) && prefix.complete();
-    let mut prefix = Some(prefix);
+    mut req: Request<ForwardBody>,
+    replayable: bool,
+    flags: &LimitFlag,
+) -> Result<
+    (
+        Response<Incoming>,
+        crate::upstream::InFlight,
+        crate::connpool::Lease,
+    ),
+    SendFailure,
+> {
     let mut tried = Vec::new();
     let attempts = if replayable {
         1 + pool.config.retries as usize
@@ -668,39 +731,34 @@ async fn send(
             });
         };
         tried.push(index);
-        let addr = pool.servers.get(index).map(|s| s.addr);
-        let body_prefix = match (&prefix, replayable) {
-            (Some(p), true) => replay(p),
-            _ => match prefix.take() {
-                Some(p) => p,
-                None => {
-                    return Err(SendFailure {
-                        status: StatusCode::BAD_GATEWAY,
-                        reason: "Upstream unavailable",
-                        kind: Some("unavailable"),
-                    });
-                }
-            },
-        };
-        let (body, flags) = ForwardBody::new(body_prefix, max_body);
-        let mut builder = Request::builder()
-            .method(up.method.clone())
-            .version(Version::HTTP_11);
-        if let Some(addr) = addr {
-            builder = builder.uri(format!("http://{addr}{}", up.path_and_query));
-        }
-        let Ok(mut req) = builder.body(body.boxed()) else {
+        let Some(addr) = pool.servers.get(index).map(|s| s.addr) else {
             return Err(SendFailure {
-                status: StatusCode::BAD_REQUEST,
-                reason: "Bad Request: invalid target",
-                kind: None,
+                status: StatusCode::BAD_GATEWAY,
+                reason: "No upstream available",
+                kind: Some("unavailable"),
             });
         };
-        *req.headers_mut() = up.headers.clone();
-        match tokio::time::timeout(pool.config.read_timeout, pool.local_client().request(req)).await
+        if !req.headers().contains_key(header::HOST)
+            && let Ok(v) = HeaderValue::from_str(&addr.to_string())
         {
-            Ok(Ok(resp)) => return Ok((resp, in_flight)),
-            Ok(Err(e)) => {
+            req.headers_mut().insert(header::HOST, v);
+        }
+        let sent = pool.conns.send(index, addr, req);
+        match tokio::time::timeout(pool.config.read_timeout, sent).await {
+            Ok(Ok((resp, lease))) => return Ok((resp, in_flight, lease)),
+            Ok(Err(SendError::Connect(unsent, e))) => {
+                tracing::debug!(upstream = %addr, error = %e, "upstream connect failed");
+                if tried.len() < attempts {
+                    req = *unsent;
+                    continue;
+                }
+                return Err(SendFailure {
+                    status: StatusCode::BAD_GATEWAY,
+                    reason: "Bad Gateway",
+                    kind: Some("connect"),
+                });
+            }
+            Ok(Err(SendError::Failed(e))) => {
                 if flags.hit() {
                     return Err(SendFailure {
                         status: StatusCode::PAYLOAD_TOO_LARGE,
@@ -715,15 +773,11 @@ async fn send(
                         kind: None,
                     });
                 }
-                let connect = e.is_connect();
-                tracing::debug!(upstream = ?addr, error = %e, connect, "upstream error");
-                if connect && tried.len() < attempts {
-                    continue;
-                }
+                tracing::debug!(upstream = %addr, error = %e, "upstream error");
                 return Err(SendFailure {
                     status: StatusCode::BAD_GATEWAY,
                     reason: "Bad Gateway",
-                    kind: Some(if connect { "connect" } else { "other" }),
+                    kind: Some("other"),
                 });
             }
             Err(_) => {
@@ -771,10 +825,30 @@ mod tests {
     fn per_ip_slots() {
         let p = PerIp::default();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let a = p.acquire(ip, 2).unwrap();
-        let _b = p.acquire(ip, 2).unwrap();
-        assert!(p.acquire(ip, 2).is_none());
+        let conn = |per_ip| {
+            Arc::new(ConnInfo {
+                peer: SocketAddr::new(ip, 1),
+                local: SocketAddr::new(ip, 2),
+                checks: crate::sniff::Tap::disabled().1,
+                per_ip,
+            })
+        };
+        // Two connections from one address share its budget.
+        let (c1, c2) = (conn(p.counter(ip)), conn(p.counter(ip)));
+        let a = IpSlot::acquire(&c1, 2).unwrap();
+        let _b = IpSlot::acquire(&c2, 2).unwrap();
+        assert!(IpSlot::acquire(&c1, 2).is_none());
+        assert!(IpSlot::acquire(&c2, 2).is_none());
         drop(a);
-        assert!(p.acquire(ip, 2).is_some());
+        assert!(IpSlot::acquire(&c2, 2).is_some());
+        // Another address has its own.
+        let other = conn(p.counter("192.0.2.2".parse().unwrap()));
+        assert!(IpSlot::acquire(&other, 1).is_some());
+        // Counters of closed connections are swept.
+        drop((c1, c2, other, _b));
+        for i in 0..200u8 {
+            drop(p.counter(IpAddr::from([198, 51, 100, i])));
+        }
+        assert!(p.len() < 100, "{}", p.len());
     }
 }

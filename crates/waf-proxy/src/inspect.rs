@@ -3,6 +3,7 @@
 //! The proxy builds a [`Request`] from the head and the body prefix, calls [`Inspector::inspect`] and acts on the
 //! [`Decision`]. The web ACL engine plugs in through an adapter; tests plug in closures.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use portcullis_waf_core::TokenState;
@@ -158,7 +159,14 @@ where
 /// [`InspectorCell::swap`] affects new requests at once and never disturbs requests or connections in flight.
 #[derive(Clone)]
 pub struct InspectorCell {
-    current: Arc<RwLock<Arc<dyn Inspector>>>,
+    current: Arc<Current>,
+}
+
+struct Current {
+    inspector: RwLock<Arc<dyn Inspector>>,
+    /// Bumped by every swap (under the write lock), so that a copy taken with [`InspectorCell::snapshot`] can be
+    /// checked for freshness with one shared read instead of a lock and a reference count.
+    generation: AtomicU64,
 }
 
 impl std::fmt::Debug for InspectorCell {
@@ -171,26 +179,45 @@ impl InspectorCell {
     /// A cell holding `inspector`.
     pub fn new(inspector: Arc<dyn Inspector>) -> Self {
         Self {
-            current: Arc::new(RwLock::new(inspector)),
+            current: Arc::new(Current {
+                inspector: RwLock::new(inspector),
+                generation: AtomicU64::new(0),
+            }),
         }
     }
 
     /// The inspector for a request that starts now.
     pub fn load(&self) -> Arc<dyn Inspector> {
-        match self.current.read() {
-            Ok(guard) => Arc::clone(&guard),
+        self.snapshot().1
+    }
+
+    /// The current inspector with its generation (see [`InspectorCell::generation`]).
+    pub(crate) fn snapshot(&self) -> (u64, Arc<dyn Inspector>) {
+        let guard = match self.current.inspector.read() {
+            Ok(guard) => guard,
             // A writer cannot panic while holding the lock (it only assigns), but stay total anyway.
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        (
+            self.current.generation.load(Ordering::Acquire),
+            Arc::clone(&guard),
+        )
+    }
+
+    /// How many times the inspector was swapped: a snapshot of the same generation is still current.
+    pub(crate) fn generation(&self) -> u64 {
+        self.current.generation.load(Ordering::Acquire)
     }
 
     /// Replace the inspector; returns the previous one.
     pub fn swap(&self, inspector: Arc<dyn Inspector>) -> Arc<dyn Inspector> {
-        let mut guard = match self.current.write() {
+        let mut guard = match self.current.inspector.write() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        std::mem::replace(&mut *guard, inspector)
+        let old = std::mem::replace(&mut *guard, inspector);
+        self.current.generation.fetch_add(1, Ordering::AcqRel);
+        old
     }
 }
 
@@ -206,5 +233,15 @@ mod tests {
         cell.swap(Arc::new(|_: &Request| Ok(Decision::block())));
         assert_eq!(before.inspect(&req), Ok(Decision::allow()));
         assert_eq!(cell.load().inspect(&req), Ok(Decision::block()));
+    }
+
+    #[test]
+    fn swaps_bump_the_generation() {
+        let cell = InspectorCell::new(Arc::new(AllowAll));
+        let (g0, _) = cell.snapshot();
+        assert_eq!(cell.generation(), g0);
+        cell.swap(Arc::new(AllowAll));
+        assert_ne!(cell.generation(), g0);
+        assert_eq!(cell.snapshot().0, cell.generation());
     }
 }

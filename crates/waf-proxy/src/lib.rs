@@ -39,6 +39,7 @@
 pub mod acl_inspector;
 pub mod body;
 pub mod config;
+mod connpool;
 pub mod detail;
 pub mod error;
 pub mod forwarded;

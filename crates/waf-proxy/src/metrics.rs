@@ -16,7 +16,6 @@
 //! - `portcullis_waf_log_records_dropped_total{sink}`: log records lost because a sink's queue was full.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use metrics::SharedString;
 
@@ -52,10 +51,10 @@ pub(crate) fn waf_request(d: &AclDetail) {
     }
 }
 
-/// Records the time to an upstream's response head.
-pub(crate) fn upstream_latency(pool: &Arc<str>, elapsed: Duration) {
+/// The histogram of the time to an upstream's response head, resolved once per route (the recorder is installed
+/// before the proxy starts).
+pub(crate) fn upstream_latency(pool: &Arc<str>) -> metrics::Histogram {
     metrics::histogram!("portcullis_waf_upstream_duration_seconds", "pool" => shared(pool))
-        .record(elapsed.as_secs_f64());
 }
 
 /// Counts one failed upstream request.

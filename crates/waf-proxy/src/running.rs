@@ -192,6 +192,7 @@ impl ProxyHandle {
                         host: r.host.as_deref().map(str::to_ascii_lowercase),
                         prefix: r.path_prefix.clone(),
                         pool: Arc::clone(routable.get(&r.pool)?),
+                        latency: crate::metrics::upstream_latency(&Arc::from(r.pool.as_str())),
                         pool_name: Arc::from(r.pool.as_str()),
                     })
                 })
@@ -199,6 +200,7 @@ impl ProxyHandle {
             let live = Live {
                 ctx: Arc::new(ListenerCtx {
                     name: Arc::from(l.name.as_str()),
+                    snapshot: cell.snapshot(),
                     inspector: cell.clone(),
                     scheme: if tls.is_some() { "https" } else { "http" },
                     routes,

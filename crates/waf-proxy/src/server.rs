@@ -4,6 +4,7 @@
 //! request takes the routes, pools and limits current when it arrives.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -34,28 +35,41 @@ pub(crate) struct Live {
     pub grace: Duration,
 }
 
-/// The current [`Live`] settings of a listener.
+/// The current [`Live`] settings of a listener, with a generation bumped by every [`LiveCell::store`]: a
+/// connection checks it (one shared read) to know whether its worker's copy of the settings is still current.
 #[derive(Clone)]
-pub(crate) struct LiveCell(Arc<RwLock<Arc<Live>>>);
+pub(crate) struct LiveCell(Arc<(RwLock<Arc<Live>>, AtomicU64)>);
 
 impl LiveCell {
     pub fn new(live: Live) -> Self {
-        Self(Arc::new(RwLock::new(Arc::new(live))))
+        Self(Arc::new((RwLock::new(Arc::new(live)), AtomicU64::new(0))))
     }
 
     pub fn load(&self) -> Arc<Live> {
-        match self.0.read() {
-            Ok(g) => Arc::clone(&g),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        self.load_with_generation().1
+    }
+
+    /// The settings and their generation.
+    pub fn load_with_generation(&self) -> (u64, Arc<Live>) {
+        let g = match self.0.0.read() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        (self.generation(), Arc::clone(&g))
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.0.1.load(Ordering::Acquire)
     }
 
     pub fn store(&self, live: Live) {
         let live = Arc::new(live);
-        match self.0.write() {
-            Ok(mut g) => *g = live,
-            Err(poisoned) => *poisoned.into_inner() = live,
-        }
+        let mut g = match self.0.0.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *g = live;
+        self.0.1.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -88,6 +102,9 @@ impl Accept {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let graceful = GracefulShutdown::new();
         let name = self.live.load().ctx.name.clone();
+        // This worker's own copy of the listener context (own reference counts: requests on this worker never
+        // write to memory another worker reads), renewed when the settings or the inspector change.
+        let mut local: Option<(u64, Arc<ListenerCtx>)> = None;
         loop {
             // Accept, then wait for a slot of the connection budget: with several workers each has its own socket,
             // and a worker holding a slot while it waits on an idle socket would starve the connections queued on
@@ -104,7 +121,19 @@ impl Accept {
                 },
                 _ = stop.changed() => break,
             };
-            let live = self.live.load();
+            let (generation, live) = self.live.load_with_generation();
+            let ctx = match &local {
+                Some((g, ctx))
+                    if *g == generation && ctx.snapshot.0 == ctx.inspector.generation() =>
+                {
+                    Arc::clone(ctx)
+                }
+                _ => {
+                    let ctx = Arc::new(live.ctx.worker_copy());
+                    local = Some((generation, Arc::clone(&ctx)));
+                    ctx
+                }
+            };
             let permit = tokio::select! {
                 p = Arc::clone(&live.connections).acquire_owned() => match p {
                     Ok(p) => p,
@@ -115,6 +144,8 @@ impl Accept {
             let conn = Conn {
                 live: Arc::clone(&live),
                 cell: self.live.clone(),
+                ctx,
+                generation,
                 watcher: graceful.watcher(),
             };
             tokio::spawn(async move {
@@ -153,6 +184,9 @@ struct Conn {
     live: Arc<Live>,
     /// The listener's cell: each request takes the routes current when it arrives.
     cell: LiveCell,
+    /// The worker's copy of the listener context, current while the cell is at `generation`.
+    ctx: Arc<ListenerCtx>,
+    generation: u64,
     watcher: Watcher,
 }
 
@@ -205,10 +239,19 @@ impl Conn {
             peer,
             local,
             checks,
+            per_ip: self.live.ctx.shared.per_ip.counter(peer.ip()),
         });
         let cell = self.cell.clone();
-        let service =
-            service_fn(move |req| handle(cell.load().ctx.clone(), Arc::clone(&info), req));
+        let (local, generation) = (Arc::clone(&self.ctx), self.generation);
+        let service = service_fn(move |req| {
+            let ctx = if cell.generation() == generation {
+                Arc::clone(&local)
+            } else {
+                // Reconfigured since the connection was accepted: the current settings.
+                cell.load().ctx.clone()
+            };
+            handle(ctx, Arc::clone(&info), req)
+        });
         let conn = self
             .live
             .builder

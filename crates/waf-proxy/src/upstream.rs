@@ -1,5 +1,5 @@
 //! Upstream pools: server selection (round robin, least connections), active health checks and the keep-alive
-//! HTTP/1.1 client that carries requests to the servers.
+//! HTTP/1.1 connections that carry requests to the servers (per thread: [`crate::connpool`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::body::{ProxyBody, full};
 use crate::config::{Balance, HealthCheckConfig, PoolConfig};
+use crate::connpool::Conns;
 
 /// One upstream server and its state.
 #[derive(Debug)]
@@ -57,11 +58,11 @@ pub struct Pool {
     /// Its servers, in configuration order.
     pub servers: Vec<Server>,
     next: AtomicUsize,
-    /// The keep-alive client of requests made off the worker threads (health checks, a proxy without workers).
+    /// The keep-alive client of the health checks.
     pub client: Client<HttpConnector, ProxyBody>,
-    /// One keep-alive client per worker runtime: a worker's upstream connections are driven by tasks on its own
-    /// thread, so a request and its upstream connection never wake another thread.
-    worker_clients: Vec<Client<HttpConnector, ProxyBody>>,
+    /// The connections forwarded requests travel on: idle ones kept per thread, so a worker's requests and their
+    /// upstream connections never wake another thread.
+    pub(crate) conns: Conns,
 }
 
 fn client(config: &PoolConfig) -> Client<HttpConnector, ProxyBody> {
@@ -76,15 +77,9 @@ fn client(config: &PoolConfig) -> Client<HttpConnector, ProxyBody> {
 }
 
 impl Pool {
-    /// Build the pool (no tasks started), with one client for every thread.
+    /// Build the pool (no tasks started).
     pub fn new(config: PoolConfig) -> Self {
-        Self::with_workers(config, 0)
-    }
-
-    /// Build the pool with a client of its own for each of `workers` worker runtimes (see
-    /// [`crate::ProxyConfig::workers`]) besides the shared one.
-    pub fn with_workers(config: PoolConfig, workers: usize) -> Self {
-        let worker_clients = (0..workers).map(|_| client(&config)).collect();
+        let conns = Conns::new(config.max_idle_per_upstream, config.connect_timeout);
         let client = client(&config);
         let servers = config
             .upstreams
@@ -102,15 +97,15 @@ impl Pool {
             servers,
             next: AtomicUsize::new(0),
             client,
-            worker_clients,
+            conns,
         }
     }
 
-    /// The client for a request made on the calling thread: the worker's own one on a worker thread.
-    pub(crate) fn local_client(&self) -> &Client<HttpConnector, ProxyBody> {
-        crate::workers::current()
-            .and_then(|i| self.worker_clients.get(i))
-            .unwrap_or(&self.client)
+    /// Build the pool for a proxy with `workers` worker runtimes (see [`crate::ProxyConfig::workers`]). The same
+    /// as [`Pool::new`]: upstream connections are kept per thread whatever the count.
+    pub fn with_workers(config: PoolConfig, workers: usize) -> Self {
+        let _ = workers;
+        Self::new(config)
     }
 
     /// Pick a server not in `exclude`, preferring healthy ones. When no healthy server is left the unhealthy ones
@@ -120,24 +115,21 @@ impl Pool {
         if n == 0 {
             return None;
         }
-        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let start = if n == 1 {
+            0
+        } else {
+            self.next.fetch_add(1, Ordering::Relaxed) % n
+        };
         let order = (0..n)
             .map(|i| (start + i) % n)
             .filter(|i| !exclude.contains(i));
-        let healthy: Vec<usize> = order
-            .clone()
-            .filter(|&i| self.servers.get(i).is_some_and(Server::is_healthy))
-            .collect();
-        let candidates: Vec<usize> = if healthy.is_empty() {
-            order.collect()
-        } else {
-            healthy
-        };
+        let healthy = |i: &usize| self.servers.get(*i).is_some_and(Server::is_healthy);
+        // Healthy servers when there are any, else all of them.
+        let any_healthy = order.clone().any(|i| healthy(&i));
+        let mut candidates = order.filter(|i| !any_healthy || healthy(i));
         let chosen = match self.config.balance {
-            Balance::RoundRobin => candidates.first().copied(),
+            Balance::RoundRobin => candidates.next(),
             Balance::LeastConnections => candidates
-                .iter()
-                .copied()
                 .min_by_key(|&i| self.servers.get(i).map_or(usize::MAX, Server::in_flight)),
         }?;
         let server = self.servers.get(chosen)?;

@@ -5,7 +5,7 @@
 //! current-thread runtime. Every listener binds one socket *per worker* on the same address with `SO_REUSEPORT`,
 //! so the kernel spreads new connections over the workers; a connection is then accepted, served, inspected and
 //! forwarded on that worker's thread only, over that worker's own upstream connections
-//! ([`crate::upstream::Pool`] keeps one keep-alive client per worker). Nothing is handed between threads on the
+//! (idle upstream connections are kept per thread, see `connpool`). Nothing is handed between threads on the
 //! request path: no work stealing, no cross-thread wake-ups. With `workers = 0` everything runs on the runtime
 //! that called [`crate::start`] (tokio's scheduler decides the threads), with one socket per listener.
 //!
@@ -30,6 +30,7 @@ thread_local! {
 }
 
 /// The index of the worker runtime the calling thread drives, if any.
+#[cfg(test)]
 pub(crate) fn current() -> Option<usize> {
     WORKER.with(Cell::get)
 }
