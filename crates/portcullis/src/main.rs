@@ -21,6 +21,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    end_quietly_when_stdout_closes();
     let cli = cli::Cli::parse();
     init_tracing(cli.verbose);
     let result = match cli.command {
@@ -43,6 +44,27 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Exit status of a process that wrote to a closed pipe, as a shell reports one killed by
+/// `SIGPIPE` (128 + 13).
+const BROKEN_PIPE_STATUS: i32 = 141;
+
+/// `portcullis guard analyze ... | head` closes stdout early. Rust ignores `SIGPIPE`, so the next
+/// `println!` panics: end quietly instead, with the status a shell would show for `SIGPIPE`.
+/// Every other panic keeps the default report.
+fn end_quietly_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let stdout_closed = info.payload_as_str().is_some_and(|message| {
+            message.starts_with("failed printing to stdout")
+                && message.to_ascii_lowercase().contains("broken pipe")
+        });
+        if stdout_closed {
+            std::process::exit(BROKEN_PIPE_STATUS);
+        }
+        default(info);
+    }));
 }
 
 fn init_tracing(verbose: u8) {

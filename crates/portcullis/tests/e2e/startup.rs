@@ -301,3 +301,23 @@ fn serve_refuses_a_bad_config_with_the_same_messages() {
     }
     assert!(!data.join("credentials").exists(), "nothing was set up");
 }
+
+/// `portcullis ... | head`: a command whose stdout reader has gone ends with the shell's `SIGPIPE`
+/// status and no panic report.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let (_tmp, data) = scratch();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = crate::harness::command(
+        &["config", "check", "--data-dir", data.to_str().unwrap()],
+        &[],
+    )
+    .stdin(std::process::Stdio::null())
+    .stdout(writer)
+    .output()
+    .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(141), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}
