@@ -107,15 +107,7 @@ impl Server {
     /// CPU time (user + system) the server has used so far, from `/proc/<pid>/stat`.
     pub fn cpu_time(&self) -> Option<Duration> {
         let pid = self.child.id()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-        let rest = stat.rsplit_once(')')?.1;
-        let mut fields = rest.split_whitespace().skip(11);
-        let utime: u64 = fields.next()?.parse().ok()?;
-        let stime: u64 = fields.next()?.parse().ok()?;
-        Some(Duration::from_secs_f64(
-            (utime + stime) as f64 / clock_ticks_per_sec(),
-        ))
+        stat_time_pair(&format!("/proc/{pid}/stat"), UTIME_STIME)
     }
 
     /// Sends SIGTERM and waits for the server to exit (it drains its audit queue first);
@@ -168,26 +160,32 @@ impl Server {
 
 /// CPU time (user + system) this process, the load generator, has used so far.
 pub fn own_cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let mut fields = rest.split_whitespace().skip(11);
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some(Duration::from_secs_f64(
-        (utime + stime) as f64 / clock_ticks_per_sec(),
-    ))
+    stat_time_pair("/proc/self/stat", UTIME_STIME)
 }
 
 /// CPU time (user + system) of this process's children that have been waited for, from
 /// `/proc/self/stat` (`cutime`, `cstime`).
 fn children_cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    stat_time_pair("/proc/self/stat", CUTIME_CSTIME)
+}
+
+/// Fields of `/proc/<pid>/stat` after the parenthesised command name that come before
+/// `utime` and `stime` (the 12th and 13th).
+const UTIME_STIME: usize = 11;
+
+/// The same for `cutime` and `cstime`, children's times (the 14th and 15th).
+const CUTIME_CSTIME: usize = 13;
+
+/// The sum of the two clock-tick fields of a `/proc/<pid>/stat` file that follow the first
+/// `skip` fields after the command name.
+fn stat_time_pair(path: &str, skip: usize) -> Option<Duration> {
+    let stat = std::fs::read_to_string(path).ok()?;
     let rest = stat.rsplit_once(')')?.1;
-    let mut fields = rest.split_whitespace().skip(13);
-    let cutime: u64 = fields.next()?.parse().ok()?;
-    let cstime: u64 = fields.next()?.parse().ok()?;
+    let mut fields = rest.split_whitespace().skip(skip);
+    let first: u64 = fields.next()?.parse().ok()?;
+    let second: u64 = fields.next()?.parse().ok()?;
     Some(Duration::from_secs_f64(
-        (cutime + cstime) as f64 / clock_ticks_per_sec(),
+        (first + second) as f64 / clock_ticks_per_sec(),
     ))
 }
 

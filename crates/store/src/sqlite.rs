@@ -462,6 +462,26 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
+    /// A new database at `path` migrated to schema `version` only, as an older release left it.
+    async fn pool_at_schema(path: &std::path::Path, version: usize) -> sqlx::SqlitePool {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .connect_with(options)
+            .await
+            .unwrap();
+        let migrations = crate::migrations::SQLITE.get(..version).unwrap();
+        crate::migrations::migrator(migrations)
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        pool
+    }
+
     /// A database made by the first schema (attributes with a foreign key and a separate lookup
     /// index) keeps its events and finds them by attribute after the upgrade.
     #[tokio::test]
@@ -469,21 +489,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
         {
-            let options = SqliteConnectOptions::new()
-                .filename(&path)
-                .create_if_missing(true)
-                .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .connect_with(options)
-                .await
-                .unwrap();
-            let first = crate::migrations::SQLITE.get(..1).unwrap();
-            crate::migrations::migrator(first)
-                .await
-                .unwrap()
-                .run(&pool)
-                .await
-                .unwrap();
+            let pool = pool_at_schema(&path, 1).await;
             sqlx::query(
                 "INSERT INTO events (seq, stream, id, time_us, body) VALUES \
                  (1, 'audit', 'e1', 1, '{}'), (2, 'audit', 'e2', 2, '{}')",
@@ -543,21 +549,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
         {
-            let options = SqliteConnectOptions::new()
-                .filename(&path)
-                .create_if_missing(true)
-                .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .connect_with(options)
-                .await
-                .unwrap();
-            let second = crate::migrations::SQLITE.get(..2).unwrap();
-            crate::migrations::migrator(second)
-                .await
-                .unwrap()
-                .run(&pool)
-                .await
-                .unwrap();
+            let pool = pool_at_schema(&path, 2).await;
             sqlx::query(
                 "INSERT INTO events (seq, stream, id, time_us, body) VALUES \
                  (1, 'audit', 'e1', 1000000, '{\"n\":1}'), (2, 'audit', 'e2', 2000000, '[2]'), \

@@ -267,11 +267,7 @@ pub struct UpstreamIdle;
 /// that is already buffered (most small responses) costs no timer.
 pub struct IdleTimeout {
     inner: ProxyBody,
-    idle: std::time::Duration,
-    /// The timer, created at the first wait and reset at each later one.
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-    /// Whether `sleep` times the current wait (false once a frame arrived).
-    armed: bool,
+    timer: IdleTimer,
 }
 
 impl IdleTimeout {
@@ -279,11 +275,47 @@ impl IdleTimeout {
     pub fn wrap(inner: ProxyBody, idle: std::time::Duration) -> ProxyBody {
         Self {
             inner,
+            timer: IdleTimer::new(idle),
+        }
+        .boxed()
+    }
+}
+
+/// Times how long a body has been waiting for its next frame.
+struct IdleTimer {
+    idle: std::time::Duration,
+    /// The timer, created at the first wait and reset at each later one.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Whether `sleep` times the current wait (false once a frame arrived).
+    armed: bool,
+}
+
+impl IdleTimer {
+    fn new(idle: std::time::Duration) -> Self {
+        Self {
             idle,
             sleep: None,
             armed: false,
         }
-        .boxed()
+    }
+
+    /// A frame (or the end) arrived: the next wait is timed from its own start.
+    fn frame_arrived(&mut self) {
+        self.armed = false;
+    }
+
+    /// The body is waiting: true once it has waited longer than `idle` for this frame.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let idle = self.idle;
+        let armed = std::mem::replace(&mut self.armed, true);
+        let fresh = self.sleep.is_none();
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+        if !armed && !fresh {
+            sleep.as_mut().reset(tokio::time::Instant::now() + idle);
+        }
+        sleep.as_mut().poll(cx).is_ready()
     }
 }
 
@@ -298,25 +330,13 @@ impl Body for IdleTimeout {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                // The next wait is timed from its own start.
-                this.armed = false;
+                this.timer.frame_arrived();
                 Poll::Ready(frame)
             }
-            Poll::Pending => {
-                let idle = this.idle;
-                let armed = std::mem::replace(&mut this.armed, true);
-                let fresh = this.sleep.is_none();
-                let sleep = this
-                    .sleep
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
-                if !armed && !fresh {
-                    sleep.as_mut().reset(tokio::time::Instant::now() + idle);
-                }
-                match sleep.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(UpstreamIdle)))),
-                    Poll::Pending => Poll::Pending,
-                }
+            Poll::Pending if this.timer.expired(cx) => {
+                Poll::Ready(Some(Err(Box::new(UpstreamIdle))))
             }
+            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -335,9 +355,7 @@ impl Body for IdleTimeout {
 /// dropped earlier closes it). One box per response instead of one per layer.
 pub(crate) struct UpstreamBody<G> {
     inner: Incoming,
-    idle: std::time::Duration,
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-    armed: bool,
+    timer: IdleTimer,
     lease: Option<crate::connpool::Lease>,
     _guard: G,
 }
@@ -352,9 +370,7 @@ impl<G: Send + Sync + Unpin + 'static> UpstreamBody<G> {
     ) -> ProxyBody {
         Self {
             inner,
-            idle,
-            sleep: None,
-            armed: false,
+            timer: IdleTimer::new(idle),
             lease: Some(lease),
             _guard: guard,
         }
@@ -381,41 +397,28 @@ impl<G: Unpin> Body for UpstreamBody<G> {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                this.armed = false;
+                this.timer.frame_arrived();
                 if this.inner.is_end_stream() {
                     this.release();
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => {
-                this.armed = false;
+                this.timer.frame_arrived();
                 // A broken body leaves the connection unusable: close it.
                 this.lease = None;
                 Poll::Ready(Some(Err(Box::new(e))))
             }
             Poll::Ready(None) => {
-                this.armed = false;
+                this.timer.frame_arrived();
                 this.release();
                 Poll::Ready(None)
             }
-            Poll::Pending => {
-                let idle = this.idle;
-                let armed = std::mem::replace(&mut this.armed, true);
-                let fresh = this.sleep.is_none();
-                let sleep = this
-                    .sleep
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
-                if !armed && !fresh {
-                    sleep.as_mut().reset(tokio::time::Instant::now() + idle);
-                }
-                match sleep.as_mut().poll(cx) {
-                    Poll::Ready(()) => {
-                        this.lease = None;
-                        Poll::Ready(Some(Err(Box::new(UpstreamIdle))))
-                    }
-                    Poll::Pending => Poll::Pending,
-                }
+            Poll::Pending if this.timer.expired(cx) => {
+                this.lease = None;
+                Poll::Ready(Some(Err(Box::new(UpstreamIdle))))
             }
+            Poll::Pending => Poll::Pending,
         }
     }
 
