@@ -463,4 +463,181 @@ mod tests {
     fn lock_ids_separate_collection_from_key() {
         assert_ne!(item_lock_id("ab", "c"), item_lock_id("a", "bc"));
     }
+
+    /// The server named by `PORTCULLIS_TEST_POSTGRES_URL` (as the conformance suite uses it),
+    /// or `None` after saying loudly that the test is skipped; under `CI=true` a missing URL
+    /// fails instead.
+    fn postgres_url() -> Option<String> {
+        match std::env::var("PORTCULLIS_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("PORTCULLIS_TEST_POSTGRES_URL is not set but CI=true")
+            }
+            _ => {
+                use std::io::Write as _;
+                let _ = std::io::stderr().write_all(
+                    b"\n*** SKIPPED: PORTCULLIS_TEST_POSTGRES_URL not set \
+                      (run under scripts/with-postgres.sh) ***\n",
+                );
+                None
+            }
+        }
+    }
+
+    /// A database left at schema 2 by an older release (one attribute row per event, no
+    /// `last_seq`) keeps its events, numbers and attribute look-ups through migration 3, and
+    /// new events are then stored as attribute runs beside the old rows.
+    #[tokio::test]
+    async fn upgrade_from_the_second_schema_keeps_events_and_numbers() {
+        use sqlx::{ConnectOptions as _, Connection as _};
+        let Some(admin_url) = postgres_url() else {
+            return;
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let db = format!("portcullis_upgrade_{}_{nanos}", std::process::id());
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE \"{db}\""))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut options = PgConnectOptions::from_str(&admin_url).unwrap();
+        options = options.database(&db);
+        {
+            let pool = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .unwrap();
+            let two = crate::migrations::POSTGRES.get(..2).unwrap();
+            crate::migrations::migrator(two)
+                .await
+                .unwrap()
+                .run(&pool)
+                .await
+                .unwrap();
+            for (stream, id, time_us, body) in [
+                ("audit", "e1", 1_000_000_i64, json!({"n": 1})),
+                ("audit", "e2", 2_000_000, json!([2])),
+                ("other", "o3", 3_000_000, json!("three")),
+            ] {
+                sqlx::query(
+                    "INSERT INTO events (stream, id, time_us, body) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(stream)
+                .bind(id)
+                .bind(time_us)
+                .bind(Json(body))
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            sqlx::query(
+                "INSERT INTO event_attrs (stream, name, value, seq) VALUES \
+                 ('audit', 'EventName', 'Encrypt', 1), ('audit', 'EventName', 'Decrypt', 2), \
+                 ('audit', 'EventName', 'Encrypt', 2), ('other', 'EventName', 'Encrypt', 3)",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+
+        let url = options.to_url_lossy().to_string();
+        let outcome = tokio::spawn(async move {
+            let store = PostgresStore::open(&url).await.unwrap();
+            let has_last_seq: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.columns \
+                 WHERE table_name = 'event_attrs' AND column_name = 'last_seq')",
+            )
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+            assert!(has_last_seq, "migration 3 ran");
+            let ids = |events: Vec<StoredEvent>| {
+                events
+                    .into_iter()
+                    .map(|e| (e.seq, e.id, e.body))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                ids(store
+                    .query_events("audit", &EventQuery::latest(10))
+                    .await
+                    .unwrap()),
+                [
+                    (2, "e2".into(), json!([2])),
+                    (1, "e1".into(), json!({"n": 1}))
+                ]
+            );
+            let by = |value: &str| EventQuery {
+                attr: Some(("EventName".into(), value.into())),
+                ..EventQuery::latest(10)
+            };
+            let names =
+                |events: Vec<StoredEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+            assert_eq!(
+                names(store.query_events("audit", &by("Encrypt")).await.unwrap()),
+                ["e2", "e1"]
+            );
+            assert!(store.get_event("other", "o3").await.unwrap().is_some());
+
+            let event = |id: &str, name: &str| crate::NewEventJson {
+                id: id.into(),
+                time: time::OffsetDateTime::now_utc(),
+                attrs: vec![
+                    ("EventName".into(), name.into()),
+                    ("Username".into(), "alice".into()),
+                ],
+                body: format!("{{\"id\":\"{id}\"}}"),
+            };
+            let seqs = store
+                .append_events_json(
+                    "audit",
+                    &[
+                        event("n1", "Encrypt"),
+                        event("n2", "Encrypt"),
+                        event("n3", "Decrypt"),
+                        event("n4", "Encrypt"),
+                    ],
+                )
+                .await
+                .unwrap();
+            assert_eq!(seqs, [4, 5, 6, 7], "numbers continue after the old rows");
+            let rows: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM event_attrs WHERE stream = 'audit' AND seq >= 4",
+            )
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+            assert_eq!(rows, 4, "Encrypt 4-5, Decrypt 6, Encrypt 7, alice 4-7");
+            assert_eq!(
+                names(store.query_events("audit", &by("Encrypt")).await.unwrap()),
+                ["n4", "n2", "n1", "e2", "e1"]
+            );
+            let paged = EventQuery {
+                before_seq: Some(5),
+                ..by("Encrypt")
+            };
+            assert_eq!(
+                names(store.query_events("audit", &paged).await.unwrap()),
+                ["n1", "e2", "e1"]
+            );
+            assert_eq!(
+                names(store.query_events("audit", &by("Decrypt")).await.unwrap()),
+                ["n3", "e2"]
+            );
+            store.pool.close().await;
+        })
+        .await;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
 }
