@@ -1,5 +1,5 @@
-//! Token folding: libinjection's `libinjection_sqli_fold`, re-implemented on top of libinjectionrs's public
-//! tokenizer ([`SqliTokenizer`]).
+//! Token folding: libinjection's `libinjection_sqli_fold`, re-implemented on top of our tokenizer
+//! ([`super::tokenize`], which emits libinjectionrs's token stream into libinjectionrs's public [`Token`]).
 //!
 //! Why our own fold: libinjectionrs's fold (inside `SqliState`) cannot be patched from outside, and it
 //! differs from C libinjection 3.9.2 (the copy in ModSecurity 3.0.9) in how it merges words: it merges
@@ -12,9 +12,10 @@
 //! the C library (libmodsecurity 3.0.9's exported `libinjection_*` symbols); upstream's current source
 //! orders some of these differently.
 
-use libinjectionrs::sqli::{SqliFlags, SqliTokenizer, Token, TokenType};
+use libinjectionrs::sqli::{SqliFlags, Token, TokenType};
 
 use super::keywords;
+use super::tokenize::{TokenSource, Tokenizer};
 
 /// `LIBINJECTION_SQLI_MAX_TOKENS`: a fingerprint describes at most five folded tokens.
 pub(crate) const MAX_TOKENS: usize = 5;
@@ -33,10 +34,22 @@ pub(crate) struct Folded {
     pub(crate) reparse_as_mysql: bool,
 }
 
-/// Working state of one fold.
-struct Folder<'a> {
-    tokenizer: SqliTokenizer<'a>,
-    vec: [Token; SLOTS],
+impl Folded {
+    /// An empty result, to be filled by [`fold_in`] (and reused across contexts: no copy of the tokens).
+    pub(crate) fn new() -> Folded {
+        Folded {
+            tokens: core::array::from_fn(|_| Token::new()),
+            len: 0,
+            stats_tokens: 0,
+            reparse_as_mysql: false,
+        }
+    }
+}
+
+/// Working state of one fold; the tokens live in the caller's [`Folded`].
+struct Folder<'v, S> {
+    tokenizer: S,
+    vec: &'v mut [Token; SLOTS],
     stats_tokens: usize,
 }
 
@@ -86,7 +99,7 @@ const FUNCTION_LIKE: &[&[u8]] = &[
     b"LOCALTIMESTAMP",
 ];
 
-impl<'a> Folder<'a> {
+impl<S: TokenSource> Folder<'_, S> {
     fn kind(&self, i: usize) -> TokenType {
         kind(self.vec.get(i))
     }
@@ -112,13 +125,16 @@ impl<'a> Folder<'a> {
 
     /// Reads the next token into slot `at` and returns its type; `None` at end of input (C: `more == 0`).
     fn next_into(&mut self, at: usize) -> Option<TokenType> {
-        let t = self.tokenizer.next_token()?;
-        self.stats_tokens += 1;
-        let k = t.token_type;
-        if let Some(slot) = self.vec.get_mut(at) {
-            *slot = t;
+        let mut scratch = None;
+        let slot = match self.vec.get_mut(at) {
+            Some(slot) => slot,
+            None => scratch.insert(Token::new()),
+        };
+        if !self.tokenizer.next_into(slot) {
+            return None;
         }
-        Some(k)
+        self.stats_tokens += 1;
+        Some(slot.token_type)
     }
 
     /// C's `syntax_merge_words`: merge two words when `a + ' ' + b` is in the keyword table.
@@ -182,10 +198,32 @@ impl<'a> Folder<'a> {
 /// Folds `input` tokenized with `flags`, like C `libinjection_sqli_fold` followed by the back-quote
 /// comment rule of `libinjection_sqli_fingerprint`.
 pub(crate) fn fold(input: &[u8], flags: SqliFlags) -> Folded {
+    let mut out = Folded::new();
+    fold_in(input, flags, &mut out);
+    out
+}
+
+/// [`fold`] into `out` (whatever it held before is reset).
+pub(crate) fn fold_in(input: &[u8], flags: SqliFlags, out: &mut Folded) {
+    fold_tokens(Tokenizer::new(input, flags), out);
+}
+
+/// [`fold_in`] over the tokens of libinjectionrs's own tokenizer (the oracle of the differential tests).
+#[cfg(test)]
+pub(crate) fn fold_reference(input: &[u8], flags: SqliFlags, out: &mut Folded) {
+    fold_tokens(super::tokenize::Reference::new(input, flags), out);
+}
+
+/// [`fold_in`] over any token source.
+fn fold_tokens<S: TokenSource>(tokenizer: S, out: &mut Folded) {
+    // Every slot starts empty, as C's reset leaves its token vector: the five-token rules read slots that
+    // this parse may not have filled.
+    for t in &mut out.tokens {
+        *t = Token::new();
+    }
     let mut f = Folder {
-        // Keyword look-ups through our hash index instead of libinjectionrs's allocating binary search.
-        tokenizer: SqliTokenizer::new(input, flags).with_lookup_fn(&keywords::tokenizer_lookup),
-        vec: core::array::from_fn(|_| Token::new()),
+        tokenizer,
+        vec: &mut out.tokens,
         stats_tokens: 0,
     };
     let len = fold_into(&mut f);
@@ -199,19 +237,17 @@ pub(crate) fn fold(input: &[u8], flags: SqliFlags) -> Folded {
     {
         last.token_type = TokenType::Comment;
     }
-    Folded {
-        reparse_as_mysql: f.tokenizer.stats_comment_ddx != 0 || f.tokenizer.stats_comment_hash != 0,
-        tokens: f.vec,
-        len,
-        stats_tokens: f.stats_tokens,
-    }
+    let (reparse_as_mysql, stats_tokens) = (f.tokenizer.reparse_as_mysql(), f.stats_tokens);
+    out.len = len;
+    out.stats_tokens = stats_tokens;
+    out.reparse_as_mysql = reparse_as_mysql;
 }
 
 /// The folding loop proper; returns the number of folded tokens.
 // One state machine, one branch per C folding rule: merging branches with equal bodies (as
 // `if_same_then_else` suggests) would hide which rule fires and break the rule-by-rule correspondence.
 #[allow(clippy::too_many_lines, clippy::if_same_then_else)]
-fn fold_into(f: &mut Folder<'_>) -> usize {
+fn fold_into<S: TokenSource>(f: &mut Folder<'_, S>) -> usize {
     use TokenType as T;
     let mut last_comment: Option<Token> = None;
     let mut pos: usize;
@@ -531,6 +567,7 @@ fn fold_into(f: &mut Folder<'_>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use libinjectionrs::sqli::SqliTokenizer;
 
     /// Every token libinjectionrs's tokenizer produces for `input`, with or without our keyword hook.
     fn tokens(input: &[u8], flags: SqliFlags, hook: bool) -> Vec<String> {

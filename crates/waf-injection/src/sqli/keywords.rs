@@ -26,11 +26,11 @@ struct Index {
     slots: Box<[u16]>,
 }
 
-/// FNV-1a over the (already upper-cased) bytes.
+/// FNV-1a over the upper-cased bytes (ASCII), so a word hashes like its table (upper-case) form.
 fn hash(word: &[u8]) -> usize {
     let mut h: u32 = 0x811c_9dc5;
     for &b in word {
-        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        h = (h ^ u32::from(b.to_ascii_uppercase())).wrapping_mul(0x0100_0193);
     }
     // Fold the high bits in: the low bits of FNV alone cluster on short keys.
     (h ^ (h >> 15)) as usize
@@ -59,14 +59,15 @@ impl Index {
         Index { slots }
     }
 
-    /// The type character of the upper-case `word`, or `None`.
-    fn get(&self, upper: &[u8]) -> Option<u8> {
-        let mut at = hash(upper);
+    /// The type character of `word` (compared case-insensitively with the upper-case table words), or
+    /// `None`. Upper-casing happens inside the hash and the comparison: no copy of the word.
+    fn get(&self, word: &[u8]) -> Option<u8> {
+        let mut at = hash(word);
         for _ in 0..SLOTS {
             at &= SLOTS - 1;
             let tag = usize::from(*self.slots.get(at)?);
             let k = SQL_KEYWORDS.get(tag.checked_sub(1)?)?;
-            if k.word.as_bytes() == upper {
+            if k.word.len() == word.len() && k.word.as_bytes().eq_ignore_ascii_case(word) {
                 return Some(k.token_type);
             }
             at += 1;
@@ -85,17 +86,13 @@ pub(crate) fn lookup(word: &[u8]) -> Option<u8> {
     if word.len() > MAX_WORD {
         return None;
     }
-    let mut upper = [0u8; MAX_WORD];
-    let upper = upper.get_mut(..word.len())?;
-    for (dst, src) in upper.iter_mut().zip(word) {
-        *dst = src.to_ascii_uppercase();
-    }
-    index().get(upper)
+    index().get(word)
 }
 
 /// libinjectionrs's `lookup_word` contract for its tokenizer hook ([`libinjectionrs::sqli::SqliTokenizer::
 /// with_lookup_fn`]): the table type of `word`, `Bareword` when absent. Same answers as its own binary search
-/// (no table word is longer than [`MAX_WORD`]), without its per-call `String` allocation.
+/// (no table word is longer than [`MAX_WORD`]), without its per-call `String` allocation. Only the tests use it now.
+#[cfg(test)]
 pub(crate) fn tokenizer_lookup(word: &str) -> TokenType {
     lookup(word.as_bytes()).map_or(TokenType::Bareword, token_type)
 }
@@ -168,6 +165,12 @@ mod tests {
     #[test]
     fn index_finds_every_table_word_in_any_case() {
         assert!(SQL_KEYWORDS.iter().all(|k| k.word.len() <= MAX_WORD));
+        // `get` compares case-insensitively against the stored words: they must all be upper case.
+        assert!(
+            SQL_KEYWORDS
+                .iter()
+                .all(|k| k.word == k.word.to_ascii_uppercase())
+        );
         for k in SQL_KEYWORDS {
             let w = k.word.as_bytes();
             assert_eq!(lookup(w), Some(k.token_type), "{}", k.word);

@@ -1,8 +1,10 @@
-//! SQL injection detection: libinjectionrs's tokenizer and keyword table, with our own fold, whitelist
-//! and context loop matching C libinjection 3.9.2 (see the crate docs for why and what differs).
+//! SQL injection detection: libinjectionrs's keyword table, with our own tokenizer (emitting libinjectionrs's
+//! token stream), fold, whitelist and context loop matching C libinjection 3.9.2 (see the crate docs for why
+//! and what differs).
 
 mod fold;
 mod keywords;
+mod tokenize;
 mod whitelist;
 
 use libinjectionrs::sqli::SqliFlags;
@@ -95,6 +97,13 @@ struct Check {
 /// Folds and fingerprints `input` in one `context`; returns the decision and the folded tokens.
 fn check(input: &[u8], context: Context) -> (Check, fold::Folded, usize) {
     let folded = fold::fold(input, context.flags());
+    let (c, fp_len) = check_folded(input, &folded);
+    (c, folded, fp_len)
+}
+
+/// The decision for `input` once folded (by our tokenizer, or in tests by libinjectionrs's).
+/// Returns it with the fingerprint's length in folded tokens.
+fn check_folded(input: &[u8], folded: &fold::Folded) -> (Check, usize) {
     let mut fp = [0u8; 8];
     let mut fp_len = 0;
     for (slot, t) in fp.iter_mut().zip(folded.tokens.iter().take(folded.len)) {
@@ -113,14 +122,14 @@ fn check(input: &[u8], context: Context) -> (Check, fold::Folded, usize) {
             // After the `X` rule C's token vector holds one evil token; the whitelist has nothing to clear.
             true
         } else {
-            whitelist::not_whitelisted(input, fp_bytes, &folded)
+            whitelist::not_whitelisted(input, fp_bytes, folded)
         };
     let c = Check {
         fingerprint: Fingerprint::from_type_chars(fp_bytes),
         is_sqli,
         reparse_as_mysql: folded.reparse_as_mysql,
     };
-    (c, folded, fp_len)
+    (c, fp_len)
 }
 
 /// Folds and fingerprints `input` in one `context` (C `libinjection_sqli_fingerprint` followed by
@@ -150,8 +159,23 @@ pub fn analyze(input: &[u8], context: Context) -> Analysis {
 
 /// C `libinjection_is_sqli`: try the input as-is, then as if it followed `'`, then `"`; first hit wins.
 pub(crate) fn detect(input: &[u8]) -> Option<Fingerprint> {
+    // One token vector for every context, filled in place.
+    let mut folded = fold::Folded::new();
     first_hit(input, |ctx| {
-        let (c, _, _) = check(input, ctx);
+        fold::fold_in(input, ctx.flags(), &mut folded);
+        let (c, _) = check_folded(input, &folded);
+        let fp = c.fingerprint.filter(|_| c.is_sqli);
+        (fp, c.reparse_as_mysql)
+    })
+}
+
+/// [`detect`] with libinjectionrs's tokenizer instead of ours: the oracle of the differential tests.
+#[cfg(test)]
+pub(crate) fn detect_reference(input: &[u8]) -> Option<Fingerprint> {
+    let mut folded = fold::Folded::new();
+    first_hit(input, |ctx| {
+        fold::fold_reference(input, ctx.flags(), &mut folded);
+        let (c, _) = check_folded(input, &folded);
         let fp = c.fingerprint.filter(|_| c.is_sqli);
         (fp, c.reparse_as_mysql)
     })
@@ -180,7 +204,7 @@ fn first_hit<R>(input: &[u8], mut run: impl FnMut(Context) -> (Option<R>, bool))
     if reparse && let (Some(r), _) = run(Context::AsIsMysql) {
         return Some(r);
     }
-    if input.contains(&b'\'') {
+    if memchr::memchr(b'\'', input).is_some() {
         let (hit, reparse) = run(Context::SingleQuoteAnsi);
         if hit.is_some() {
             return hit;
@@ -189,7 +213,7 @@ fn first_hit<R>(input: &[u8], mut run: impl FnMut(Context) -> (Option<R>, bool))
             return Some(r);
         }
     }
-    if input.contains(&b'"') {
+    if memchr::memchr(b'"', input).is_some() {
         return run(Context::DoubleQuoteMysql).0;
     }
     None
@@ -198,7 +222,7 @@ fn first_hit<R>(input: &[u8], mut run: impl FnMut(Context) -> (Option<R>, bool))
 /// `true` when `input` is a plain word: only ASCII letters, digits and `_`, and not starting with `0b`/`0B`.
 ///
 /// Such input can never be SQL injection at [`Sensitivity::Low`], so the detector is skipped. Why this is exact,
-/// from libinjectionrs's tokenizer (what a word does not contain: delimiters, quotes, `.`, `` ` ``, `+`, `-`,
+/// from the tokenizer (`tokenize`, libinjectionrs's token stream; what a word does not contain: delimiters, quotes, `.`, `` ` ``, `+`, `-`,
 /// `&`, white space, comments):
 /// * A first letter or `_` dispatches to the word parser (the `b`/`e`/`n`/`q`/`u`/`x` string prefixes fall back
 ///   to it unless a quote or `&` follows), which consumes everything up to a delimiter, `.` or `` ` ``: the
