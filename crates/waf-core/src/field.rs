@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
-use portcullis_waf_request::{Param, Request, Transform, apply_chain, cookies, query};
+use portcullis_waf_request::{Param, ParamRef, Request, Transform, apply_chain, cookies, query};
 
 use crate::json::{self, ItemKind};
 use crate::plan::{FieldKind, FieldSpec, JsonInvalid, NameFilter, Oversize, PreParse, Scope};
@@ -30,8 +30,8 @@ pub(crate) struct Parsed<'r> {
     pub req: &'r Request,
     path: OnceCell<&'r str>,
     query: OnceCell<&'r str>,
-    args: OnceCell<Vec<Param>>,
-    cookies: OnceCell<Vec<Param>>,
+    args: OnceCell<Vec<ParamRef<'r>>>,
+    cookies: OnceCell<Vec<(&'r [u8], &'r [u8])>>,
 }
 
 impl<'r> Parsed<'r> {
@@ -55,15 +55,15 @@ impl<'r> Parsed<'r> {
         self.query.get_or_init(|| query_of(self.req))
     }
 
-    /// The query arguments (raw and decoded forms).
-    pub(crate) fn args(&self) -> &[Param] {
+    /// The query arguments (raw forms and decoded names, borrowed from the request).
+    pub(crate) fn args(&self) -> &[ParamRef<'r>] {
         self.args
-            .get_or_init(|| query::parse(self.query().as_bytes()))
+            .get_or_init(|| query::parse_ref(self.query().as_bytes()))
     }
 
-    /// The cookies of every `Cookie` header.
-    pub(crate) fn cookies(&self) -> &[Param] {
-        self.cookies.get_or_init(|| cookies::parse(self.req))
+    /// The (name, value) cookies of every `Cookie` header, borrowed from the request.
+    pub(crate) fn cookies(&self) -> &[(&'r [u8], &'r [u8])] {
+        self.cookies.get_or_init(|| cookies::parse_pairs(self.req))
     }
 }
 
@@ -79,7 +79,7 @@ pub(crate) fn query_of(req: &Request) -> &str {
     q.split_once('#').map_or(q, |(q, _)| q)
 }
 
-pub(crate) use crate::values::Values;
+pub(crate) use crate::values::{Value, Values};
 
 /// The extracted values of one field id for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +88,9 @@ pub(crate) enum Slot<'p> {
     Values(Values<'p>),
     /// Oversize or fallback handling decided the outcome of every statement on this field.
     Forced(bool),
+    /// The same values as the field with this id: a derived field whose extra transformations changed no
+    /// value (see [`derive`]). Never points at another `Same`.
+    Same(usize),
 }
 
 fn forced<'p>(o: Oversize) -> Option<Slot<'p>> {
@@ -105,7 +108,10 @@ pub(crate) fn transform<'p>(chain: &[Transform], v: Cow<'p, [u8]>) -> Cow<'p, [u
     }
     match v {
         Cow::Borrowed(b) => apply_chain(chain, b),
-        Cow::Owned(o) => Cow::Owned(apply_chain(chain, &o).into_owned()),
+        Cow::Owned(o) => match apply_chain(chain, &o) {
+            Cow::Borrowed(_) => Cow::Owned(o),
+            Cow::Owned(n) => Cow::Owned(n),
+        },
     }
 }
 
@@ -165,10 +171,10 @@ fn preparsed_args(query: &str, pre: &[PreParse]) -> Vec<Param> {
     out
 }
 
-fn arg_values<'p>(args: &'p [Param], name: Option<&str>) -> Values<'p> {
+fn arg_values<'p>(args: &[ParamRef<'p>], name: Option<&str>) -> Values<'p> {
     args.iter()
         .filter(|a| name.is_none_or(|n| a.name.eq_ignore_ascii_case(n.as_bytes())))
-        .map(|a| Cow::Borrowed(a.raw_value.as_slice()))
+        .map(|a| Cow::Borrowed(a.raw_value))
         .collect()
 }
 
@@ -223,7 +229,7 @@ fn map_values<'p>(
     filter: &NameFilter,
     case_insensitive: bool,
     scope: Scope,
-    out: &mut Values<'p>,
+    out: &mut Vec<Value<'p>>,
 ) -> bool {
     let mut count = 0usize;
     let mut bytes = 0usize;
@@ -290,7 +296,7 @@ pub(crate) fn extract<'p>(p: &'p Parsed<'_>, spec: &FieldSpec, body_limit: usize
             scope,
             oversize,
         } => {
-            let mut out = Values::new();
+            let mut out = Vec::with_capacity(2 * req.headers.len().min(MAX_ITEMS));
             let over = map_values(
                 req.headers
                     .iter()
@@ -302,7 +308,7 @@ pub(crate) fn extract<'p>(p: &'p Parsed<'_>, spec: &FieldSpec, body_limit: usize
             );
             match forced(*oversize).filter(|_| over) {
                 Some(s) => s,
-                None => Slot::Values(out),
+                None => Slot::Values(Values::from_vec(out)),
             }
         }
         FieldKind::Cookies {
@@ -310,19 +316,12 @@ pub(crate) fn extract<'p>(p: &'p Parsed<'_>, spec: &FieldSpec, body_limit: usize
             scope,
             oversize,
         } => {
-            let mut out = Values::new();
-            let over = map_values(
-                p.cookies()
-                    .iter()
-                    .map(|c| (c.name.as_slice(), c.value.as_slice())),
-                filter,
-                false,
-                *scope,
-                &mut out,
-            );
+            let cookies = p.cookies();
+            let mut out = Vec::with_capacity(2 * cookies.len().min(MAX_ITEMS));
+            let over = map_values(cookies.iter().copied(), filter, false, *scope, &mut out);
             match forced(*oversize).filter(|_| over) {
                 Some(s) => s,
-                None => Slot::Values(out),
+                None => Slot::Values(Values::from_vec(out)),
             }
         }
         FieldKind::HeaderOrder(o) => {
@@ -358,18 +357,35 @@ pub(crate) fn extract<'p>(p: &'p Parsed<'_>, spec: &FieldSpec, body_limit: usize
 }
 
 /// The values of a field whose transformations are `parent`'s followed by `rest` (see `Plan::field_parents`).
-pub(crate) fn derive<'p>(parent: &Slot<'p>, rest: &[Transform]) -> Slot<'p> {
-    match parent {
-        Slot::Forced(b) => Slot::Forced(*b),
-        Slot::Values(vals) => Slot::Values(
-            vals.iter()
-                .map(|v| match v {
-                    Cow::Borrowed(b) => apply_chain(rest, b),
-                    Cow::Owned(o) => Cow::Owned(apply_chain(rest, o).into_owned()),
-                })
-                .collect(),
-        ),
+/// `parent_id` is the id of `parent`, which must not be a [`Slot::Same`]: when `rest` changes no value the result
+/// is `Slot::Same(parent_id)`, so nothing is copied.
+pub(crate) fn derive<'p>(parent_id: usize, parent: &Slot<'p>, rest: &[Transform]) -> Slot<'p> {
+    let vals = match parent {
+        Slot::Forced(b) => return Slot::Forced(*b),
+        Slot::Same(id) => return Slot::Same(*id),
+        Slot::Values(vals) => vals,
+    };
+    let mut changed = None;
+    for (i, v) in vals.iter().enumerate() {
+        if let Cow::Owned(o) = apply_chain(rest, v) {
+            changed = Some((i, o));
+            break;
+        }
     }
+    let Some((first, new)) = changed else {
+        return Slot::Same(parent_id);
+    };
+    let mut out = Vec::with_capacity(vals.len());
+    out.extend(vals.iter().take(first).cloned());
+    out.push(Cow::Owned(new));
+    out.extend(vals.iter().skip(first + 1).map(|v| match v {
+        Cow::Borrowed(b) => apply_chain(rest, b),
+        Cow::Owned(o) => match apply_chain(rest, o) {
+            Cow::Borrowed(_) => Cow::Owned(o.clone()),
+            Cow::Owned(n) => Cow::Owned(n),
+        },
+    }));
+    Slot::Values(Values::from_vec(out))
 }
 
 #[cfg(test)]
@@ -396,7 +412,8 @@ mod tests {
             assert_eq!(p.query(), query_of(&r), "{uri}");
             // Second call: the cached value.
             assert_eq!(p.query(), query_of(&r), "{uri}");
-            assert_eq!(p.args(), query::parse(query_of(&r).as_bytes()).as_slice());
+            let args: Vec<Param> = p.args().iter().map(ParamRef::to_param).collect();
+            assert_eq!(args, query::parse(query_of(&r).as_bytes()));
             let pre = [PreParse::UrlDecode, PreParse::SemicolonsToAmpersands];
             let direct = preparsed_args(query_of(&r), &pre);
             assert_eq!(preparsed_args(p.query(), &pre), direct, "{uri}");

@@ -34,6 +34,7 @@ pub mod managed;
 mod plan;
 pub mod rate;
 pub mod rate_keys;
+mod regexset;
 mod values;
 pub mod verdict;
 

@@ -187,7 +187,20 @@ pub(crate) struct RegexGroup {
     pub field: FieldId,
     /// Each set with, per pattern, the global result index of the statement it belongs to, and the literals one
     /// of which every match contains (see `compile::literal`): a value with none of them skips the set.
-    pub sets: Vec<(regex::bytes::RegexSet, Vec<usize>, Option<AhoCorasick>)>,
+    pub sets: Vec<RegexSetEntry>,
+}
+
+/// One regex set of a [`RegexGroup`].
+#[derive(Debug)]
+pub(crate) struct RegexSetEntry {
+    /// The patterns, as one multi-pattern regex (built by [`crate::regexset::build_set`]).
+    pub re: regex_automata::meta::Regex,
+    /// Per pattern, the global result index of the statement it belongs to.
+    pub owners: Vec<usize>,
+    /// Literals one of which every match contains: a value with none of them skips the set.
+    pub pre: Option<AhoCorasick>,
+    /// This set's index among the plan's sets: where its search cache lives in [`crate::regexset::Caches`].
+    pub cache: usize,
 }
 
 /// `ComparisonOperator`.
@@ -393,6 +406,10 @@ pub(crate) enum PlanRule {
 /// Everything evaluation needs.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
+    /// Identifies the plan for per-thread regex caches ([`crate::regexset`]); set when compiled.
+    pub id: u64,
+    /// How many regex sets the plan's [`RegexGroup`]s hold together ([`RegexSetEntry::cache`] is below it).
+    pub regex_sets: usize,
     /// Every field id's spec: first the fields statements use (`statement_fields` of them), then the shared
     /// transformation prefixes added by [`crate::compile::link_prefixes`].
     pub fields: Vec<FieldSpec>,

@@ -28,6 +28,16 @@ impl<'p> Values<'p> {
         Values::default()
     }
 
+    /// The values of `list`, without copying it.
+    pub(crate) fn from_vec(mut list: Vec<Value<'p>>) -> Values<'p> {
+        if list.len() == 1
+            && let Some(v) = list.pop()
+        {
+            return Values::One(v);
+        }
+        Values::Many(list)
+    }
+
     /// Appends a value.
     pub(crate) fn push(&mut self, v: Value<'p>) {
         *self = match std::mem::take(self) {

@@ -22,7 +22,16 @@ fn is_c_space(c: u8) -> bool {
 pub fn parse(request: &Request) -> Vec<Param> {
     let mut out = Vec::new();
     for value in request.header_values("cookie") {
-        parse_header_into(value, &mut out);
+        parse_header_into(value, |name, val| out.push(Param::plain(name, val)));
+    }
+    out
+}
+
+/// Like [`parse`], borrowing: `(name, value)` slices of the request's `Cookie` headers, in order.
+pub fn parse_pairs(request: &Request) -> Vec<(&[u8], &[u8])> {
+    let mut out = Vec::new();
+    for value in request.header_values("cookie") {
+        parse_header_into(value, |name, val| out.push((name, val)));
     }
     out
 }
@@ -30,15 +39,15 @@ pub fn parse(request: &Request) -> Vec<Param> {
 /// Parses one `Cookie` header value.
 pub fn parse_header(value: &[u8]) -> Vec<Param> {
     let mut out = Vec::new();
-    parse_header_into(value, &mut out);
+    parse_header_into(value, |name, val| out.push(Param::plain(name, val)));
     out
 }
 
-fn parse_header_into(value: &[u8], out: &mut Vec<Param>) {
-    let pieces: Vec<&[u8]> = value.split(|&b| b == b';').collect();
-    let last = pieces.len().saturating_sub(1);
-    for (i, mut piece) in pieces.into_iter().enumerate() {
-        if i == last {
+/// Calls `f(name, value)` for every cookie of one `Cookie` header value.
+fn parse_header_into<'a>(value: &'a [u8], mut f: impl FnMut(&'a [u8], &'a [u8])) {
+    let mut pieces = value.split(|&b| b == b';').peekable();
+    while let Some(mut piece) = pieces.next() {
+        if pieces.peek().is_none() {
             while let [rest @ .., c] = piece
                 && is_c_space(*c)
             {
@@ -60,7 +69,7 @@ fn parse_header_into(value: &[u8], out: &mut Vec<Param>) {
         if name.is_empty() {
             continue;
         }
-        out.push(Param::plain(name, val));
+        f(name, val);
     }
 }
 
@@ -110,7 +119,57 @@ mod tests {
         assert_eq!(ps[2].name, b"c");
     }
 
+    /// The parser before borrowing (a list of pieces, owned parameters), kept to check the new one against.
+    fn parse_header_reference(value: &[u8]) -> Vec<Param> {
+        let mut out = Vec::new();
+        let pieces: Vec<&[u8]> = value.split(|&b| b == b';').collect();
+        let last = pieces.len().saturating_sub(1);
+        for (i, mut piece) in pieces.into_iter().enumerate() {
+            if i == last {
+                while let [rest @ .., c] = piece
+                    && is_c_space(*c)
+                {
+                    piece = rest;
+                }
+            }
+            if piece.is_empty() {
+                continue;
+            }
+            let (name, val) = match piece.iter().position(|&b| b == b'=') {
+                Some(p) => (&piece[..p], &piece[p + 1..]),
+                None => (piece, &[][..]),
+            };
+            let skip = name.iter().take_while(|&&c| is_c_space(c)).count();
+            let name = &name[skip..];
+            if name.is_empty() {
+                continue;
+            }
+            out.push(Param::plain(name, val));
+        }
+        out
+    }
+
     proptest::proptest! {
+        #[test]
+        fn borrowed_and_owned_parses_agree(
+            raw in proptest::collection::vec(proptest::prop_oneof![proptest::strategy::Just(b';'),
+                proptest::strategy::Just(b'='), proptest::strategy::Just(b' '), proptest::strategy::Just(b'\t'),
+                proptest::strategy::Just(b'a'), proptest::prelude::any::<u8>()], 0..64),
+            second in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..16),
+        ) {
+            let want = parse_header_reference(&raw);
+            proptest::prop_assert_eq!(&parse_header(&raw), &want);
+            let r = Request::builder()
+                .header("Cookie", raw.clone())
+                .header("cookie", second.clone())
+                .build();
+            let mut want_all = want.clone();
+            want_all.extend(parse_header_reference(&second));
+            let pairs: Vec<Param> = parse_pairs(&r).into_iter().map(|(n, v)| Param::plain(n, v)).collect();
+            proptest::prop_assert_eq!(&pairs, &want_all);
+            proptest::prop_assert_eq!(&parse(&r), &want_all);
+        }
+
         #[test]
         fn never_panics_and_names_are_trimmed(raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..128)) {
             for p in parse_header(&raw) {

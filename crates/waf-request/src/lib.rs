@@ -33,6 +33,6 @@ pub mod request;
 pub mod transform;
 
 pub use error::Error;
-pub use query::Param;
+pub use query::{Param, ParamRef};
 pub use request::{Request, RequestBuilder};
 pub use transform::{Transform, apply, apply_chain};

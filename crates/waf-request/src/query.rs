@@ -45,24 +45,76 @@ pub fn parse(raw: &[u8]) -> Vec<Param> {
 
 /// Parses `raw` with a custom separator (ModSecurity `SecArgumentSeparator`).
 pub fn parse_with_separator(raw: &[u8], sep: u8) -> Vec<Param> {
-    raw.split(|&b| b == sep)
-        .filter(|piece| !piece.is_empty())
-        .map(|piece| {
-            let (raw_name, raw_value) = match piece.iter().position(|&b| b == b'=') {
-                Some(i) => (
-                    piece.get(..i).unwrap_or(&[]),
-                    piece.get(i + 1..).unwrap_or(&[]),
-                ),
-                None => (piece, &[][..]),
-            };
-            Param {
-                name: form_decode(raw_name).into_owned(),
-                value: form_decode(raw_value).into_owned(),
-                raw_name: raw_name.to_vec(),
-                raw_value: raw_value.to_vec(),
-            }
-        })
-        .collect()
+    let mut out = Vec::new();
+    for_each_piece(raw, sep, |raw_name, raw_value| {
+        out.push(Param {
+            name: form_decode(raw_name).into_owned(),
+            value: form_decode(raw_value).into_owned(),
+            raw_name: raw_name.to_vec(),
+            raw_value: raw_value.to_vec(),
+        });
+    });
+    out
+}
+
+/// One argument borrowed from the parsed input: no copy of the raw text, and the decoded name is borrowed
+/// too when it needed no decoding. The decoded value is computed on demand ([`ParamRef::value`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamRef<'a> {
+    /// The decoded name.
+    pub name: Cow<'a, [u8]>,
+    /// The name as it appeared in the input.
+    pub raw_name: &'a [u8],
+    /// The value as it appeared in the input.
+    pub raw_value: &'a [u8],
+}
+
+impl ParamRef<'_> {
+    /// The decoded value (borrowed when nothing needed decoding).
+    pub fn value(&self) -> Cow<'_, [u8]> {
+        form_decode(self.raw_value)
+    }
+
+    /// The owned [`Param`] with the same content.
+    pub fn to_param(&self) -> Param {
+        Param {
+            name: self.name.to_vec(),
+            value: self.value().into_owned(),
+            raw_name: self.raw_name.to_vec(),
+            raw_value: self.raw_value.to_vec(),
+        }
+    }
+}
+
+/// Like [`parse`], borrowing from `raw` instead of copying: `parse_ref(raw)[i].to_param() == parse(raw)[i]`.
+pub fn parse_ref(raw: &[u8]) -> Vec<ParamRef<'_>> {
+    parse_ref_with_separator(raw, b'&')
+}
+
+/// Like [`parse_with_separator`], borrowing from `raw`.
+pub fn parse_ref_with_separator(raw: &[u8], sep: u8) -> Vec<ParamRef<'_>> {
+    let mut out = Vec::new();
+    for_each_piece(raw, sep, |raw_name, raw_value| {
+        out.push(ParamRef {
+            name: form_decode(raw_name),
+            raw_name,
+            raw_value,
+        });
+    });
+    out
+}
+
+/// Calls `f(raw_name, raw_value)` for every non-empty `sep`-separated piece of `raw`.
+fn for_each_piece<'a>(raw: &'a [u8], sep: u8, mut f: impl FnMut(&'a [u8], &'a [u8])) {
+    for piece in raw.split(|&b| b == sep).filter(|piece| !piece.is_empty()) {
+        match piece.iter().position(|&b| b == b'=') {
+            Some(i) => f(
+                piece.get(..i).unwrap_or(&[]),
+                piece.get(i + 1..).unwrap_or(&[]),
+            ),
+            None => f(piece, &[]),
+        }
+    }
 }
 
 /// Lenient form decoding: `+` → space, `%XX` → byte, invalid `%` sequences kept verbatim.
@@ -194,7 +246,51 @@ mod tests {
         assert_eq!(&*form_decode(b"%00%ff"), &[0u8, 0xff][..]);
     }
 
+    /// The parser before borrowing (owned copies of every part), kept to check the borrowing one against.
+    fn parse_owned_reference(raw: &[u8], sep: u8) -> Vec<Param> {
+        raw.split(|&b| b == sep)
+            .filter(|piece| !piece.is_empty())
+            .map(|piece| {
+                let (raw_name, raw_value) = match piece.iter().position(|&b| b == b'=') {
+                    Some(i) => (&piece[..i], &piece[i + 1..]),
+                    None => (piece, &[][..]),
+                };
+                Param {
+                    name: form_decode(raw_name).into_owned(),
+                    value: form_decode(raw_value).into_owned(),
+                    raw_name: raw_name.to_vec(),
+                    raw_value: raw_value.to_vec(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn borrowed_parts_point_into_the_input() {
+        let raw = b"a=1&b%41=x+y";
+        let ps = parse_ref(raw);
+        assert_eq!(ps.len(), 2);
+        assert!(matches!(ps[0].name, Cow::Borrowed(_)));
+        assert_eq!(&*ps[1].name, b"bA");
+        assert_eq!(ps[1].raw_name, b"b%41");
+        assert_eq!(&*ps[1].value(), b"x y");
+        assert!(matches!(ps[0].value(), Cow::Borrowed(b"1")));
+    }
+
     proptest! {
+        #[test]
+        fn borrowed_and_owned_parses_agree(
+            raw in proptest::collection::vec(prop_oneof![Just(b'&'), Just(b'='), Just(b'%'), Just(b'+'),
+                Just(b';'), Just(b'4'), Just(b'a'), any::<u8>()], 0..64),
+            semicolon in any::<bool>(),
+        ) {
+            let sep = if semicolon { b';' } else { b'&' };
+            let want = parse_owned_reference(&raw, sep);
+            prop_assert_eq!(&parse_with_separator(&raw, sep), &want);
+            let got: Vec<Param> = parse_ref_with_separator(&raw, sep).iter().map(ParamRef::to_param).collect();
+            prop_assert_eq!(&got, &want);
+        }
+
         #[test]
         fn never_panics(raw in proptest::collection::vec(any::<u8>(), 0..256)) {
             let ps = parse(&raw);

@@ -9,11 +9,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use regex::bytes::{RegexBuilder, RegexSetBuilder};
+use regex::bytes::RegexBuilder;
 
 use crate::error::CompileError;
 use crate::ipset::IpSet;
-use crate::plan::{ByteGroup, Detector, FieldId, FieldSpec, Plan, Position, RegexGroup};
+use crate::plan::{
+    ByteGroup, Detector, FieldId, FieldSpec, Plan, Position, RegexGroup, RegexSetEntry,
+};
+use crate::regexset::{build_set, next_plan_id};
 
 pub(crate) use rules::{AclCx, acl_immunity, compile_group_rules, compile_rules, resolve_default};
 
@@ -229,6 +232,8 @@ impl Builder {
             });
         }
         plan.regex_hits = self.regex_hits;
+        plan.id = next_plan_id();
+        let mut set_count = 0usize;
         for acc in self.regexes {
             let mut sets = Vec::new();
             // One set per statement (its patterns: one, or a regex pattern set's), not one per field: the union
@@ -253,33 +258,41 @@ impl Builder {
                     if pats.is_empty() {
                         continue;
                     }
-                    let set = RegexSetBuilder::new(&pats)
-                        .unicode(unicode)
-                        .size_limit(REGEX_SET_SIZE_LIMIT)
-                        .build();
-                    match set {
-                        Ok(set) => {
+                    match build_set(&pats, unicode, REGEX_SET_SIZE_LIMIT) {
+                        Ok(re) => {
                             let pre = precheck(&pats, unicode);
-                            sets.push((set, owners, pre));
+                            sets.push(RegexSetEntry {
+                                re,
+                                owners,
+                                pre,
+                                cache: set_count,
+                            });
+                            set_count += 1;
                         }
                         Err(_) => {
                             // Too large together: one set per pattern (each was checked alone).
                             for (p, owner) in pats.iter().zip(owners) {
-                                let set = RegexSetBuilder::new([p])
-                                    .unicode(unicode)
-                                    .size_limit(REGEX_SIZE_LIMIT)
-                                    .build()
-                                    .map_err(|e| CompileError::Regex {
-                                        rule: String::new(),
-                                        pattern: (*p).to_owned(),
-                                        reason: e.to_string(),
+                                let re =
+                                    build_set(&[p], unicode, REGEX_SIZE_LIMIT).map_err(|e| {
+                                        CompileError::Regex {
+                                            rule: String::new(),
+                                            pattern: (*p).to_owned(),
+                                            reason: e,
+                                        }
                                     })?;
-                                sets.push((set, vec![owner], precheck(&[p], unicode)));
+                                sets.push(RegexSetEntry {
+                                    re,
+                                    owners: vec![owner],
+                                    pre: precheck(&[p], unicode),
+                                    cache: set_count,
+                                });
+                                set_count += 1;
                             }
                         }
                     }
                 }
             }
+            plan.regex_sets = set_count;
             plan.regex_groups.push(RegexGroup {
                 field: acc.field,
                 sets,

@@ -5,6 +5,7 @@ mod addr;
 mod rate;
 pub(crate) mod rules;
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use portcullis_waf_injection::{Sensitivity, detect_sqli_tokens, detect_sqli_with, detect_xss};
@@ -13,6 +14,7 @@ use crate::env::EvalEnv;
 use crate::field::{Parsed, Slot, derive, extract};
 use crate::labels::label_matches;
 use crate::plan::{Detector, Forwarded, Plan, Position, Stmt};
+use crate::regexset::Caches;
 use crate::verdict::MatchDetail;
 
 /// Longest piece of a value a match detail carries.
@@ -65,6 +67,49 @@ pub(crate) struct Ctx<'p> {
     found: Vec<(usize, MatchDetail)>,
     /// Details of the detections that matched since the current rule started (see `rules.rs`).
     pub(crate) hits: Vec<MatchDetail>,
+    /// This thread's search caches of the plan's regex sets.
+    caches: Caches,
+}
+
+/// The per-request tables of a finished [`Ctx`], emptied, kept for the thread's next request so that evaluating
+/// allocates neither again. A `Vec` only keeps its allocation, never values.
+#[derive(Default)]
+struct Spare {
+    fields: Vec<Option<Slot<'static>>>,
+    flags: Vec<bool>,
+}
+
+thread_local! {
+    static SPARE: RefCell<Spare> = RefCell::new(Spare::default());
+}
+
+/// Tables larger than this many entries are not kept (bounds what an idle thread holds on to).
+const SPARE_MAX: usize = 1 << 16;
+
+/// Empties `v` and gives its allocation another lifetime (in-place collection reuses the buffer; nothing is
+/// converted as the vector is empty).
+fn recycle<'a, 'b>(mut v: Vec<Option<Slot<'a>>>) -> Vec<Option<Slot<'b>>> {
+    v.clear();
+    v.into_iter().map(|_| None).collect()
+}
+
+impl Drop for Ctx<'_> {
+    fn drop(&mut self) {
+        let fields = std::mem::take(&mut self.fields);
+        let mut flags = std::mem::take(&mut self.flags);
+        if fields.capacity() > SPARE_MAX || flags.capacity() > SPARE_MAX {
+            return;
+        }
+        let fields = recycle(fields);
+        flags.clear();
+        // `try_with`: during thread teardown the pool may be gone; then the tables are simply freed.
+        let _ = SPARE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                s.fields = fields;
+                s.flags = flags;
+            }
+        });
+    }
 }
 
 /// Where each kind of flag starts in [`Ctx::flags`].
@@ -108,6 +153,17 @@ fn get(v: &[bool], i: usize) -> bool {
     v.get(i).copied().unwrap_or(false)
 }
 
+/// The slot of field `id`, following a [`Slot::Same`] to the field it repeats; with that field's id.
+fn resolve<'a, 'p>(fields: &'a [Option<Slot<'p>>], id: usize) -> Option<(usize, &'a Slot<'p>)> {
+    match fields.get(id).and_then(Option::as_ref)? {
+        Slot::Same(other) => match fields.get(*other).and_then(Option::as_ref)? {
+            Slot::Same(_) => None,
+            s => Some((*other, s)),
+        },
+        s => Some((id, s)),
+    }
+}
+
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
@@ -130,16 +186,27 @@ fn position_ok(pos: Position, value: &[u8], start: usize, end: usize) -> bool {
 impl<'p> Ctx<'p> {
     pub(crate) fn new(plan: &'p Plan, parsed: &'p Parsed<'p>, env: &'p EvalEnv<'p>) -> Ctx<'p> {
         let off = Offsets::new(plan);
+        let (fields, mut flags) = SPARE
+            .try_with(|s| {
+                s.try_borrow_mut()
+                    .map(|mut s| (std::mem::take(&mut s.fields), std::mem::take(&mut s.flags)))
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        let mut fields = recycle(fields);
+        fields.resize_with(plan.fields.len(), || None);
+        flags.resize(off.len, false);
         Ctx {
             plan,
             parsed,
             env,
-            fields: (0..plan.fields.len()).map(|_| None).collect(),
-            flags: vec![false; off.len],
+            fields,
+            flags,
             off,
             labels: Vec::new(),
             found: Vec::new(),
             hits: Vec::new(),
+            caches: Caches::take(plan.id, plan.regex_sets),
         }
     }
 
@@ -162,8 +229,8 @@ impl<'p> Ctx<'p> {
             // The parent's chain is a strict prefix of this one, so the recursion ends.
             Some((parent, k)) if parent != id => {
                 self.ensure_field(parent);
-                match self.slot(parent) {
-                    Some(p) => derive(p, spec.transforms.get(k..).unwrap_or_default()),
+                match resolve(&self.fields, parent) {
+                    Some((pid, p)) => derive(pid, p, spec.transforms.get(k..).unwrap_or_default()),
                     None => extract(self.parsed, spec, self.plan.body_limit),
                 }
             }
@@ -175,7 +242,7 @@ impl<'p> Ctx<'p> {
     }
 
     fn slot(&self, id: usize) -> Option<&Slot<'p>> {
-        self.fields.get(id).and_then(Option::as_ref)
+        resolve(&self.fields, id).map(|(_, s)| s)
     }
 
     /// Evaluates a statement (short-circuiting And/Or).
@@ -191,7 +258,7 @@ impl<'p> Ctx<'p> {
                     Some(Slot::Values(vals)) => {
                         vals.iter().any(|v| cmp.test(v.len() as u64, *size))
                     }
-                    None => false,
+                    Some(Slot::Same(_)) | None => false,
                 }
             }
             Stmt::Detect {
@@ -253,7 +320,7 @@ impl<'p> Ctx<'p> {
             if let Some(g) = self.plan.byte_groups.get(group) {
                 self.ensure_field(g.field);
                 let Ctx { fields, flags, .. } = self;
-                match fields.get(g.field).and_then(Option::as_ref) {
+                match resolve(fields, g.field).map(|(_, s)| s) {
                     Some(Slot::Forced(b)) => {
                         for (_, h) in &g.patterns {
                             set(flags, base + *h, *b);
@@ -272,7 +339,7 @@ impl<'p> Ctx<'p> {
                             }
                         }
                     }
-                    None => {}
+                    Some(Slot::Same(_)) | None => {}
                 }
             }
         }
@@ -285,40 +352,52 @@ impl<'p> Ctx<'p> {
             set(&mut self.flags, self.off.regex_done + group, true);
             if let Some(g) = self.plan.regex_groups.get(group) {
                 self.ensure_field(g.field);
-                let Ctx { fields, flags, .. } = self;
-                match fields.get(g.field).and_then(Option::as_ref) {
+                let Ctx {
+                    fields,
+                    flags,
+                    caches,
+                    ..
+                } = self;
+                match resolve(fields, g.field).map(|(_, s)| s) {
                     Some(Slot::Forced(b)) => {
-                        for (_, owners, _) in &g.sets {
-                            for h in owners {
+                        for rs in &g.sets {
+                            for h in &rs.owners {
                                 set(flags, base + *h, *b);
                             }
                         }
                     }
                     Some(Slot::Values(vals)) => {
-                        for (rs, owners, pre) in &g.sets {
+                        for rs in &g.sets {
+                            let owners = &rs.owners;
+                            // One statement's set (the usual case): a yes/no answer is enough, and none is
+                            // needed once that statement matched.
+                            let only = owners
+                                .first()
+                                .copied()
+                                .filter(|&only| owners.iter().all(|&o| o == only));
                             for v in vals {
+                                if only.is_some_and(|only| get(flags, base + only)) {
+                                    break;
+                                }
                                 // None of the literals every match needs: no pattern of the set can match.
-                                if pre.as_ref().is_some_and(|ac| !ac.is_match(&**v)) {
+                                if rs.pre.as_ref().is_some_and(|ac| !ac.is_match(&**v)) {
                                     continue;
                                 }
-                                // One statement's set (the usual case): a yes/no answer is enough.
-                                if let Some(&only) = owners.first()
-                                    && owners.iter().all(|&o| o == only)
-                                {
-                                    if !get(flags, base + only) && rs.is_match(v) {
+                                if let Some(only) = only {
+                                    if caches.is_match(rs.cache, &rs.re, v) {
                                         set(flags, base + only, true);
                                     }
                                     continue;
                                 }
-                                for i in rs.matches(v).iter() {
-                                    if let Some(h) = owners.get(i) {
+                                for i in caches.matches(rs.cache, &rs.re, v).iter() {
+                                    if let Some(h) = owners.get(i.as_usize()) {
                                         set(flags, base + *h, true);
                                     }
                                 }
                             }
                         }
                     }
-                    None => {}
+                    Some(Slot::Same(_)) | None => {}
                 }
             }
         }
@@ -348,7 +427,7 @@ impl<'p> Ctx<'p> {
                 });
                 (matched.is_some(), matched.map(|v| v.to_vec()))
             }
-            None => (false, None),
+            Some(Slot::Same(_)) | None => (false, None),
         };
         set(&mut self.flags, self.off.detect_done + slot, true);
         set(&mut self.flags, self.off.detect_hit + slot, r);

@@ -40,12 +40,12 @@ impl Ctx<'_> {
                 push(key, tag, &transform(t, Cow::Borrowed(v)));
             }
             RateKey::Cookie(name, t) => {
-                let c = self
+                let (_, value) = self
                     .parsed
                     .cookies()
                     .iter()
-                    .find(|c| c.name == name.as_bytes())?;
-                push(key, tag, &transform(t, Cow::Borrowed(c.value.as_slice())));
+                    .find(|(n, _)| *n == name.as_bytes())?;
+                push(key, tag, &transform(t, Cow::Borrowed(*value)));
             }
             RateKey::QueryArg(name, t) => {
                 let a = self
@@ -53,11 +53,7 @@ impl Ctx<'_> {
                     .args()
                     .iter()
                     .find(|a| a.name.eq_ignore_ascii_case(name.as_bytes()))?;
-                push(
-                    key,
-                    tag,
-                    &transform(t, Cow::Borrowed(a.raw_value.as_slice())),
-                );
+                push(key, tag, &transform(t, Cow::Borrowed(a.raw_value)));
             }
             RateKey::QueryString(t) => {
                 let q = query_of(req);

@@ -108,7 +108,7 @@ pub(crate) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
 
 /// Index of the first `%` or `+` in `input`, looking at eight bytes at a time (most inputs have none, and this
 /// scan runs on every value a `URL_DECODE_UNI` rule inspects).
-fn find_plus_or_percent(input: &[u8]) -> Option<usize> {
+pub(crate) fn find_plus_or_percent(input: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     // Non-zero when some byte of `w` equals `b` (the classic "has zero byte" test on `w ^ b…b`).

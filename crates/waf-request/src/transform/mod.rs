@@ -248,7 +248,32 @@ impl Transform {
 }
 
 /// Applies one transformation. Returns [`Cow::Borrowed`] when the output equals the input.
+#[inline]
 pub fn apply(t: Transform, input: &[u8]) -> Cow<'_, [u8]> {
+    if surely_unchanged(t, input) {
+        return Cow::Borrowed(input);
+    }
+    apply_full(t, input)
+}
+
+/// A quick scan for the transformations rule groups use most: `true` when `t` cannot change `input` (e.g. no
+/// `%` or `+` for the URL decodings). Spares the call to the full transformation, which most values do not need.
+#[inline]
+fn surely_unchanged(t: Transform, input: &[u8]) -> bool {
+    match t {
+        Transform::None => true,
+        Transform::Lowercase => !text::has_ascii_upper(input),
+        Transform::UrlDecode | Transform::UrlDecodeUni => {
+            decode::find_plus_or_percent(input).is_none()
+        }
+        Transform::HtmlEntityDecode => !input.contains(&b'&'),
+        Transform::JsDecode | Transform::JsDecodeExt => !input.contains(&b'\\'),
+        _ => false,
+    }
+}
+
+/// [`apply`] without the quick scan.
+fn apply_full(t: Transform, input: &[u8]) -> Cow<'_, [u8]> {
     let out = match t {
         Transform::None => Cow::Borrowed(input),
         Transform::Lowercase => text::lowercase(input),
@@ -296,17 +321,24 @@ pub fn apply(t: Transform, input: &[u8]) -> Cow<'_, [u8]> {
 
 /// Applies `chain` in order. Returns [`Cow::Borrowed`] when no step changed the input.
 pub fn apply_chain<'a>(chain: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
-    let mut cur: Cow<'a, [u8]> = Cow::Borrowed(input);
-    for &t in chain {
-        cur = match cur {
-            Cow::Borrowed(b) => apply(t, b),
-            Cow::Owned(o) => match apply(t, &o) {
-                Cow::Borrowed(_) => Cow::Owned(o),
-                Cow::Owned(n) => Cow::Owned(n),
-            },
-        };
+    let mut steps = chain.iter();
+    // Steps that leave the input unchanged: still borrowed, nothing to move.
+    let mut cur = loop {
+        match steps.next() {
+            None => return Cow::Borrowed(input),
+            Some(&t) => {
+                if let Cow::Owned(o) = apply(t, input) {
+                    break o;
+                }
+            }
+        }
+    };
+    for &t in steps {
+        if let Cow::Owned(n) = apply(t, &cur) {
+            cur = n;
+        }
     }
-    cur
+    Cow::Owned(cur)
 }
 
 /// Normalises a result so that `Borrowed` means exactly "unchanged": an owned result equal to the input becomes a

@@ -484,3 +484,49 @@ proptest! {
         prop_assert_eq!(t("urlDecodeUni", &input), url_decode_uni_bytewise(&input));
     }
 }
+
+/// `apply_chain` as first written (each step on the previous result), to check the current one against.
+fn chain_reference<'a>(chain: &[Transform], input: &'a [u8]) -> Cow<'a, [u8]> {
+    let mut cur: Cow<'a, [u8]> = Cow::Borrowed(input);
+    for &t in chain {
+        cur = match cur {
+            Cow::Borrowed(b) => apply(t, b),
+            Cow::Owned(o) => match apply(t, &o) {
+                Cow::Borrowed(_) => Cow::Owned(o),
+                Cow::Owned(n) => Cow::Owned(n),
+            },
+        };
+    }
+    cur
+}
+
+proptest! {
+    #[test]
+    fn chain_equals_step_by_step(
+        input in proptest::collection::vec(prop_oneof![Just(b'%'), Just(b'+'), Just(b'&'), Just(b'A'),
+            Just(b' '), Just(b'/'), Just(b'.'), any::<u8>()], 0..48),
+        picks in proptest::collection::vec(0usize..64, 0..5),
+    ) {
+        let all: Vec<Transform> = Transform::all().collect();
+        let chain: Vec<Transform> = picks.iter().map(|i| all[i % all.len()]).collect();
+        let got = apply_chain(&chain, &input);
+        let want = chain_reference(&chain, &input);
+        prop_assert_eq!(&got, &want);
+        prop_assert_eq!(matches!(got, Cow::Borrowed(_)), matches!(want, Cow::Borrowed(_)));
+    }
+}
+
+proptest! {
+    #[test]
+    fn quick_scan_only_skips_no_ops(
+        input in proptest::collection::vec(prop_oneof![Just(b'%'), Just(b'+'), Just(b'&'), Just(b'\\'),
+            Just(b'A'), Just(b'z'), Just(b';'), any::<u8>()], 0..40),
+    ) {
+        for t in Transform::all() {
+            if surely_unchanged(t, &input) {
+                prop_assert!(matches!(apply_full(t, &input), Cow::Borrowed(_)), "{:?}", t);
+            }
+            prop_assert_eq!(apply(t, &input), apply_full(t, &input));
+        }
+    }
+}

@@ -54,7 +54,33 @@ fn filter_bytes(input: &[u8], drop: impl Fn(u8) -> bool) -> Cow<'_, [u8]> {
 }
 
 pub(crate) fn lowercase(input: &[u8]) -> Cow<'_, [u8]> {
-    map_bytes(input, |b| b.to_ascii_lowercase())
+    if !has_ascii_upper(input) {
+        return Cow::Borrowed(input);
+    }
+    Cow::Owned(input.to_ascii_lowercase())
+}
+
+/// Whether `input` holds an ASCII upper-case letter, eight bytes at a time (`LOWERCASE` runs on most values a
+/// rule group inspects, and most of them are lower case already).
+pub(crate) fn has_ascii_upper(input: &[u8]) -> bool {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = input.chunks_exact(8);
+    for c in &mut chunks {
+        if let Ok(a) = <[u8; 8]>::try_from(c) {
+            let w = u64::from_le_bytes(a);
+            // Per byte (high bit cleared first, so no carry crosses bytes): the high bit of `w7 + (0x80 - 'A')`
+            // is set iff the byte is >= 'A', that of `w7 + (0x80 - 'Z' - 1)` iff it is > 'Z'; bytes >= 0x80
+            // (high bit set in `w`) are not letters.
+            let w7 = w & LO7;
+            let ge_a = w7 + 0x3f3f_3f3f_3f3f_3f3f;
+            let gt_z = w7 + 0x2525_2525_2525_2525;
+            if ge_a & !gt_z & !w & HI != 0 {
+                return true;
+            }
+        }
+    }
+    chunks.remainder().iter().any(u8::is_ascii_uppercase)
 }
 
 pub(crate) fn uppercase(input: &[u8]) -> Cow<'_, [u8]> {
@@ -438,6 +464,20 @@ mod tests {
                     prop_assert_eq!(normalize_path_owned(input.as_bytes(), win), input.as_bytes(), "{}", input);
                 }
             }
+        }
+
+        #[test]
+        fn upper_case_scan_agrees(input in proptest::collection::vec(any::<u8>(), 0..40), k in 0usize..40) {
+            prop_assert_eq!(has_ascii_upper(&input), input.iter().any(u8::is_ascii_uppercase));
+            // And with an upper-case letter (or its neighbours '@' and '[') placed anywhere.
+            let mut v = input.clone();
+            for c in [b'@', b'A', b'Z', b'[', 0xc1, 0xda] {
+                v.insert(k.min(v.len()), c);
+                prop_assert_eq!(has_ascii_upper(&v), v.iter().any(u8::is_ascii_uppercase));
+            }
+            let lower = lowercase(&input);
+            prop_assert_eq!(&*lower, &input.to_ascii_lowercase()[..]);
+            prop_assert_eq!(matches!(lower, Cow::Borrowed(_)), input == input.to_ascii_lowercase());
         }
 
         #[test]
