@@ -174,6 +174,13 @@ impl Interstitials {
         path == VERIFY_PATH || path == CAPTCHA_PATH
     }
 
+    /// Whether the request carries a token (an `aws-waf-token` cookie or `x-aws-waf-token` header):
+    /// [`Self::token_state`] is `None` without one, so a caller can skip building the [`ClientRequest`] (a hash
+    /// of the client) for the many requests that carry none.
+    pub fn carries_token(headers: &HeaderMap) -> bool {
+        token_values(headers).next().is_some()
+    }
+
     /// The token state of a request for waf-core's `EvalEnv::with_token`: `None` when the client sent no
     /// `aws-waf-token` cookie or `x-aws-waf-token` header. `token_domains` is the web ACL's `TokenDomains`.
     pub fn token_state<S: AsRef<str>>(
@@ -455,6 +462,11 @@ fn latest(t: &Token) -> u64 {
 
 /// Token values a request carries: the `x-aws-waf-token` header first, then `aws-waf-token` cookies.
 fn token_candidates(headers: &HeaderMap) -> Vec<&str> {
+    token_values(headers).take(MAX_CANDIDATES).collect()
+}
+
+/// The non-empty token values of a request: `x-aws-waf-token` headers first, then `aws-waf-token` cookies.
+fn token_values(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     let from_header = headers
         .get_all(TOKEN_HEADER)
         .iter()
@@ -472,8 +484,6 @@ fn token_candidates(headers: &HeaderMap) -> Vec<&str> {
         .map(str::trim)
         .chain(from_cookie)
         .filter(|v| !v.is_empty())
-        .take(MAX_CANDIDATES)
-        .collect()
 }
 
 fn form(body: &[u8]) -> Result<Vec<(String, String)>, ChallengeError> {

@@ -376,7 +376,16 @@ fn token_state_sources() {
     let e = engine();
     let h = headers("Mozilla/5.0", None);
     assert_eq!(e.token_state(&req(&h, NOW), &h, NO_DOMAINS), None);
+    assert!(!Interstitials::carries_token(&h));
+    // other cookies, an empty token: none carried
+    let other = headers(
+        "Mozilla/5.0",
+        Some("session=1; aws-waf-token=; x=aws-waf-token"),
+    );
+    assert!(!Interstitials::carries_token(&other));
+    assert_eq!(e.token_state(&req(&other, NOW), &other, NO_DOMAINS), None);
     let garbage = headers("Mozilla/5.0", Some("aws-waf-token=not-a-token"));
+    assert!(Interstitials::carries_token(&garbage));
     assert_eq!(
         e.token_state(&req(&garbage, NOW), &garbage, NO_DOMAINS)
             .unwrap()
@@ -399,6 +408,7 @@ fn token_state_sources() {
     // the header form some SDKs use
     let mut hh = headers("Mozilla/5.0", None);
     hh.insert(TOKEN_HEADER, HeaderValue::from_str(&value).unwrap());
+    assert!(Interstitials::carries_token(&hh));
     assert_eq!(
         e.token_state(&req(&hh, NOW), &hh, NO_DOMAINS)
             .unwrap()

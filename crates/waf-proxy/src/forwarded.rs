@@ -38,10 +38,29 @@ pub fn is_trusted(peer: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(&peer))
 }
 
+/// The peer address as a header value (made once per connection by the proxy, for [`apply_with`]).
+pub fn peer_value(peer: IpAddr) -> Option<HeaderValue> {
+    // One allocation: the address text becomes the header value's buffer.
+    HeaderValue::from_maybe_shared(Bytes::from(peer.to_string())).ok()
+}
+
 /// Rewrite the forwarding headers of a request about to be sent upstream.
 pub fn apply(
     headers: &mut HeaderMap,
     peer: IpAddr,
+    trusted: &[IpNet],
+    scheme: &'static str,
+    host: Option<&str>,
+) {
+    apply_with(headers, peer, peer_value(peer), trusted, scheme, host);
+}
+
+/// [`apply`] with the peer's text already made ([`peer_value`]); `host` is reused from the `Host` header
+/// without a copy when it is that header's value.
+pub fn apply_with(
+    headers: &mut HeaderMap,
+    peer: IpAddr,
+    peer_text: Option<HeaderValue>,
     trusted: &[IpNet],
     scheme: &'static str,
     host: Option<&str>,
@@ -67,13 +86,31 @@ pub fn apply(
             headers.insert(proto, HeaderValue::from_static(scheme));
         }
         if !headers.contains_key(&xfh) {
-            set_or_remove(headers, xfh, host);
+            set_host(headers, xfh, host);
         }
     } else {
-        // One allocation: the address text becomes the header value's buffer.
-        set(headers, xff, peer.to_string());
+        match peer_text {
+            Some(v) => {
+                headers.insert(xff, v);
+            }
+            None => set(headers, xff, peer.to_string()),
+        }
         headers.insert(proto, HeaderValue::from_static(scheme));
-        set_or_remove(headers, xfh, host);
+        set_host(headers, xfh, host);
+    }
+}
+
+/// `X-Forwarded-Host`: the `Host` header's own value (shared, not copied) when `host` is it.
+fn set_host(headers: &mut HeaderMap, name: HeaderName, host: Option<&str>) {
+    let same = headers
+        .get(http::header::HOST)
+        .filter(|v| host.is_some_and(|h| v.as_bytes() == h.as_bytes()))
+        .cloned();
+    match same {
+        Some(v) => {
+            headers.insert(name, v);
+        }
+        None => set_or_remove(headers, name, host),
     }
 }
 
@@ -135,6 +172,31 @@ mod tests {
         assert_eq!(h[X_FORWARDED_FOR], "192.0.2.9");
         assert_eq!(h[X_FORWARDED_PROTO], "http");
         assert!(h.get(X_FORWARDED_HOST).is_none());
+    }
+
+    #[test]
+    fn host_header_is_reused_and_peer_text_used() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            http::header::HOST,
+            HeaderValue::from_static("a.example:8080"),
+        );
+        let peer: IpAddr = "192.0.2.9".parse().unwrap();
+        apply_with(
+            &mut h,
+            peer,
+            peer_value(peer),
+            &nets(),
+            "https",
+            Some("a.example:8080"),
+        );
+        assert_eq!(h[X_FORWARDED_FOR], "192.0.2.9");
+        assert_eq!(h[X_FORWARDED_HOST], "a.example:8080");
+        assert_eq!(h[X_FORWARDED_PROTO], "https");
+        // A host that is not the header's value (absolute-form target) is copied.
+        apply_with(&mut h, peer, None, &nets(), "http", Some("b.example"));
+        assert_eq!(h[X_FORWARDED_HOST], "b.example");
+        assert_eq!(h[X_FORWARDED_FOR], "192.0.2.9");
     }
 
     #[test]

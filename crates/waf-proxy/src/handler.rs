@@ -80,6 +80,8 @@ pub(crate) struct ConnInfo {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     pub checks: HeadChecks,
+    /// The peer address as an `X-Forwarded-For` value, made once.
+    pub peer_text: Option<HeaderValue>,
     /// The in-flight request count of the peer's IP address (shared by all its connections).
     pub per_ip: Arc<AtomicUsize>,
 }
@@ -96,8 +98,25 @@ struct PerIpMap {
     sweep_at: usize,
 }
 
-/// Holds one slot of a client IP's request budget (the request's connection keeps the counter alive).
-pub(crate) struct IpSlot(Arc<ConnInfo>);
+/// One request of a connection, from its head until its response ends (or is abandoned): dropping it tells the
+/// connection's head watchdog that the connection waits for a head again.
+pub(crate) struct Turn(Arc<ConnInfo>);
+
+impl Turn {
+    fn new(conn: &Arc<ConnInfo>) -> Self {
+        Self(Arc::clone(conn))
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.0.checks.answered();
+    }
+}
+
+/// Holds one slot of a client IP's request budget, and the request's [`Turn`] (whose connection keeps the counter
+/// alive).
+pub(crate) struct IpSlot(Turn);
 
 impl PerIp {
     /// The counter of `ip`, shared with the other connections from that address.
@@ -126,19 +145,21 @@ impl PerIp {
 }
 
 impl IpSlot {
-    /// One more request from `conn`'s address, unless it already has `max` in flight.
-    fn acquire(conn: &Arc<ConnInfo>, max: usize) -> Option<Self> {
-        if conn.per_ip.fetch_add(1, Ordering::AcqRel) >= max {
-            conn.per_ip.fetch_sub(1, Ordering::AcqRel);
-            return None;
+    /// One more request from the address of `turn`'s connection, unless it already has `max` in flight (the turn
+    /// back then).
+    fn acquire(turn: Turn, max: usize) -> Result<Self, Turn> {
+        let per_ip = &turn.0.per_ip;
+        if per_ip.fetch_add(1, Ordering::AcqRel) >= max {
+            per_ip.fetch_sub(1, Ordering::AcqRel);
+            return Err(turn);
         }
-        Some(Self(Arc::clone(conn)))
+        Ok(Self(turn))
     }
 }
 
 impl Drop for IpSlot {
     fn drop(&mut self) {
-        self.0.per_ip.fetch_sub(1, Ordering::AcqRel);
+        self.0.0.per_ip.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -281,6 +302,7 @@ pub(crate) async fn handle(
     conn: Arc<ConnInfo>,
     req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
+    let turn = Turn::new(&conn);
     let h1 = req.version() != Version::HTTP_2;
     if h1 && let Some(problem) = conn.checks.next() {
         tracing::warn!(listener = %ctx.name, peer = %conn.peer, reason = problem.reason(), "rejected malformed request");
@@ -291,12 +313,13 @@ pub(crate) async fn handle(
             true,
         ));
     }
-    Ok(handle_checked(&ctx, &conn, req, h1).await)
+    Ok(handle_checked(&ctx, &conn, turn, req, h1).await)
 }
 
 async fn handle_checked(
     ctx: &ListenerCtx,
     conn: &Arc<ConnInfo>,
+    turn: Turn,
     mut req: Request<Incoming>,
     h1: bool,
 ) -> Response<ProxyBody> {
@@ -312,7 +335,7 @@ async fn handle_checked(
             false,
         );
     }
-    let Some(slot) = IpSlot::acquire(conn, limits.max_requests_per_ip) else {
+    let Ok(slot) = IpSlot::acquire(turn, limits.max_requests_per_ip) else {
         tracing::warn!(listener = %ctx.name, peer = %conn.peer, "per-IP concurrency limit reached");
         metrics::rejected(&ctx.name, "per_ip_limit");
         return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", false);
@@ -349,8 +372,15 @@ async fn handle_checked(
     };
     let window = inspector.body_limit().unwrap_or(limits.inspection_limit);
     let (mut parts, body) = req.into_parts();
+    // No body (most GETs): nothing to wait for, so no timer (`timeout` reads the clock and builds a timer entry).
+    let no_body = body.is_end_stream();
     let read = read_prefix(body, window, limits.max_body_bytes);
-    let prefix = match tokio::time::timeout(limits.body_prefix_timeout, read).await {
+    let read = if no_body {
+        Ok(read.await)
+    } else {
+        tokio::time::timeout(limits.body_prefix_timeout, read).await
+    };
+    let prefix = match read {
         Err(_) => {
             tracing::warn!(listener = %ctx.name, peer = %conn.peer, "request body too slow");
             metrics::rejected(&ctx.name, "body_timeout");
@@ -375,26 +405,24 @@ async fn handle_checked(
     // CAPTCHA and challenge: the verify endpoints answer before the web ACL (a Challenge rule on `/` must not
     // challenge its own answer), and the client's token is checked for the engine.
     // Without a web ACL (`allows_everything`) only the verify endpoints need the client's token state.
+    // The client's binding (a hash of its network and User-Agent) and the clock are read only when something
+    // uses them: an endpoint, a token to check, a CAPTCHA or challenge page; most requests need none.
     let pass = inspector.allows_everything();
-    let client = shared
-        .interstitials
-        .as_ref()
-        .filter(|_| !pass || Interstitials::is_endpoint(&path_and_query))
-        .map(|_| {
-            ClientRequest::new(
-                route_host.as_deref().unwrap_or_default(),
-                ctx.scheme == "https",
-                conn.peer.ip(),
-                &parts.headers,
-                epoch_ms(),
-            )
-        });
+    let client_request = || {
+        ClientRequest::new(
+            route_host.as_deref().unwrap_or_default(),
+            ctx.scheme == "https",
+            conn.peer.ip(),
+            &parts.headers,
+            epoch_ms(),
+        )
+    };
     let mut cx = InspectContext::default();
-    if let (Some(inter), Some(client)) = (&shared.interstitials, &client) {
+    if let Some(inter) = &shared.interstitials {
         if Interstitials::is_endpoint(&path_and_query) {
             let answer_body = prefix.inspected(MAX_INTERSTITIAL_BODY);
             if let Some(resp) = inter.intercept(
-                client,
+                &client_request(),
                 &parts.method,
                 &path_and_query,
                 &parts.headers,
@@ -403,8 +431,9 @@ async fn handle_checked(
                 return resp.map(full);
             }
         }
-        if !pass {
-            cx.token = inter.token_state(client, &parts.headers, inspector.token_domains());
+        if !pass && Interstitials::carries_token(&parts.headers) {
+            cx.token =
+                inter.token_state(&client_request(), &parts.headers, inspector.token_domains());
         }
     }
 
@@ -445,20 +474,20 @@ async fn handle_checked(
             return closing(resp, unread);
         }
         Ok(Ok(Decision::Captcha)) => {
-            let resp = match (&shared.interstitials, &client) {
-                (Some(inter), Some(client)) => {
-                    inter.captcha_page(client, &path_and_query).map(full)
-                }
-                _ => interstitial(StatusCode::METHOD_NOT_ALLOWED, "captcha"),
+            let resp = match &shared.interstitials {
+                Some(inter) => inter
+                    .captcha_page(&client_request(), &path_and_query)
+                    .map(full),
+                None => interstitial(StatusCode::METHOD_NOT_ALLOWED, "captcha"),
             };
             return closing(resp, unread);
         }
         Ok(Ok(Decision::Challenge)) => {
-            let resp = match (&shared.interstitials, &client) {
-                (Some(inter), Some(client)) => {
-                    inter.challenge_page(client, &path_and_query).map(full)
-                }
-                _ => interstitial(StatusCode::ACCEPTED, "challenge"),
+            let resp = match &shared.interstitials {
+                Some(inter) => inter
+                    .challenge_page(&client_request(), &path_and_query)
+                    .map(full),
+                None => interstitial(StatusCode::ACCEPTED, "challenge"),
             };
             return closing(resp, unread);
         }
@@ -486,9 +515,10 @@ async fn handle_checked(
     {
         headers.insert(header::HOST, h);
     }
-    forwarded::apply(
+    forwarded::apply_with(
         &mut headers,
         conn.peer.ip(),
+        conn.peer_text.clone(),
         &shared.trusted,
         ctx.scheme,
         host.as_deref(),
@@ -830,20 +860,22 @@ mod tests {
                 peer: SocketAddr::new(ip, 1),
                 local: SocketAddr::new(ip, 2),
                 checks: crate::sniff::Tap::disabled().1,
+                peer_text: None,
                 per_ip,
             })
         };
         // Two connections from one address share its budget.
         let (c1, c2) = (conn(p.counter(ip)), conn(p.counter(ip)));
-        let a = IpSlot::acquire(&c1, 2).unwrap();
-        let _b = IpSlot::acquire(&c2, 2).unwrap();
-        assert!(IpSlot::acquire(&c1, 2).is_none());
-        assert!(IpSlot::acquire(&c2, 2).is_none());
+        let acquire = |c: &Arc<ConnInfo>, max| IpSlot::acquire(Turn::new(c), max).ok();
+        let a = acquire(&c1, 2).unwrap();
+        let _b = acquire(&c2, 2).unwrap();
+        assert!(acquire(&c1, 2).is_none());
+        assert!(acquire(&c2, 2).is_none());
         drop(a);
-        assert!(IpSlot::acquire(&c2, 2).is_some());
+        assert!(acquire(&c2, 2).is_some());
         // Another address has its own.
         let other = conn(p.counter("192.0.2.2".parse().unwrap()));
-        assert!(IpSlot::acquire(&other, 1).is_some());
+        assert!(acquire(&other, 1).is_some());
         // Counters of closed connections are swept.
         drop((c1, c2, other, _b));
         for i in 0..200u8 {

@@ -54,6 +54,7 @@ mod server;
 pub mod sniff;
 pub mod tls;
 pub mod upstream;
+mod watchdog;
 mod workers;
 
 pub use acl_inspector::AclInspector;

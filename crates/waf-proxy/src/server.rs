@@ -77,8 +77,9 @@ pub(crate) fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
+        // No per-request timer: the connection's head watchdog (`crate::watchdog`) times heads and idle
+        // keep-alive connections (hyper's own default of 30 s is switched off too).
+        .header_read_timeout(None)
         // hyper refuses buffers under 8 KiB.
         .max_buf_size(limits.max_header_bytes.max(8192))
         .max_headers(limits.max_headers)
@@ -165,12 +166,10 @@ impl Accept {
     }
 }
 
-/// The `reason` of `portcullis_waf_rejected_requests_total` for a connection hyper gave up on (a timeout counts
-/// only when part of a head had arrived: hyper also times out idle keep-alive connections).
-fn hygiene_reason(e: &hyper::Error, head: &HeadChecks) -> Option<&'static str> {
-    if e.is_timeout() {
-        head.head_pending().then_some("header_timeout")
-    } else if e.is_parse_too_large() {
+/// The `reason` of `portcullis_waf_rejected_requests_total` for a connection hyper gave up on (head timeouts are
+/// the watchdog's: hyper's own header timer is off).
+fn hygiene_reason(e: &hyper::Error) -> Option<&'static str> {
+    if e.is_parse_too_large() {
         Some("head_too_large")
     } else if e.is_parse() {
         Some("malformed_head")
@@ -199,7 +198,7 @@ impl Conn {
         match live.tls.clone() {
             None => {
                 let (tap, checks) = Tap::new(limits.max_header_bytes, limits.max_headers);
-                self.serve_io(TappedIo::new(tcp, tap), checks, peer, local)
+                self.serve_io(TappedIo::new(tcp, tap), checks, true, peer, local)
                     .await;
             }
             Some(acceptor) => {
@@ -224,14 +223,21 @@ impl Conn {
                 } else {
                     Tap::new(limits.max_header_bytes, limits.max_headers)
                 };
-                self.serve_io(TappedIo::new(stream, tap), checks, peer, local)
+                self.serve_io(TappedIo::new(stream, tap), checks, !h2, peer, local)
                     .await;
             }
         }
     }
 
-    async fn serve_io<I>(self, io: I, checks: HeadChecks, peer: SocketAddr, local: SocketAddr)
-    where
+    /// Serve one connection; `watch_heads` runs the head watchdog (HTTP/1: the tap follows the heads).
+    async fn serve_io<I>(
+        self,
+        io: I,
+        checks: HeadChecks,
+        watch_heads: bool,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let head_state = checks.clone();
@@ -239,6 +245,7 @@ impl Conn {
             peer,
             local,
             checks,
+            peer_text: crate::forwarded::peer_value(peer.ip()),
             per_ip: self.live.ctx.shared.per_ip.counter(peer.ip()),
         });
         let cell = self.cell.clone();
@@ -257,12 +264,27 @@ impl Conn {
             .builder
             .serve_connection_with_upgrades(TokioIo::new(io), service)
             .into_owned();
-        if let Err(e) = self.watcher.watch(conn).await {
+        let watched = self.watcher.watch(conn);
+        let result = if watch_heads {
+            let timeout = self.live.ctx.shared.limits.header_read_timeout;
+            tokio::select! {
+                biased;
+                r = watched => r,
+                slow_head = crate::watchdog::overdue(&head_state, timeout) => {
+                    // Dropping the connection closes it without an answer, as hyper's header timeout did.
+                    tracing::debug!(%peer, slow_head, "request head timed out; closing the connection");
+                    if slow_head {
+                        crate::metrics::rejected(&self.live.ctx.name, "header_timeout");
+                    }
+                    return;
+                }
+            }
+        } else {
+            watched.await
+        };
+        if let Err(e) = result {
             tracing::debug!(%peer, error = %e, "client connection ended with an error");
-            if let Some(reason) = e
-                .downcast_ref::<hyper::Error>()
-                .and_then(|e| hygiene_reason(e, &head_state))
-            {
+            if let Some(reason) = e.downcast_ref::<hyper::Error>().and_then(hygiene_reason) {
                 crate::metrics::rejected(&self.live.ctx.name, reason);
             }
         }

@@ -21,9 +21,10 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -76,19 +77,86 @@ struct Shared {
     disabled: bool,
 }
 
+/// Where the connection stands between request heads, for the head watchdog: written by the tap (heads) and the
+/// handler (answers), read by the watchdog once per timeout. Times are nanoseconds after `epoch`.
+#[derive(Debug)]
+struct HeadClock {
+    epoch: Instant,
+    /// A request head has started arriving but is not complete.
+    pending: AtomicBool,
+    /// When the bytes of the pending head started arriving (set only when a read leaves a head incomplete).
+    head_since: AtomicU64,
+    /// When the connection last started waiting for a head: accepted, or a response ended.
+    idle_since: AtomicU64,
+    /// Complete heads the tap has seen.
+    heads: AtomicU64,
+    /// Requests the handler has answered (response ended or abandoned).
+    answered: AtomicU64,
+}
+
+impl Default for HeadClock {
+    fn default() -> Self {
+        Self {
+            epoch: Instant::now(),
+            pending: AtomicBool::new(false),
+            head_since: AtomicU64::new(0),
+            idle_since: AtomicU64::new(0),
+            heads: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
+        }
+    }
+}
+
+impl HeadClock {
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
 /// The handler's end: one verdict per request head, in order.
 #[derive(Debug, Clone, Default)]
 pub struct HeadChecks {
     shared: Arc<Mutex<Shared>>,
-    /// A request head has started arriving but is not complete.
-    pending: Arc<AtomicBool>,
+    clock: Arc<HeadClock>,
 }
 
 impl HeadChecks {
     /// True when part of a request head has arrived and the rest has not (a timeout now is a slow head, not an
     /// idle keep-alive connection). Always false when the tap is disabled.
     pub fn head_pending(&self) -> bool {
-        self.pending.load(Ordering::Relaxed)
+        self.clock.pending.load(Ordering::Relaxed)
+    }
+
+    /// A request on this connection has been answered (its response ended, or was abandoned): the connection
+    /// waits for its next head from now on, unless another complete head is already queued.
+    pub fn answered(&self) {
+        let clock = &*self.clock;
+        clock.idle_since.store(clock.now(), Ordering::Relaxed);
+        clock.answered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// When the connection must be closed unless a request head completes first: `timeout` after it started
+    /// waiting for a head (accepted, or the last response ended) or, later, after the first bytes of a head
+    /// arrived. `None` while a request is being served (its body and response are not timed here) and when the
+    /// tap does not follow the connection (HTTP/2, or stopped after a malformed message).
+    pub fn head_deadline(&self, timeout: Duration) -> Option<Instant> {
+        let clock = &*self.clock;
+        // Heads first: a head completed after this load leaves the answer count at most equal, never ahead.
+        let heads = clock.heads.load(Ordering::Relaxed);
+        if clock.answered.load(Ordering::Relaxed) < heads {
+            return None;
+        }
+        if self.shared.lock().map_or(true, |s| s.disabled) {
+            return None;
+        }
+        let mut since = clock.idle_since.load(Ordering::Relaxed);
+        if clock.pending.load(Ordering::Relaxed) {
+            since = since.max(clock.head_since.load(Ordering::Relaxed));
+        }
+        clock
+            .epoch
+            .checked_add(Duration::from_nanos(since))?
+            .checked_add(timeout)
     }
 
     /// The verdict for the next request on this connection: `Some(problem)` to refuse it.
@@ -142,8 +210,10 @@ pub struct Tap {
     max_head_bytes: usize,
     max_headers: usize,
     checks: HeadChecks,
-    /// The last value stored in `checks.pending`.
+    /// The last value stored in `checks.clock.pending`.
     pending: bool,
+    /// Complete heads seen (the last value stored in `checks.clock.heads`).
+    heads: u64,
 }
 
 impl Tap {
@@ -158,6 +228,7 @@ impl Tap {
             max_headers,
             checks: checks.clone(),
             pending: false,
+            heads: 0,
         };
         (tap, checks)
     }
@@ -181,7 +252,12 @@ impl Tap {
         let pending = matches!(self.phase, Phase::Head) && !self.buf.is_empty();
         if pending != self.pending {
             self.pending = pending;
-            self.checks.pending.store(pending, Ordering::Relaxed);
+            let clock = &*self.checks.clock;
+            if pending {
+                // Only a read that leaves a head incomplete reads the clock.
+                clock.head_since.store(clock.now(), Ordering::Relaxed);
+            }
+            clock.pending.store(pending, Ordering::Relaxed);
         }
     }
 
@@ -246,27 +322,35 @@ impl Tap {
         }
     }
 
-    /// Accumulate head bytes; returns the bytes after the head once it is complete, or nothing.
+    /// Accumulate head bytes; returns the bytes after the head once it is complete, or nothing. A head that
+    /// arrives whole in one read (the usual case) is parsed where it is, without a copy.
     fn feed_head<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
-        self.buf.extend_from_slice(data);
-        if self.first_head && self.buf.starts_with(H2_PREFACE) {
+        let direct = self.buf.is_empty();
+        if !direct {
+            self.buf.extend_from_slice(data);
+        }
+        let bytes: &[u8] = if direct { data } else { &self.buf };
+        if self.first_head && bytes.starts_with(H2_PREFACE) {
             self.off(false);
             return &[];
         }
-        let mut headers = vec![httparse::EMPTY_HEADER; self.max_headers.max(1)];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(&self.buf) {
-            Ok(httparse::Status::Partial) => {
+        let total = bytes.len();
+        match parse_head(bytes, self.max_headers) {
+            Ok(None) => {
+                if direct {
+                    self.buf.extend_from_slice(data);
+                }
                 if self.buf.len() > self.max_head_bytes {
                     self.off(true);
                 }
                 &[]
             }
-            Ok(httparse::Status::Complete(len)) => {
-                let (check, framing) = classify(&req);
-                let leftover = self.buf.len().saturating_sub(len);
+            Ok(Some((len, check, framing))) => {
+                let leftover = total.saturating_sub(len);
                 self.buf.clear();
                 self.first_head = false;
+                self.heads += 1;
+                self.checks.clock.heads.store(self.heads, Ordering::Relaxed);
                 self.checks.push(check);
                 if check.is_some() {
                     self.off(false);
@@ -282,6 +366,41 @@ impl Tap {
             }
         }
     }
+}
+
+/// Headers parsed without a heap allocation; heads with more (up to the limit) take a second parse.
+const STACK_HEADERS: usize = 32;
+
+/// A complete head's length, verdict and body framing; `None` while it is incomplete.
+type ParsedHead = Option<(usize, Option<Smuggling>, Phase)>;
+
+/// Parse a head with at most `max_headers` fields.
+fn parse_head(bytes: &[u8], max_headers: usize) -> Result<ParsedHead, httparse::Error> {
+    let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    let max = max_headers.max(1);
+    if max <= STACK_HEADERS {
+        return parse_with(bytes, stack.get_mut(..max).unwrap_or_default());
+    }
+    match parse_with(bytes, &mut stack) {
+        Err(httparse::Error::TooManyHeaders) => {
+            parse_with(bytes, &mut vec![httparse::EMPTY_HEADER; max])
+        }
+        other => other,
+    }
+}
+
+fn parse_with<'b>(
+    bytes: &'b [u8],
+    headers: &mut [httparse::Header<'b>],
+) -> Result<ParsedHead, httparse::Error> {
+    let mut req = httparse::Request::new(headers);
+    Ok(match req.parse(bytes)? {
+        httparse::Status::Partial => None,
+        httparse::Status::Complete(len) => {
+            let (check, framing) = classify(&req);
+            Some((len, check, framing))
+        }
+    })
 }
 
 fn parse_chunk_size(line: &[u8]) -> Option<u64> {
@@ -524,6 +643,70 @@ mod tests {
         assert_eq!(parse_chunk_size(b"-1"), None);
         assert_eq!(parse_chunk_size(b"1 x"), None);
         assert_eq!(parse_chunk_size(b"11111111111111111"), None);
+    }
+
+    #[test]
+    fn header_count_limit_beyond_the_stack_array() {
+        let mut head = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+        for i in 0..40 {
+            head.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        head.extend_from_slice(b"Content-Length: 1\r\nContent-Length: 1\r\n\r\n");
+        // 43 fields: followed under a limit of 100 (whole or byte by byte), refused under 42.
+        for max in [100, 43] {
+            let (mut tap, checks) = Tap::new(64 * 1024, max);
+            tap.feed(&head);
+            assert_eq!(
+                checks.next(),
+                Some(Smuggling::DuplicateContentLength),
+                "{max}"
+            );
+            let (mut tap, checks) = Tap::new(64 * 1024, max);
+            for b in head.chunks(1) {
+                tap.feed(b);
+            }
+            assert_eq!(
+                checks.next(),
+                Some(Smuggling::DuplicateContentLength),
+                "{max}"
+            );
+        }
+        let (mut tap, checks) = Tap::new(64 * 1024, 42);
+        tap.feed(&head);
+        assert_eq!(checks.next(), Some(Smuggling::Desynchronised));
+        let (mut tap, checks) = Tap::new(64 * 1024, 10);
+        tap.feed(&head);
+        assert_eq!(checks.next(), Some(Smuggling::Desynchronised));
+    }
+
+    #[test]
+    fn head_deadline_follows_heads_and_answers() {
+        let t = Duration::from_secs(1);
+        let (mut tap, checks) = Tap::new(1024, 10);
+        // Idle from the start.
+        let idle = checks.head_deadline(t).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        // Part of a head: the deadline moves to its first bytes.
+        tap.feed(b"GET / HTTP/1.1\r\n");
+        assert!(checks.head_pending());
+        let head = checks.head_deadline(t).unwrap();
+        assert!(head > idle);
+        // Complete: serving, no deadline until answered.
+        tap.feed(b"Host: x\r\n\r\n");
+        assert!(!checks.head_pending());
+        assert_eq!(checks.head_deadline(t), None);
+        std::thread::sleep(Duration::from_millis(5));
+        checks.answered();
+        assert!(checks.head_deadline(t).unwrap() > head);
+        // Two pipelined heads, one answer: still serving.
+        tap.feed(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+        checks.answered();
+        assert_eq!(checks.head_deadline(t), None);
+        checks.answered();
+        assert!(checks.head_deadline(t).is_some());
+        // A tap that stopped following the connection never times it.
+        let (_, off) = Tap::disabled();
+        assert_eq!(off.head_deadline(t), None);
     }
 
     #[test]

@@ -34,6 +34,9 @@ mod websocket;
 #[path = "proxy/reconfigure.rs"]
 mod reconfigure;
 
+#[path = "proxy/headtimer.rs"]
+mod headtimer;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Upstream
 

@@ -466,7 +466,7 @@ fn recorder() -> &'static TestRecorder {
     })
 }
 
-fn counter(text: &str) -> u64 {
+pub(super) fn counter(text: &str) -> u64 {
     recorder()
         .counters
         .lock()
