@@ -37,6 +37,8 @@ mod postgres;
 mod sql;
 mod sqlite;
 mod types;
+#[cfg(test)]
+mod upgrade_checks;
 mod url;
 
 use std::sync::Arc;

@@ -580,61 +580,7 @@ mod tests {
                 .await
                 .unwrap();
         assert!(!schema.contains("json_valid"), "{schema}");
-        let all = store
-            .query_events("audit", &EventQuery::latest(10))
-            .await
-            .unwrap();
-        assert_eq!(
-            all.iter()
-                .map(|e| (e.seq, e.id.as_str(), e.body.clone()))
-                .collect::<Vec<_>>(),
-            [
-                (2, "e2", serde_json::json!([2])),
-                (1, "e1", serde_json::json!({"n": 1}))
-            ]
-        );
-        assert_eq!(
-            all.first().map(|e| e.time.unix_timestamp()),
-            Some(2),
-            "times kept"
-        );
-        let by = |value: &str| EventQuery {
-            attr: Some(("EventName".into(), value.into())),
-            ..EventQuery::latest(10)
-        };
-        let ids = |events: Vec<StoredEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
-        assert_eq!(
-            ids(store.query_events("audit", &by("Encrypt")).await.unwrap()),
-            ["e2", "e1"]
-        );
-        assert!(store.get_event("other", "o3").await.unwrap().is_some());
-
-        let event = |id: &str, name: &str| NewEventJson {
-            id: id.into(),
-            time: time::OffsetDateTime::now_utc(),
-            attrs: vec![
-                ("EventName".into(), name.into()),
-                ("Username".into(), "alice".into()),
-            ],
-            body: format!("{{\"id\":\"{id}\"}}"),
-        };
-        let seqs = store
-            .append_events_json(
-                "audit",
-                &[
-                    event("n1", "Encrypt"),
-                    event("n2", "Encrypt"),
-                    event("n3", "Decrypt"),
-                    event("n4", "Encrypt"),
-                ],
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            seqs,
-            [10, 11, 12, 13],
-            "numbers continue above the high-water mark"
-        );
+        crate::upgrade_checks::old_rows_then_new_runs(&store, 10).await;
         let rows: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM event_attrs WHERE stream = 'audit' AND seq >= 10",
         )
@@ -645,28 +591,7 @@ mod tests {
             rows, 4,
             "Encrypt 10-11, Decrypt 12, Encrypt 13, alice 10-13"
         );
-        assert_eq!(
-            ids(store.query_events("audit", &by("Encrypt")).await.unwrap()),
-            ["n4", "n2", "n1", "e2", "e1"]
-        );
-        let paged = EventQuery {
-            before_seq: Some(11),
-            ..by("Encrypt")
-        };
-        assert_eq!(
-            ids(store.query_events("audit", &paged).await.unwrap()),
-            ["n1", "e2", "e1"]
-        );
-        let not_json = NewEventJson {
-            body: "{\"a\":".into(),
-            ..event("bad", "Encrypt")
-        };
-        let err = store
-            .append_events_json("audit", &[not_json])
-            .await
-            .unwrap_err();
-        assert!(matches!(err, StoreError::InvalidInput { .. }), "{err:?}");
-        assert!(store.get_event("audit", "bad").await.unwrap().is_none());
+        crate::upgrade_checks::invalid_json_is_refused(&store).await;
     }
 
     /// An attribute query reads the attribute's runs newest first and their events by
