@@ -159,22 +159,24 @@ pub fn analyze(input: &[u8], context: Context) -> Analysis {
 
 /// C `libinjection_is_sqli`: try the input as-is, then as if it followed `'`, then `"`; first hit wins.
 pub(crate) fn detect(input: &[u8]) -> Option<Fingerprint> {
-    // One token vector for every context, filled in place.
-    let mut folded = fold::Folded::new();
-    first_hit(input, |ctx| {
-        fold::fold_in(input, ctx.flags(), &mut folded);
-        let (c, _) = check_folded(input, &folded);
-        let fp = c.fingerprint.filter(|_| c.is_sqli);
-        (fp, c.reparse_as_mysql)
-    })
+    detect_folding(input, fold::fold_in)
 }
 
 /// [`detect`] with libinjectionrs's tokenizer instead of ours: the oracle of the differential tests.
 #[cfg(test)]
 pub(crate) fn detect_reference(input: &[u8]) -> Option<Fingerprint> {
+    detect_folding(input, fold::fold_reference)
+}
+
+/// [`detect`] with the tokens of each context folded by `fold_with`.
+fn detect_folding(
+    input: &[u8],
+    fold_with: fn(&[u8], SqliFlags, &mut fold::Folded),
+) -> Option<Fingerprint> {
+    // One token vector for every context, filled in place.
     let mut folded = fold::Folded::new();
     first_hit(input, |ctx| {
-        fold::fold_reference(input, ctx.flags(), &mut folded);
+        fold_with(input, ctx.flags(), &mut folded);
         let (c, _) = check_folded(input, &folded);
         let fp = c.fingerprint.filter(|_| c.is_sqli);
         (fp, c.reparse_as_mysql)
