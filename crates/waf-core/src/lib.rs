@@ -31,6 +31,7 @@ pub mod ipset;
 pub mod json;
 pub mod labels;
 pub mod managed;
+mod needs;
 mod plan;
 pub mod rate;
 pub mod rate_keys;

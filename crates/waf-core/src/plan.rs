@@ -14,6 +14,7 @@ use crate::ipset::IpSet;
 use crate::json::Pointer;
 use crate::labels::LabelScope;
 use crate::managed::{ManagedGroup, ManagedGroupConfig};
+use crate::needs::ByteMasks;
 use crate::verdict::{ActionKind, BlockResponse, RuleType};
 
 /// Index of a (field, transformations) pair in [`Plan::fields`].
@@ -188,6 +189,9 @@ pub(crate) struct RegexGroup {
     /// Each set with, per pattern, the global result index of the statement it belongs to, and the literals one
     /// of which every match contains (see `compile::literal`): a value with none of them skips the set.
     pub sets: Vec<RegexSetEntry>,
+    /// The byte requirements of the sets (see [`crate::needs`]); `None` when no set has one, and then a value's
+    /// bytes are not looked at.
+    pub masks: Option<ByteMasks>,
 }
 
 /// One regex set of a [`RegexGroup`].
@@ -199,6 +203,12 @@ pub(crate) struct RegexSetEntry {
     pub owners: Vec<usize>,
     /// Literals one of which every match contains: a value with none of them skips the set.
     pub pre: Option<AhoCorasick>,
+    /// Bytes every match needs, as masks over the group's [`ByteMasks`] bits: a value without some bit of each
+    /// mask skips the set without a search.
+    pub needs: Vec<u64>,
+    /// The statement owning every pattern, when one does (the usual case): a yes/no answer is enough then, and
+    /// none is needed once that statement matched.
+    pub only: Option<usize>,
     /// This set's index among the plan's sets: where its search cache lives in [`crate::regexset::Caches`].
     pub cache: usize,
 }

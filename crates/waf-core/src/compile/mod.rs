@@ -13,6 +13,7 @@ use regex::bytes::RegexBuilder;
 
 use crate::error::CompileError;
 use crate::ipset::IpSet;
+use crate::needs::{ByteMasks, Needs};
 use crate::plan::{
     ByteGroup, Detector, FieldId, FieldSpec, Plan, Position, RegexGroup, RegexSetEntry,
 };
@@ -236,6 +237,8 @@ impl Builder {
         let mut set_count = 0usize;
         for acc in self.regexes {
             let mut sets = Vec::new();
+            // Per set, the bytes every match needs.
+            let mut needs = Vec::new();
             // One set per statement (its patterns: one, or a regex pattern set's), not one per field: the union
             // of unrelated patterns makes a product automaton that loses each pattern's literal prefilter, so on
             // ordinary traffic (nothing matches) several prefiltered scans cost less than one merged scan (the
@@ -260,11 +263,13 @@ impl Builder {
                     }
                     match build_set(&pats, unicode, REGEX_SET_SIZE_LIMIT) {
                         Ok(re) => {
-                            let pre = precheck(&pats, unicode);
+                            needs.push(Needs::of(&pats, unicode));
                             sets.push(RegexSetEntry {
                                 re,
+                                pre: precheck(&pats, unicode),
+                                needs: Vec::new(),
+                                only: sole_owner(&owners),
                                 owners,
-                                pre,
                                 cache: set_count,
                             });
                             set_count += 1;
@@ -280,10 +285,13 @@ impl Builder {
                                             reason: e,
                                         }
                                     })?;
+                                needs.push(Needs::of(&[p], unicode));
                                 sets.push(RegexSetEntry {
                                     re,
                                     owners: vec![owner],
                                     pre: precheck(&[p], unicode),
+                                    needs: Vec::new(),
+                                    only: Some(owner),
                                     cache: set_count,
                                 });
                                 set_count += 1;
@@ -293,8 +301,15 @@ impl Builder {
                 }
             }
             plan.regex_sets = set_count;
+            let masks = ByteMasks::build(&needs).map(|(masks, per_set)| {
+                for (set, n) in sets.iter_mut().zip(per_set) {
+                    set.needs = n;
+                }
+                masks
+            });
             plan.regex_groups.push(RegexGroup {
                 field: acc.field,
+                masks,
                 sets,
             });
         }
@@ -347,6 +362,12 @@ pub(crate) fn link_prefixes(fields: &mut Vec<FieldSpec>) -> Vec<Option<(FieldId,
             })
         })
         .collect()
+}
+
+/// The statement owning every pattern of a set, when one does.
+fn sole_owner(owners: &[usize]) -> Option<usize> {
+    let first = *owners.first()?;
+    owners.iter().all(|&o| o == first).then_some(first)
 }
 
 /// The required-literal pre-check of a regex set: every pattern must have one (see [`literal`]).

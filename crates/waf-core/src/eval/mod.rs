@@ -13,6 +13,7 @@ use portcullis_waf_injection::{Sensitivity, detect_sqli_tokens, detect_sqli_with
 use crate::env::EvalEnv;
 use crate::field::{Parsed, Slot, derive, extract};
 use crate::labels::label_matches;
+use crate::needs::admits;
 use crate::plan::{Detector, Forwarded, Plan, Position, Stmt};
 use crate::regexset::Caches;
 use crate::verdict::MatchDetail;
@@ -367,30 +368,28 @@ impl<'p> Ctx<'p> {
                         }
                     }
                     Some(Slot::Values(vals)) => {
-                        for rs in &g.sets {
-                            let owners = &rs.owners;
-                            // One statement's set (the usual case): a yes/no answer is enough, and none is
-                            // needed once that statement matched.
-                            let only = owners
-                                .first()
-                                .copied()
-                                .filter(|&only| owners.iter().all(|&o| o == only));
-                            for v in vals {
-                                if only.is_some_and(|only| get(flags, base + only)) {
-                                    break;
+                        for v in vals {
+                            // The value's bytes, noted once for every set's byte requirements.
+                            let present = g.masks.as_ref().map(|m| m.scan(v));
+                            for rs in &g.sets {
+                                if rs.only.is_some_and(|only| get(flags, base + only)) {
+                                    continue;
+                                }
+                                if present.is_some_and(|p| !admits(&rs.needs, p)) {
+                                    continue;
                                 }
                                 // None of the literals every match needs: no pattern of the set can match.
                                 if rs.pre.as_ref().is_some_and(|ac| !ac.is_match(&**v)) {
                                     continue;
                                 }
-                                if let Some(only) = only {
+                                if let Some(only) = rs.only {
                                     if caches.is_match(rs.cache, &rs.re, v) {
                                         set(flags, base + only, true);
                                     }
                                     continue;
                                 }
                                 for i in caches.matches(rs.cache, &rs.re, v).iter() {
-                                    if let Some(h) = owners.get(i.as_usize()) {
+                                    if let Some(h) = rs.owners.get(i.as_usize()) {
                                         set(flags, base + *h, true);
                                     }
                                 }
