@@ -14,7 +14,9 @@
 //! * an attribute name `on…` (≥ 5 bytes) immediately followed by an attribute value, and
 //! * an `ATTRIBUTENAME` attribute whose value is such a name (the indirect form).
 
-use libinjectionrs::xss::{Html5Flags, Html5State, TokenType};
+use libinjectionrs::xss::{Html5Flags, Html5State, TokenType, XssDetector};
+
+use crate::bytes::{contains, contains2};
 
 /// The five tokenizer start states libinjection tries.
 const CONTEXTS: [Html5Flags; 5] = [
@@ -25,14 +27,42 @@ const CONTEXTS: [Html5Flags; 5] = [
     Html5Flags::ValueBackQuote,
 ];
 
-/// Full XSS verdict, 3.9.2 semantics.
+/// Full XSS verdict, 3.9.2 semantics: libinjectionrs's verdict or the event-handler pass, in each start
+/// context that [`can_flag`] allows.
 pub(crate) fn detect(input: &[u8]) -> bool {
-    may_be_xss(input) && detect_unfiltered(input)
+    if !may_be_xss(input) {
+        return false;
+    }
+    let mut has_on = None;
+    CONTEXTS.iter().any(|&ctx| {
+        can_flag(input, ctx)
+            && (XssDetector::is_xss(input, ctx)
+                || (*has_on.get_or_insert_with(|| has_on_pair(input))
+                    && handler_in_context(input, ctx)))
+    })
 }
 
-/// The verdict without the [`may_be_xss`] prefilter (kept for the differential test).
+/// The verdict without the prefilters (libinjectionrs's `detect_xss` over all five contexts, plus the
+/// event-handler pass): the oracle of the differential tests.
+#[cfg(test)]
 pub(crate) fn detect_unfiltered(input: &[u8]) -> bool {
     libinjectionrs::detect_xss(input).is_injection() || has_any_event_handler(input)
+}
+
+/// Whether parsing `input` from start context `ctx` can flag anything at all; `false` skips the context.
+///
+/// Exact, from libinjectionrs's `Html5State`: the data state leaves its text only at a `<` (without one the
+/// input is one data-text token); a quoted-value start state ends its value only at its quote (without one the
+/// input is one attribute value, with no attribute name before it). Neither token is flagged by either detector
+/// (see [`may_be_xss`]). The unquoted-value context starts before an attribute name and is always parsed.
+fn can_flag(input: &[u8], ctx: Html5Flags) -> bool {
+    match ctx {
+        Html5Flags::DataState => contains(input, b'<'),
+        Html5Flags::ValueNoQuote => true,
+        Html5Flags::ValueSingleQuote => contains(input, b'\''),
+        Html5Flags::ValueDoubleQuote => contains(input, b'"'),
+        Html5Flags::ValueBackQuote => contains(input, b'`'),
+    }
 }
 
 /// Prefilter: an input with neither `<` nor `=` can never be flagged, so the five tokenizer passes are skipped.
@@ -53,7 +83,7 @@ pub(crate) fn detect_unfiltered(input: &[u8]) -> bool {
 /// So without `<` no tag token exists, and without `=` no value ever follows an attribute name: both detectors
 /// answer "not XSS" in all five contexts. `prefilter_is_exact` checks this differentially.
 pub(crate) fn may_be_xss(input: &[u8]) -> bool {
-    memchr::memchr2(b'<', b'=', input).is_some()
+    contains2(input, b'<', b'=')
 }
 
 /// What the previous attribute name makes of the next attribute value.
@@ -68,12 +98,17 @@ enum Pending {
 }
 
 /// The 3.9.2 event-handler rule alone, over the five contexts.
+#[cfg(test)]
 pub(crate) fn has_any_event_handler(input: &[u8]) -> bool {
-    // Attribute names and values are slices of the input, so no `on` pair means nothing to find.
-    let has_on = input
+    has_on_pair(input) && CONTEXTS.iter().any(|&ctx| handler_in_context(input, ctx))
+}
+
+/// Whether `input` holds `on` in any case: attribute names are slices of the input, so without it the
+/// event-handler pass has nothing to find.
+fn has_on_pair(input: &[u8]) -> bool {
+    input
         .windows(2)
-        .any(|w| matches!(w, [b'o' | b'O', b'n' | b'N']));
-    has_on && CONTEXTS.iter().any(|&ctx| handler_in_context(input, ctx))
+        .any(|w| matches!(w, [b'o' | b'O', b'n' | b'N']))
 }
 
 fn handler_in_context(input: &[u8], ctx: Html5Flags) -> bool {
@@ -178,6 +213,90 @@ mod tests {
         fn prefiltered_equals_unfiltered_html(input in "[<>=/ \"'`onerrxsciptOE!-]{0,24}") {
             proptest::prop_assert_eq!(detect(input.as_bytes()), detect_unfiltered(input.as_bytes()));
         }
+    }
+
+    /// Attribute-like pieces: names the detectors care about, values, separators and each quote.
+    fn attributes() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy;
+        let piece = proptest::sample::select(vec![
+            "on",
+            "onerror",
+            "ONLOAD",
+            "onauxclick",
+            "onx",
+            "style",
+            "href",
+            "src",
+            "xmlns",
+            "xlink:href",
+            "ATTRIBUTENAME",
+            "formaction",
+            "javascript:",
+            "vbscript:",
+            "data:",
+            "&#106;",
+            "alert(1)",
+            "x",
+            "no",
+            "analytics",
+            "=",
+            "=",
+            "==",
+            " ",
+            "\t",
+            "/",
+            ">",
+            "<",
+            "'",
+            "\"",
+            "`",
+            ",",
+            ";",
+            ":",
+            "\0",
+            "&",
+        ]);
+        proptest::collection::vec(piece, 0..14).prop_map(|p| p.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(100_000))]
+
+        /// Value-like strings (the context filter's common case: `=` but no `<` or quotes).
+        #[test]
+        fn context_filter_is_exact_on_values(input in "[a-zA-Z0-9 =,;:/._&%-]{0,32}") {
+            proptest::prop_assert_eq!(detect(input.as_bytes()), detect_unfiltered(input.as_bytes()));
+        }
+
+        /// Attribute-like strings with every quote kind and `<`.
+        #[test]
+        fn context_filter_is_exact_on_attributes(input in attributes()) {
+            proptest::prop_assert_eq!(detect(input.as_bytes()), detect_unfiltered(input.as_bytes()), "{:?}", input);
+        }
+    }
+
+    /// Every corpus input: identical verdicts with and without the prefilters.
+    #[test]
+    fn corpus_verdicts_are_unchanged() {
+        let Some((inputs, _)) = crate::corpus::inputs() else {
+            return;
+        };
+        let mut hits = 0;
+        for input in &inputs {
+            let got = detect(input);
+            assert_eq!(
+                got,
+                detect_unfiltered(input),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+            hits += usize::from(got);
+        }
+        eprintln!(
+            "corpus: {} distinct inputs, {hits} XSS, verdicts identical",
+            inputs.len()
+        );
+        assert!(inputs.len() > 20_000);
     }
 
     #[test]

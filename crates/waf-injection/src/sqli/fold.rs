@@ -15,7 +15,7 @@
 use libinjectionrs::sqli::{SqliFlags, Token, TokenType};
 
 use super::keywords;
-use super::tokenize::{TokenSource, Tokenizer};
+use super::tokenize::{TokenSource, Tokenizer, reset};
 
 /// `LIBINJECTION_SQLI_MAX_TOKENS`: a fingerprint describes at most five folded tokens.
 pub(crate) const MAX_TOKENS: usize = 5;
@@ -219,7 +219,7 @@ fn fold_tokens<S: TokenSource>(tokenizer: S, out: &mut Folded) {
     // Every slot starts empty, as C's reset leaves its token vector: the five-token rules read slots that
     // this parse may not have filled.
     for t in &mut out.tokens {
-        *t = Token::new();
+        reset(t);
     }
     let mut f = Folder {
         tokenizer,

@@ -3,6 +3,7 @@
 //! and what differs).
 
 mod fold;
+mod inert;
 mod keywords;
 mod tokenize;
 mod whitelist;
@@ -158,7 +159,18 @@ pub fn analyze(input: &[u8], context: Context) -> Analysis {
 }
 
 /// C `libinjection_is_sqli`: try the input as-is, then as if it followed `'`, then `"`; first hit wins.
+///
+/// Ordinary values whose tokens can never make a blacklisted fingerprint skip the fold ([`inert`]).
 pub(crate) fn detect(input: &[u8]) -> Option<Fingerprint> {
+    if inert::is_inert(input) {
+        return None;
+    }
+    detect_folding(input, fold::fold_in)
+}
+
+/// [`detect`] without the [`inert`] shortcut: what the shortcut is tested against.
+#[cfg(test)]
+pub(crate) fn detect_full(input: &[u8]) -> Option<Fingerprint> {
     detect_folding(input, fold::fold_in)
 }
 
@@ -244,8 +256,24 @@ pub(crate) fn is_plain_word(input: &[u8]) -> bool {
         && !matches!(input, [b'0', b'b' | b'B', ..])
         && input
             .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .all(|&b| PLAIN.get(usize::from(b)).copied().unwrap_or(false))
 }
+
+/// ASCII letters, digits and `_`: the bytes of a plain word.
+// Evaluated at compile time only: an out-of-range index would fail the build.
+#[allow(clippy::indexing_slicing)]
+static PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        // `b < 256`, so the cast is lossless.
+        #[allow(clippy::cast_possible_truncation)]
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    t
+};
 
 /// Three-token fingerprints that [`Sensitivity::Low`] does not report: together they cause 16 of the 21
 /// false positives libinjection has on its own `false_positives.txt`.

@@ -19,6 +19,18 @@ mod classes;
 /// Most value bytes a token keeps (C's 32-byte buffer minus its terminator).
 const MAX_VALUE: usize = 31;
 
+/// Resets `out` to [`Token::new`]'s state field by field (an in-place reset the compiler keeps inline,
+/// where assigning a new 64-byte token calls `memset`).
+pub(crate) fn reset(out: &mut Token) {
+    out.token_type = TokenType::None;
+    out.pos = 0;
+    out.len = 0;
+    out.val = [0; 32];
+    out.str_open = 0;
+    out.str_close = 0;
+    out.count = 0;
+}
+
 /// Sets `out` (a fresh token) to `kind` at `pos` with value `bytes`, truncated to [`MAX_VALUE`].
 fn assign(out: &mut Token, kind: TokenType, pos: usize, bytes: &[u8]) {
     let n = bytes.len().min(MAX_VALUE);
@@ -104,22 +116,24 @@ impl<'a> Tokenizer<'a> {
     pub(crate) fn next_into(&mut self, out: &mut Token) -> bool {
         if self.pos == 0 && self.quote != 0 && !self.input.is_empty() {
             // The input continues a string opened before it: its first token is that string's rest.
-            *out = Token::new();
+            reset(out);
             let end = self.string(out, 0, self.quote, 0);
             out.str_open = 0;
             self.pos = end.max(1);
             return true;
         }
         let len = self.input.len();
-        let mut at = self.pos;
-        while at < len && self.at(at).is_some_and(|b| class(b) == Class::White) {
-            at += 1;
-        }
+        let at = self.pos
+            + self
+                .rest(self.pos)
+                .iter()
+                .take_while(|&&b| class(b) == Class::White)
+                .count();
         let Some(b) = self.at(at) else {
             self.pos = len;
             return false;
         };
-        *out = Token::new();
+        reset(out);
         // Every parser consumes at least one byte; `max` keeps the loop bounded regardless.
         self.pos = self.dispatch(out, at, b).max(at + 1);
         true
@@ -582,29 +596,38 @@ impl<'a> Tokenizer<'a> {
     /// A word up to a delimiter, looked up in the keyword table; it ends early at a `.` or `` ` `` that follows
     /// a (non-bareword) keyword (`SELECT.x`, `` UNION`x` ``).
     fn word(&mut self, out: &mut Token, pos: usize) -> usize {
-        let mut end = pos;
-        for &b in self.rest(pos) {
+        let rest = self.rest(pos);
+        let mut len = 0;
+        loop {
+            // Runs of ordinary word bytes first; stop at a delimiter, `.` or `` ` ``.
+            len += rest
+                .get(len..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|&&b| !has(b, WORD_END | DOT_TICK))
+                .count();
+            let Some(&b) = rest.get(len) else { break };
             if has(b, WORD_END) {
                 break;
             }
-            if has(b, DOT_TICK) && end - pos <= MAX_VALUE {
-                let prefix = self.slice(pos, end);
+            if len <= MAX_VALUE {
+                let prefix = rest.get(..len).unwrap_or_default();
                 let kind = word_type(prefix);
                 if kind != TokenType::Bareword {
                     assign(out, kind, pos, prefix);
-                    return end;
+                    return pos + len;
                 }
             }
-            end += 1;
+            len += 1;
         }
-        let word = self.slice(pos, end);
+        let word = rest.get(..len).unwrap_or_default();
         let kind = if word.len() <= MAX_VALUE {
             word_type(word)
         } else {
             TokenType::Bareword
         };
         assign(out, kind, pos, word);
-        end
+        pos + len
     }
 }
 
