@@ -266,7 +266,7 @@ async fn store_events(store: &dyn Store, events: &[NewEventJson]) {
 pub fn lookup_attributes(rec: &CloudTrailRecord) -> Vec<(String, String)> {
     let mut a = Vec::with_capacity(6);
     a.push(("EventName".to_owned(), rec.event_name.clone()));
-    a.push(("EventSource".to_owned(), rec.event_source.clone()));
+    a.push(("EventSource".to_owned(), rec.event_source.to_string()));
     if let Some(k) = &rec.user_identity.access_key_id {
         a.push(("AccessKeyId".into(), k.clone()));
     }

@@ -3,21 +3,25 @@
 //! Services fill one [`CloudTrailRecord`] per call; the audit trail stores it, writes it
 //! to CloudTrail log files and serves it to `LookupEvents`, and Guard can read it.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// One CloudTrail record (`eventVersion` 1.08), the fields Portcullis can know.
+/// One CloudTrail record (`eventVersion` 1.08), the fields Portcullis can know. Fields that
+/// are fixed text on the API path (`eventVersion`, `eventSource`, `eventType`,
+/// `eventCategory`) are `Cow`, so recording a call does not copy them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CloudTrailRecord {
     /// Record format version.
-    pub event_version: String,
+    pub event_version: Cow<'static, str>,
     /// Who made the call.
     pub user_identity: UserIdentity,
     /// When the call arrived, RFC 3339 UTC with second precision (`2026-11-29T19:13:03Z`).
     pub event_time: String,
     /// The service, e.g. `iam.amazonaws.com`.
-    pub event_source: String,
+    pub event_source: Cow<'static, str>,
     /// The operation, e.g. `CreateUser`.
     pub event_name: String,
     /// The region of the request's SigV4 scope.
@@ -46,13 +50,13 @@ pub struct CloudTrailRecord {
     /// Whether the operation only reads.
     pub read_only: bool,
     /// `AwsApiCall` for API calls.
-    pub event_type: String,
+    pub event_type: Cow<'static, str>,
     /// Whether the call came from a console session rather than an API client.
     pub management_event: bool,
     /// The account the call acted in.
     pub recipient_account_id: String,
     /// Always `Management` for the control-plane calls recorded here.
-    pub event_category: String,
+    pub event_category: Cow<'static, str>,
     /// TLS details of the connection.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub tls_details: Option<TlsDetails>,
@@ -119,8 +123,9 @@ pub fn redact(mut v: Value) -> Value {
     v
 }
 
+/// Whether a member name marks a secret: it contains one of these (lowercase) words in
+/// any ASCII case. Compared in place, so redacting a record allocates nothing per member.
 fn is_secret_key(k: &str) -> bool {
-    let k = k.to_ascii_lowercase();
     [
         "secretaccesskey",
         "sessiontoken",
@@ -131,12 +136,42 @@ fn is_secret_key(k: &str) -> bool {
         "keymaterial",
     ]
     .iter()
-    .any(|s| k.contains(s))
+    .any(|s| {
+        k.as_bytes()
+            .windows(s.len())
+            .any(|w| w.eq_ignore_ascii_case(s.as_bytes()))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_names_match_in_any_case_and_position() {
+        assert!(is_secret_key("Plaintext"));
+        assert!(is_secret_key("newPASSWORD"));
+        assert!(is_secret_key("x-SessionToken-y"));
+        assert!(!is_secret_key("KeyId"));
+        assert!(!is_secret_key("plain"));
+        assert!(!is_secret_key(""));
+    }
+
+    #[test]
+    fn event_time_is_rfc3339_to_the_second() {
+        use time::format_description::well_known::Rfc3339;
+        let t = time::macros::datetime!(2026-11-29 19:13:03.987 +02:00);
+        assert_eq!(event_time(t), "2026-11-29T17:13:03Z");
+        let t0 = time::macros::datetime!(0001-01-01 00:00:00 UTC);
+        assert_eq!(event_time(t0), "0001-01-01T00:00:00Z");
+        // Every second of a span of years, sampled: the same text as the time crate writes.
+        let mut t = time::macros::datetime!(1969-12-31 23:59:59 UTC);
+        for _ in 0..20_000 {
+            let whole = t.replace_nanosecond(0).unwrap();
+            assert_eq!(event_time(t), whole.format(&Rfc3339).unwrap());
+            t += time::Duration::seconds(86_399 * 3 + 7_919);
+        }
+    }
 
     #[test]
     fn redact_hides_secrets_at_depth() {
@@ -148,6 +183,50 @@ mod tests {
         assert!(r.contains("AKIA"));
         assert!(r.contains("alice"));
     }
+}
+
+/// A record's `eventTime`: `t` in UTC as RFC 3339 with second precision
+/// (`2026-11-29T19:13:03Z`), written digit by digit into one 20-byte string (every API
+/// call formats one). Years outside 0000–9999 fall back to the `time` crate's formatter.
+pub fn event_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let Ok(year) = u32::try_from(t.year()) else {
+        return event_time_slow(t);
+    };
+    if year > 9999 {
+        return event_time_slow(t);
+    }
+    let mut out = String::with_capacity(20);
+    let two = |n: u32, out: &mut String| {
+        out.push(digit(n / 10));
+        out.push(digit(n));
+    };
+    two(year / 100, &mut out);
+    two(year, &mut out);
+    out.push('-');
+    two(u32::from(u8::from(t.month())), &mut out);
+    out.push('-');
+    two(u32::from(t.day()), &mut out);
+    out.push('T');
+    two(u32::from(t.hour()), &mut out);
+    out.push(':');
+    two(u32::from(t.minute()), &mut out);
+    out.push(':');
+    two(u32::from(t.second()), &mut out);
+    out.push('Z');
+    out
+}
+
+/// The last decimal digit of `n`.
+fn digit(n: u32) -> char {
+    char::from_digit(n % 10, 10).unwrap_or('0')
+}
+
+fn event_time_slow(t: time::OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Where services hand their audit records. Implementations must not block: the audit

@@ -10,7 +10,6 @@ use portcullis_common::audit::{AuditSink, CloudTrailRecord, TlsDetails, UserIden
 use portcullis_common::{Clock, ids};
 use portcullis_iam::sigv4::{self, SignedRequest};
 use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
 
 use crate::auth::{AuthFailure, Authenticator, authenticate_sigv4};
 use crate::error::{AwsError, Protocol};
@@ -55,7 +54,7 @@ impl std::fmt::Debug for Pipeline {
 
 /// Who made a request, before or after authentication, and what it asked for.
 struct Attempt {
-    event_source: String,
+    event_source: std::borrow::Cow<'static, str>,
     /// The caller's `userIdentity`, or `Unknown` with the access key id it named.
     user_identity: UserIdentity,
     /// The caller's account; empty when unauthenticated.
@@ -273,7 +272,7 @@ impl Pipeline {
         // move into the `ApiRequest` instead of being cloned.
         let seen = Seen::of(&parts);
         let attempt = Attempt {
-            event_source: service.event_source().to_owned(),
+            event_source: service.event_source().into(),
             user_identity: caller.user_identity(),
             recipient: caller.principal.account.clone(),
             region: region.clone(),
@@ -342,7 +341,7 @@ impl Pipeline {
         tracing::info!(request_id, reason = failure.reason(), remote = %conn.remote, "request not authenticated");
         let mut outcome = ApiOutcome::failed(op_hint, err.clone());
         let attempt = Attempt {
-            event_source: format!("{service_name}.amazonaws.com"),
+            event_source: format!("{service_name}.amazonaws.com").into(),
             user_identity: UserIdentity {
                 identity_type: "Unknown".into(),
                 access_key_id,
@@ -377,11 +376,7 @@ impl Pipeline {
         let record = CloudTrailRecord {
             event_version: "1.08".into(),
             user_identity: attempt.user_identity,
-            event_time: now
-                .replace_nanosecond(0)
-                .unwrap_or(now)
-                .format(&Rfc3339)
-                .unwrap_or_default(),
+            event_time: portcullis_common::audit::event_time(now),
             event_source: attempt.event_source,
             event_name: if outcome.operation.is_empty() {
                 "Unknown".into()

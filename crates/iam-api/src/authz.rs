@@ -18,7 +18,6 @@ use portcullis_http::{ApiRequest, Caller, CredentialSource};
 use portcullis_iam::policy::{
     self, ContextValue, Decision, Policy, PolicyKind, PrincipalKind, RequestContext,
 };
-use time::format_description::well_known::Rfc3339;
 
 use crate::error::{IamError, Result};
 use crate::managed;
@@ -68,19 +67,13 @@ impl Authorizer {
     /// added by the policy engine).
     pub fn context(req: &ApiRequest, action: &str, resource: &str) -> RequestContext {
         let mut ctx = RequestContext::new(req.caller.principal.clone(), action, resource);
-        let now = req.received_at;
+        // `aws:CurrentTime` and `aws:EpochTime` are derived from the arrival time only when
+        // a condition asks for them.
         ctx = ctx
+            .at(req.received_at)
             .with(
                 "aws:SourceIp",
                 ContextValue::Single(req.source_ip.to_string()),
-            )
-            .with(
-                "aws:CurrentTime",
-                ContextValue::Single(now.format(&Rfc3339).unwrap_or_default()),
-            )
-            .with(
-                "aws:EpochTime",
-                ContextValue::Single(now.unix_timestamp().to_string()),
             )
             .with("aws:SecureTransport", ContextValue::Single("true".into()))
             .with(

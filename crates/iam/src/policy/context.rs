@@ -9,6 +9,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
 /// What kind of identity made the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PrincipalKind {
@@ -174,8 +177,13 @@ pub struct RequestContext {
     pub action: String,
     /// The ARN of the resource acted on, or `*` for actions without one.
     pub resource: String,
-    /// Condition keys; look-ups ignore ASCII case in the key name.
-    pub values: BTreeMap<String, ContextValue>,
+    /// Condition keys; look-ups ignore ASCII case in the key name. Well-known key names
+    /// are borrowed (`&'static str`), so setting one allocates only its value.
+    pub values: BTreeMap<Cow<'static, str>, ContextValue>,
+    /// When the request arrived, if known: `aws:CurrentTime` and `aws:EpochTime` are
+    /// derived from it on demand (unless `values` sets them), so a request whose policies
+    /// never ask for the time does not format it.
+    pub request_time: Option<OffsetDateTime>,
 }
 
 impl RequestContext {
@@ -190,17 +198,29 @@ impl RequestContext {
             action: action.into(),
             resource: resource.into(),
             values: BTreeMap::new(),
+            request_time: None,
         }
     }
 
     /// Sets condition key `key`, returning the context.
-    pub fn with(mut self, key: impl Into<String>, value: impl Into<ContextValue>) -> Self {
+    pub fn with(
+        mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<ContextValue>,
+    ) -> Self {
         self.values.insert(key.into(), value.into());
         self
     }
 
-    /// The value of condition key `key` (ASCII case ignored), falling back to the global
-    /// keys derived from the principal when the context does not set them.
+    /// Sets when the request arrived (the source of `aws:CurrentTime` and
+    /// `aws:EpochTime`), returning the context.
+    pub fn at(mut self, time: OffsetDateTime) -> Self {
+        self.request_time = Some(time);
+        self
+    }
+
+    /// The value of condition key `key` (ASCII case ignored), falling back to the keys
+    /// derived from the request time and the principal when the context does not set them.
     pub fn lookup(&self, key: &str) -> Option<Cow<'_, ContextValue>> {
         if let Some(v) = self.values.get(key) {
             return Some(Cow::Borrowed(v));
@@ -211,6 +231,16 @@ impl RequestContext {
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
         {
             return Some(Cow::Borrowed(v));
+        }
+        if let Some(t) = self.request_time {
+            if key.eq_ignore_ascii_case("aws:CurrentTime") {
+                let text = t.format(&Rfc3339).unwrap_or_default();
+                return Some(Cow::Owned(ContextValue::Single(text)));
+            }
+            if key.eq_ignore_ascii_case("aws:EpochTime") {
+                let text = t.unix_timestamp().to_string();
+                return Some(Cow::Owned(ContextValue::Single(text)));
+            }
         }
         self.principal
             .global(&key.to_ascii_lowercase())
@@ -275,6 +305,25 @@ mod tests {
             single(&ctx, "aws:PrincipalType").as_deref(),
             Some("AssumedRole")
         );
+    }
+
+    #[test]
+    fn time_keys_derive_from_request_time() {
+        let t = time::macros::datetime!(2026-11-30 19:05:07 UTC);
+        let ctx = RequestContext::new(Principal::root("111122223333"), "kms:Encrypt", "*").at(t);
+        assert_eq!(
+            single(&ctx, "aws:CurrentTime").as_deref(),
+            Some("2026-11-30T19:05:07Z")
+        );
+        assert_eq!(single(&ctx, "AWS:EPOCHTIME").as_deref(), Some("1796065507"));
+        let set = ctx.clone().with("aws:CurrentTime", "2000-01-01T00:00:00Z");
+        assert_eq!(
+            single(&set, "aws:currenttime").as_deref(),
+            Some("2000-01-01T00:00:00Z")
+        );
+        let none = RequestContext::new(Principal::root("111122223333"), "kms:Encrypt", "*");
+        assert_eq!(single(&none, "aws:CurrentTime"), None);
+        assert_eq!(single(&none, "aws:EpochTime"), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use http::header::{AUTHORIZATION, DATE, HOST};
 use percent_encoding::percent_decode_str;
 
 use super::error::{SigV4Error, clip};
-use super::skew::{MAX_EXPIRES_SECS, parse_amz_date, parse_http_date, scope_date};
+use super::skew::{MAX_EXPIRES_SECS, is_scope_date, parse_amz_date, parse_http_date, scope_date};
 use super::{
     ALGORITHM, AuthLocation, CredentialScope, ParsedAuth, SCOPE_TERMINATOR, SignedRequest,
 };
@@ -225,11 +225,10 @@ fn finish(
     {
         return Err(SigV4Error::HostNotSigned);
     }
-    let request_date = scope_date(request_time);
-    if scope.date != request_date {
+    if !is_scope_date(&scope.date, request_time) {
         return Err(SigV4Error::ScopeDateMismatch {
             scope_date: scope.date,
-            request_date,
+            request_date: scope_date(request_time),
         });
     }
     Ok(ParsedAuth {

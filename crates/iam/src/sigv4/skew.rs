@@ -84,6 +84,33 @@ pub(crate) fn scope_date(t: OffsetDateTime) -> String {
     format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
+/// Whether `s` is the `yyyymmdd` date of a request time: [`scope_date`] compared in place,
+/// without building the string (every signed request checks it).
+pub(crate) fn is_scope_date(s: &str, t: OffsetDateTime) -> bool {
+    let d = t.to_offset(time::UtcOffset::UTC).date();
+    let Ok(year) = u32::try_from(d.year()) else {
+        return s == scope_date(t);
+    };
+    if year > 9999 {
+        return s == scope_date(t);
+    }
+    let (month, day) = (u32::from(u8::from(d.month())), u32::from(d.day()));
+    let digits = [
+        year / 1000,
+        year / 100 % 10,
+        year / 10 % 10,
+        year % 10,
+        month / 10,
+        month % 10,
+        day / 10,
+        day % 10,
+    ];
+    s.len() == digits.len()
+        && s.bytes()
+            .zip(digits)
+            .all(|(b, n)| u32::from(b) == u32::from(b'0') + n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +160,11 @@ mod tests {
         }
         assert!(parse_http_date("Sun, 29 Nov 2026 12:00:00 nowhere").is_err());
         assert_eq!(scope_date(T0), "20261129");
+        assert!(is_scope_date("20261129", T0));
+        assert!(!is_scope_date("20261128", T0));
+        assert!(!is_scope_date("2026112", T0));
+        assert!(!is_scope_date("202611290", T0));
+        assert!(!is_scope_date("2026-11-", T0));
     }
 
     #[test]
@@ -196,6 +228,15 @@ mod tests {
                     Err(SigV4Error::SignatureNotYetCurrent { .. })),
                 "not yet current"
             );
+        }
+
+        /// The in-place date check agrees with the formatted date, for it and its neighbours.
+        #[test]
+        fn is_scope_date_agrees_with_scope_date(secs in -62_000_000_000i64..250_000_000_000) {
+            let t = OffsetDateTime::UNIX_EPOCH + Duration::seconds(secs);
+            prop_assert!(is_scope_date(&scope_date(t), t));
+            prop_assert!(!is_scope_date(&scope_date(t + Duration::days(1)), t));
+            prop_assert!(!is_scope_date(&scope_date(t - Duration::days(1)), t));
         }
 
         /// A presigned URL is valid exactly on `[t - 15 min, t + expires]`.

@@ -39,7 +39,7 @@ async fn usable_key(
     action: &str,
     grant_op: Option<&str>,
     usage: &str,
-    extra: &[(&str, String)],
+    extra: &[(&'static str, String)],
 ) -> Result<Arc<Versioned<Key>>> {
     let key = ctx
         .kms

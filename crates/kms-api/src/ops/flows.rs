@@ -331,3 +331,6 @@ async fn import_is_only_for_external_keys() {
     let last = env.ok("GetKeyLastUsage", json!({"KeyId": ext})).await;
     assert!(last.get("KeyLastUsage").is_none());
 }
+
+#[path = "flows_conditions.rs"]
+mod conditions;

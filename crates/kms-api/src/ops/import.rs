@@ -81,7 +81,11 @@ fn parse_enum<T: std::str::FromStr<Err = core::KmsCryptoError>>(
     s.parse::<T>().map_err(KmsError::from)
 }
 
-async fn load(ctx: &Ctx<'_>, action: &str, extra: &[(&str, String)]) -> Result<Versioned<Key>> {
+async fn load(
+    ctx: &Ctx<'_>,
+    action: &str,
+    extra: &[(&'static str, String)],
+) -> Result<Versioned<Key>> {
     let key = ctx
         .kms
         .resolve(ctx.req, ctx.input.key_id("KeyId")?, Naming::KeyOnly)
