@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use portcullis_common::Clock;
 use portcullis_common::audit::{AuditSink, CloudTrailRecord};
-use portcullis_store::{NewEventJson, Store, StoreError};
+use portcullis_store::{JsonText, NewEventJson, Store, StoreError};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::mpsc;
@@ -113,7 +113,7 @@ async fn run(
         store_events(&*store, &events).await;
         backlog.fetch_sub(n, Ordering::AcqRel);
         if let Some((ftx, _)) = &files {
-            let texts = events.into_iter().map(|e| e.body).collect();
+            let texts = events.into_iter().map(|e| e.body.into_string()).collect();
             if ftx.send(texts).await.is_err() {
                 tracing::error!("the audit log file writer stopped; records go to the store only");
             }
@@ -226,11 +226,13 @@ async fn flush(writer: &LogFileWriter, pending: &mut Vec<String>, now: OffsetDat
 /// A record as the store keeps it: serialized once (the same text goes to the log file),
 /// with its look-up attributes.
 fn prepare(rec: CloudTrailRecord) -> NewEventJson {
-    let body = serde_json::to_string(&rec).unwrap_or_else(|e| {
+    let body = JsonText::serialize(&rec).unwrap_or_else(|e| {
         // Unreachable for these types (every map key is a string); keep the record's
         // identity rather than lose it.
         tracing::error!(error = %e, event_id = %rec.event_id, "an audit record did not serialize");
-        serde_json::json!({"eventID": rec.event_id, "eventTime": rec.event_time}).to_string()
+        serde_json::json!({"eventID": rec.event_id, "eventTime": rec.event_time})
+            .to_string()
+            .into()
     });
     NewEventJson {
         time: OffsetDateTime::parse(&rec.event_time, &Rfc3339)

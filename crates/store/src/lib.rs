@@ -46,7 +46,9 @@ use std::sync::Arc;
 pub use error::StoreError;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use types::{EventQuery, Item, NewEvent, NewEventJson, Precondition, StoredEvent, WriteOp};
+pub use types::{
+    EventQuery, Item, JsonText, NewEvent, NewEventJson, Precondition, StoredEvent, WriteOp,
+};
 
 /// The storage every Portcullis service codes against.
 ///

@@ -118,7 +118,71 @@ pub struct NewEventJson {
     pub attrs: Vec<(String, String)>,
     /// The event itself: one JSON value as text. Text that is not valid JSON, or whose
     /// strings hold a NUL character (`\u0000`), is refused.
-    pub body: String,
+    pub body: JsonText,
+}
+
+/// One JSON value as text, for [`NewEventJson::body`]. Text made by
+/// [`JsonText::serialize`] is serde_json's own output, so a store that keeps text as it is
+/// does not parse it again to know it is JSON; text given as a string ([`From`]) is parsed
+/// once when it is stored. Either way a NUL character in a string is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonText {
+    text: String,
+    /// Written by serde_json in [`JsonText::serialize`]: one JSON value by construction.
+    serialized: bool,
+}
+
+impl JsonText {
+    /// Serializes `value` with serde_json (compact).
+    ///
+    /// # Errors
+    /// The value's `Serialize` failed (for instance a map with a key that is not a string).
+    pub fn serialize<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        serde_json::to_string(value).map(|text| Self {
+            text,
+            serialized: true,
+        })
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The text, without a copy.
+    pub fn into_string(self) -> String {
+        self.text
+    }
+
+    /// Whether serde_json wrote this text, so it needs no parse to be known as JSON.
+    pub(crate) fn is_serialized(&self) -> bool {
+        self.serialized
+    }
+}
+
+impl From<String> for JsonText {
+    /// Text from elsewhere: the store checks that it is one JSON value.
+    fn from(text: String) -> Self {
+        Self {
+            text,
+            serialized: false,
+        }
+    }
+}
+
+impl From<&str> for JsonText {
+    /// Text from elsewhere: the store checks that it is one JSON value.
+    fn from(text: &str) -> Self {
+        Self::from(text.to_owned())
+    }
+}
+
+impl std::ops::Deref for JsonText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
 }
 
 /// Which events [`query_events`](crate::Store::query_events) returns. Filters are ANDed.

@@ -27,7 +27,7 @@ fn event(id: &str, name: &str) -> NewEventJson {
             ("EventName".into(), name.into()),
             ("Username".into(), "alice".into()),
         ],
-        body: format!("{{\"id\":\"{id}\"}}"),
+        body: format!("{{\"id\":\"{id}\"}}").into(),
     }
 }
 

@@ -423,7 +423,7 @@ pub(crate) async fn json_text_append(ctx: &Ctx) {
         id: id.to_owned(),
         time: base_time(),
         attrs: vec![("K".to_owned(), attr.to_owned())],
-        body: body.to_owned(),
+        body: body.into(),
     };
     let seqs = must(
         ctx.store
@@ -459,6 +459,37 @@ pub(crate) async fn json_text_append(ctx: &Ctx) {
         );
     }
     assert_eq!(ids(ctx, &stream, &EventQuery::latest(10)).await, ["b", "a"]);
+
+    // Text serde_json wrote is stored without a second parse, and reads back the same; its
+    // NUL characters are refused like any other text's.
+    let serialized = |id: &str, body: &serde_json::Value| crate::NewEventJson {
+        body: match crate::JsonText::serialize(body) {
+            Ok(text) => text,
+            Err(e) => panic!("serializing {body}: {e}"),
+        },
+        ..text(id, "s", "")
+    };
+    let body = json!({"eventID": "e", "s": "quote \" and é", "n": [1, 2.5]});
+    must(
+        ctx.store
+            .append_events_json(&stream, &[serialized("e", &body)])
+            .await,
+        "append serialized",
+    );
+    let got = must(ctx.store.get_event(&stream, "e").await, "get serialized");
+    assert_eq!(got.map(|e| e.body), Some(body));
+    let nul = ctx
+        .store
+        .append_events_json(&stream, &[serialized("f", &json!({"s": "nul \0 here"}))])
+        .await;
+    assert!(
+        matches!(nul, Err(StoreError::InvalidInput { .. })),
+        "{nul:?}"
+    );
+    assert_eq!(
+        ids(ctx, &stream, &EventQuery::latest(10)).await,
+        ["e", "b", "a"]
+    );
 }
 
 /// An event is found by its id alone, in its own stream only.
