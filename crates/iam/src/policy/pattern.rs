@@ -151,7 +151,24 @@ pub(crate) fn literal(toks: &[Tok]) -> String {
 ///
 /// Linear backtracking over the last `*` seen, so no input can make it exponential.
 pub(crate) fn glob(pat: &[Tok], text: &str, ignore_case: bool) -> bool {
-    let text: Vec<char> = text.chars().collect();
+    // Actions and ARNs are nearly always ASCII: each byte is then one character, so the
+    // match runs on the bytes without collecting the characters first (every policy
+    // statement of every call matches a few of these).
+    if text.is_ascii() {
+        glob_in(pat, text.as_bytes(), char::from, ignore_case)
+    } else {
+        let chars: Vec<char> = text.chars().collect();
+        glob_in(pat, &chars, |c| c, ignore_case)
+    }
+}
+
+/// [`glob`] over `text` as a slice of characters, each read through `as_char`.
+fn glob_in<T: Copy>(
+    pat: &[Tok],
+    text: &[T],
+    as_char: impl Fn(T) -> char,
+    ignore_case: bool,
+) -> bool {
     let same = |a: char, b: char| a == b || (ignore_case && a.to_lowercase().eq(b.to_lowercase()));
     let (mut p, mut t) = (0usize, 0usize);
     let mut backtrack: Option<(usize, usize)> = None;
@@ -165,7 +182,7 @@ pub(crate) fn glob(pat: &[Tok], text: &str, ignore_case: bool) -> bool {
                 p += 1;
                 t += 1;
             }
-            (Some(Tok::Lit(a)), Some(b)) if same(*a, *b) => {
+            (Some(Tok::Lit(a)), Some(b)) if same(*a, as_char(*b)) => {
                 p += 1;
                 t += 1;
             }

@@ -146,3 +146,66 @@ proptest! {
         prop_assert_eq!(matches(&format!("{prefix}*"), &text), text.starts_with(&prefix));
     }
 }
+
+/// `glob` by dynamic programming over characters: the reference the matcher is held to.
+fn glob_oracle(pat: &[Tok], text: &str, ignore_case: bool) -> bool {
+    let text: Vec<char> = text.chars().collect();
+    let same = |a: char, b: char| a == b || (ignore_case && a.to_lowercase().eq(b.to_lowercase()));
+    // row[j]: the pattern so far matches the first j characters.
+    let mut row = vec![false; text.len() + 1];
+    if let Some(first) = row.first_mut() {
+        *first = true;
+    }
+    for tok in pat {
+        let mut next = vec![false; text.len() + 1];
+        for j in 0..=text.len() {
+            let prev = row.get(j).copied().unwrap_or(false);
+            let diag = j > 0 && row.get(j - 1).copied().unwrap_or(false);
+            let left = j > 0 && next.get(j - 1).copied().unwrap_or(false);
+            let hit = match tok {
+                Tok::Star => prev || left,
+                Tok::One => diag,
+                Tok::Lit(a) => diag && text.get(j - 1).is_some_and(|b| same(*a, *b)),
+            };
+            if let Some(n) = next.get_mut(j) {
+                *n = hit;
+            }
+        }
+        row = next;
+    }
+    row.last().copied().unwrap_or(false)
+}
+
+/// Characters whose case folding crosses between ASCII and the rest (the Kelvin sign folds
+/// to `k`), beside plain ones and the wildcards.
+fn glob_char() -> impl Strategy<Value = char> {
+    prop::sample::select(vec![
+        'a', 'A', 'k', 'K', '\u{212A}', 'é', 'É', ':', '*', '?',
+    ])
+}
+
+proptest! {
+    #[test]
+    fn glob_agrees_with_the_reference(
+        pattern in prop::collection::vec(glob_char(), 0..8),
+        text in prop::collection::vec(glob_char(), 0..10),
+        ignore_case: bool,
+    ) {
+        let pattern: String = pattern.into_iter().collect();
+        // Wildcards in the text are plain characters there.
+        let text: String = text.into_iter().collect();
+        let toks = wildcard_tokens(&pattern);
+        prop_assert_eq!(
+            glob(&toks, &text, ignore_case),
+            glob_oracle(&toks, &text, ignore_case),
+            "{:?} against {:?}", pattern, text
+        );
+    }
+}
+
+#[test]
+fn ignoring_case_folds_the_kelvin_sign_in_ascii_text() {
+    let kelvin = wildcard_tokens("\u{212A}ms:*");
+    assert!(glob(&kelvin, "kms:Encrypt", true));
+    assert!(!glob(&kelvin, "kms:Encrypt", false));
+}
