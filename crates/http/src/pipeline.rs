@@ -384,7 +384,7 @@ impl Pipeline {
                 outcome.operation.clone()
             },
             aws_region: attempt.region,
-            source_ip_address: conn.remote.ip().to_string(),
+            source_ip_address: portcullis_common::net::ip_text(conn.remote.ip()),
             user_agent: seen.user_agent,
             error_code,
             error_message,

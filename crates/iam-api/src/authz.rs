@@ -73,7 +73,7 @@ impl Authorizer {
             .at(req.received_at)
             .with(
                 "aws:SourceIp",
-                ContextValue::Single(req.source_ip.to_string()),
+                ContextValue::Single(portcullis_common::net::ip_text(req.source_ip)),
             )
             .with("aws:SecureTransport", ContextValue::Single("true".into()))
             .with(

@@ -577,9 +577,7 @@ impl Kms {
 /// alias ARN (`KeyId`, or `DestinationKeyId` for `kms:ReEncryptTo`).
 fn request_alias(req: &ApiRequest, action: &str) -> Option<String> {
     // Cheap test first: most bodies name no alias and need not be parsed twice.
-    if !req.body.windows(6).any(|w| w == b"alias/") {
-        return None;
-    }
+    memchr::memmem::find(&req.body, b"alias/")?;
     let member = if action == "kms:ReEncryptTo" {
         "DestinationKeyId"
     } else {
