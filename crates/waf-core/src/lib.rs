@@ -8,7 +8,8 @@
 //! fields whose transformation chains share a prefix share its work (`URL_DECODE_UNI` runs once for
 //! `URL_DECODE_UNI`+`LOWERCASE`, `+HTML_ENTITY_DECODE`, ...), byte matches on the same field share one Aho-Corasick
 //! pass, each regex statement is one regex set (skipped when a value lacks a byte every match needs, noted for all
-//! of a field's sets in one pass, or a literal every match needs), and SQLi/XSS results are shared.
+//! of a field's sets in one pass, or a literal every match needs; a field with several values, like `Headers`, is
+//! searched once with its values joined, see `joined.rs`), and SQLi/XSS results are shared.
 //! `examples/managed_cost.rs` measures the managed-groups ACL of the proxy benchmark. The clock, rate counters
 //! ([`rate::RateCounter`]), geo database ([`geo::GeoDb`]) and the client's CAPTCHA/challenge token come in through
 //! [`EvalEnv`]. Managed rule groups plug in through [`ManagedGroup`].
@@ -30,6 +31,7 @@ mod eval;
 mod field;
 pub mod geo;
 pub mod ipset;
+mod joined;
 pub mod json;
 pub mod labels;
 pub mod managed;

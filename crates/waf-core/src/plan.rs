@@ -136,6 +136,27 @@ pub(crate) enum FieldKind {
 }
 
 impl FieldKind {
+    /// Whether a request can give this component several values (then a regex search over the values joined
+    /// pays, see [`crate::joined`]).
+    pub(crate) fn many_values(&self) -> bool {
+        match self {
+            FieldKind::SingleHeader(_)
+            | FieldKind::SingleQueryArg(..)
+            | FieldKind::AllQueryArgs(_)
+            | FieldKind::JsonBody { .. }
+            | FieldKind::Headers { .. }
+            | FieldKind::Cookies { .. } => true,
+            FieldKind::UriPath
+            | FieldKind::QueryString
+            | FieldKind::Method
+            | FieldKind::Body(_)
+            | FieldKind::HeaderOrder(_)
+            | FieldKind::Ja3(_)
+            | FieldKind::Ja4(_)
+            | FieldKind::UriFragment(_) => false,
+        }
+    }
+
     /// The `location` AWS WAF logs for a match in this component.
     pub(crate) fn location(&self) -> &'static str {
         match self {
@@ -192,6 +213,8 @@ pub(crate) struct RegexGroup {
     /// The byte requirements of the sets (see [`crate::needs`]); `None` when no set has one, and then a value's
     /// bytes are not looked at.
     pub masks: Option<ByteMasks>,
+    /// Whether some set has a joined variant ([`RegexSetEntry::joined`]).
+    pub joined: bool,
 }
 
 /// One regex set of a [`RegexGroup`].
@@ -211,6 +234,9 @@ pub(crate) struct RegexSetEntry {
     pub only: Option<usize>,
     /// This set's index among the plan's sets: where its search cache lives in [`crate::regexset::Caches`].
     pub cache: usize,
+    /// The set rewritten to search a field's values joined into one text ([`crate::joined`]), and its cache
+    /// index; `None` for fields that yield one value, or patterns that cannot be joined.
+    pub joined: Option<(regex_automata::meta::Regex, usize)>,
 }
 
 /// `ComparisonOperator`.

@@ -31,18 +31,23 @@ pub(crate) fn build_set(
     unicode: bool,
     size_limit: usize,
 ) -> Result<meta::Regex, String> {
+    let (metac, syntaxc) = set_config(unicode, size_limit);
+    meta::Builder::new()
+        .configure(metac)
+        .syntax(syntaxc)
+        .build_many(patterns)
+        .map_err(|e| e.to_string())
+}
+
+/// The regex and syntax settings of [`build_set`].
+pub(crate) fn set_config(unicode: bool, size_limit: usize) -> (meta::Config, syntax::Config) {
     let metac = meta::Config::new()
         .nfa_size_limit(Some(size_limit))
         .hybrid_cache_capacity(HYBRID_CACHE_CAPACITY)
         .match_kind(MatchKind::All)
         .utf8_empty(false)
         .which_captures(WhichCaptures::None);
-    let syntaxc = syntax::Config::new().unicode(unicode).utf8(false);
-    meta::Builder::new()
-        .configure(metac)
-        .syntax(syntaxc)
-        .build_many(patterns)
-        .map_err(|e| e.to_string())
+    (metac, syntax::Config::new().unicode(unicode).utf8(false))
 }
 
 /// A fresh identity for a compiled plan (never 0, the id of a plan not built by the compiler).

@@ -13,6 +13,7 @@ use regex::bytes::RegexBuilder;
 
 use crate::error::CompileError;
 use crate::ipset::IpSet;
+use crate::joined::{self, build_joined};
 use crate::needs::{ByteMasks, Needs};
 use crate::plan::{
     ByteGroup, Detector, FieldId, FieldSpec, Plan, Position, RegexGroup, RegexSetEntry,
@@ -236,6 +237,11 @@ impl Builder {
         plan.id = next_plan_id();
         let mut set_count = 0usize;
         for acc in self.regexes {
+            let many = plan
+                .fields
+                .get(acc.field)
+                .is_some_and(|f| f.kind.many_values())
+                && joined::enabled();
             let mut sets = Vec::new();
             // Per set, the bytes every match needs.
             let mut needs = Vec::new();
@@ -264,15 +270,22 @@ impl Builder {
                     match build_set(&pats, unicode, REGEX_SET_SIZE_LIMIT) {
                         Ok(re) => {
                             needs.push(Needs::of(&pats, unicode));
+                            let cache = set_count;
+                            set_count += 1;
+                            let joined = if many {
+                                joined_set(&pats, unicode, &mut set_count)
+                            } else {
+                                None
+                            };
                             sets.push(RegexSetEntry {
                                 re,
                                 pre: precheck(&pats, unicode),
                                 needs: Vec::new(),
                                 only: sole_owner(&owners),
                                 owners,
-                                cache: set_count,
+                                cache,
+                                joined,
                             });
-                            set_count += 1;
                         }
                         Err(_) => {
                             // Too large together: one set per pattern (each was checked alone).
@@ -286,15 +299,22 @@ impl Builder {
                                         }
                                     })?;
                                 needs.push(Needs::of(&[p], unicode));
+                                let cache = set_count;
+                                set_count += 1;
+                                let joined = if many {
+                                    joined_set(&[p], unicode, &mut set_count)
+                                } else {
+                                    None
+                                };
                                 sets.push(RegexSetEntry {
                                     re,
                                     owners: vec![owner],
                                     pre: precheck(&[p], unicode),
                                     needs: Vec::new(),
                                     only: Some(owner),
-                                    cache: set_count,
+                                    cache,
+                                    joined,
                                 });
-                                set_count += 1;
                             }
                         }
                     }
@@ -308,6 +328,7 @@ impl Builder {
                 masks
             });
             plan.regex_groups.push(RegexGroup {
+                joined: sets.iter().any(|s| s.joined.is_some()),
                 field: acc.field,
                 masks,
                 sets,
@@ -362,6 +383,17 @@ pub(crate) fn link_prefixes(fields: &mut Vec<FieldSpec>) -> Vec<Option<(FieldId,
             })
         })
         .collect()
+}
+
+/// The joined variant of a set ([`crate::joined`]) and its cache slot, the next free one (`next` moves past it).
+fn joined_set(
+    patterns: &[&str],
+    unicode: bool,
+    next: &mut usize,
+) -> Option<(regex_automata::meta::Regex, usize)> {
+    let re = build_joined(patterns, unicode, REGEX_SET_SIZE_LIMIT)?;
+    *next += 1;
+    Some((re, *next - 1))
 }
 
 /// The statement owning every pattern of a set, when one does.

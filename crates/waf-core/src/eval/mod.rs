@@ -12,9 +12,10 @@ use portcullis_waf_injection::{Sensitivity, detect_sqli_tokens, detect_sqli_with
 
 use crate::env::EvalEnv;
 use crate::field::{Parsed, Slot, derive, extract};
+use crate::joined::push as push_joined;
 use crate::labels::label_matches;
 use crate::needs::admits;
-use crate::plan::{Detector, Forwarded, Plan, Position, Stmt};
+use crate::plan::{Detector, Forwarded, Plan, Position, RegexSetEntry, Stmt};
 use crate::regexset::Caches;
 use crate::verdict::MatchDetail;
 
@@ -70,6 +71,10 @@ pub(crate) struct Ctx<'p> {
     pub(crate) hits: Vec<MatchDetail>,
     /// This thread's search caches of the plan's regex sets.
     caches: Caches,
+    /// Per value of the field a regex group is searching, the bytes its sets' requirements name.
+    presents: Vec<u64>,
+    /// A field's values joined for one search ([`crate::joined`]).
+    joined: Vec<u8>,
 }
 
 /// The per-request tables of a finished [`Ctx`], emptied, kept for the thread's next request so that evaluating
@@ -78,6 +83,8 @@ pub(crate) struct Ctx<'p> {
 struct Spare {
     fields: Vec<Option<Slot<'static>>>,
     flags: Vec<bool>,
+    presents: Vec<u64>,
+    joined: Vec<u8>,
 }
 
 thread_local! {
@@ -98,16 +105,26 @@ impl Drop for Ctx<'_> {
     fn drop(&mut self) {
         let fields = std::mem::take(&mut self.fields);
         let mut flags = std::mem::take(&mut self.flags);
-        if fields.capacity() > SPARE_MAX || flags.capacity() > SPARE_MAX {
+        let mut presents = std::mem::take(&mut self.presents);
+        let mut joined = std::mem::take(&mut self.joined);
+        if fields.capacity() > SPARE_MAX
+            || flags.capacity() > SPARE_MAX
+            || presents.capacity() > SPARE_MAX
+            || joined.capacity() > SPARE_MAX
+        {
             return;
         }
         let fields = recycle(fields);
         flags.clear();
+        presents.clear();
+        joined.clear();
         // `try_with`: during thread teardown the pool may be gone; then the tables are simply freed.
         let _ = SPARE.try_with(|s| {
             if let Ok(mut s) = s.try_borrow_mut() {
                 s.fields = fields;
                 s.flags = flags;
+                s.presents = presents;
+                s.joined = joined;
             }
         });
     }
@@ -184,16 +201,49 @@ fn position_ok(pos: Position, value: &[u8], start: usize, end: usize) -> bool {
     }
 }
 
+/// Searches `hay` with `re` (the set `rs` or its joined variant, whose cache slot is `cache`) and notes which
+/// statements matched. Returns whether the set's sole owner has now matched (then no further search can add
+/// anything).
+fn search(
+    caches: &mut Caches,
+    flags: &mut [bool],
+    base: usize,
+    rs: &RegexSetEntry,
+    re: &regex_automata::meta::Regex,
+    cache: usize,
+    hay: &[u8],
+) -> bool {
+    if let Some(only) = rs.only {
+        let hit = caches.is_match(cache, re, hay);
+        if hit {
+            set(flags, base + only, true);
+        }
+        return hit;
+    }
+    for i in caches.matches(cache, re, hay).iter() {
+        if let Some(h) = rs.owners.get(i.as_usize()) {
+            set(flags, base + *h, true);
+        }
+    }
+    false
+}
+
 impl<'p> Ctx<'p> {
     pub(crate) fn new(plan: &'p Plan, parsed: &'p Parsed<'p>, env: &'p EvalEnv<'p>) -> Ctx<'p> {
         let off = Offsets::new(plan);
-        let (fields, mut flags) = SPARE
+        let spare = SPARE
             .try_with(|s| {
                 s.try_borrow_mut()
-                    .map(|mut s| (std::mem::take(&mut s.fields), std::mem::take(&mut s.flags)))
+                    .map(|mut s| std::mem::take(&mut *s))
                     .unwrap_or_default()
             })
             .unwrap_or_default();
+        let Spare {
+            fields,
+            mut flags,
+            presents,
+            joined,
+        } = spare;
         let mut fields = recycle(fields);
         fields.resize_with(plan.fields.len(), || None);
         flags.resize(off.len, false);
@@ -208,6 +258,8 @@ impl<'p> Ctx<'p> {
             found: Vec::new(),
             hits: Vec::new(),
             caches: Caches::take(plan.id, plan.regex_sets),
+            presents,
+            joined,
         }
     }
 
@@ -357,6 +409,8 @@ impl<'p> Ctx<'p> {
                     fields,
                     flags,
                     caches,
+                    presents,
+                    joined,
                     ..
                 } = self;
                 match resolve(fields, g.field).map(|(_, s)| s) {
@@ -367,7 +421,7 @@ impl<'p> Ctx<'p> {
                             }
                         }
                     }
-                    Some(Slot::Values(vals)) => {
+                    Some(Slot::Values(vals)) if vals.len() < 2 || !g.joined => {
                         for v in vals {
                             // The value's bytes, noted once for every set's byte requirements.
                             let present = g.masks.as_ref().map(|m| m.scan(v));
@@ -382,16 +436,53 @@ impl<'p> Ctx<'p> {
                                 if rs.pre.as_ref().is_some_and(|ac| !ac.is_match(&**v)) {
                                     continue;
                                 }
-                                if let Some(only) = rs.only {
-                                    if caches.is_match(rs.cache, &rs.re, v) {
-                                        set(flags, base + only, true);
+                                search(caches, flags, base, rs, &rs.re, rs.cache, v);
+                            }
+                        }
+                    }
+                    // Several values and a set that can search them joined: set by set instead of value by value.
+                    Some(Slot::Values(vals)) => {
+                        // Each value's bytes, noted once for every set's byte requirements (left empty when the
+                        // group has none).
+                        presents.clear();
+                        if let Some(m) = &g.masks {
+                            presents.extend(vals.iter().map(|v| m.scan(v)));
+                        }
+                        for rs in &g.sets {
+                            if rs.only.is_some_and(|only| get(flags, base + only)) {
+                                continue;
+                            }
+                            // Whether value `i` can match: it meets the set's byte requirements and holds one of
+                            // the literals every match needs.
+                            let admitted = |i: usize, v: &[u8]| {
+                                presents.get(i).is_none_or(|p| admits(&rs.needs, *p))
+                                    && rs.pre.as_ref().is_none_or(|ac| ac.is_match(v))
+                            };
+                            if let Some((re, cache)) = &rs.joined {
+                                joined.clear();
+                                let mut count = 0;
+                                let mut clean = true;
+                                for (i, v) in vals.iter().enumerate() {
+                                    if admitted(i, v) {
+                                        clean = push_joined(joined, count, v);
+                                        if !clean {
+                                            break;
+                                        }
+                                        count += 1;
+                                    }
+                                }
+                                if clean {
+                                    if count > 0 {
+                                        search(caches, flags, base, rs, re, *cache, joined);
                                     }
                                     continue;
                                 }
-                                for i in caches.matches(rs.cache, &rs.re, v).iter() {
-                                    if let Some(h) = rs.owners.get(i.as_usize()) {
-                                        set(flags, base + *h, true);
-                                    }
+                            }
+                            for (i, v) in vals.iter().enumerate() {
+                                if admitted(i, v)
+                                    && search(caches, flags, base, rs, &rs.re, rs.cache, v)
+                                {
+                                    break;
                                 }
                             }
                         }

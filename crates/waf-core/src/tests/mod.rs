@@ -1,6 +1,7 @@
 //! Engine tests: one or more per statement type and per evaluation rule, each with a case that must not match.
 
 mod groups;
+mod joined;
 mod needs;
 mod props;
 mod semantics;

@@ -11,7 +11,13 @@ use super::*;
 use crate::RuleGroupManaged;
 
 /// The web ACL of every group in `rulegroups/`, each referenced as a managed group.
-fn all_groups() -> CompiledAcl {
+pub(super) fn all_groups() -> CompiledAcl {
+    all_groups_with(false)
+}
+
+/// [`all_groups`], with every rule's action overridden to Count when `count` is set (so every rule of every group
+/// is evaluated, and each match shows in the verdict's non-terminating matches).
+pub(super) fn all_groups_with(count: bool) -> CompiledAcl {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rulegroups");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -22,22 +28,35 @@ fn all_groups() -> CompiledAcl {
     let mut res = Resources::new();
     let mut rules = Vec::new();
     for (i, f) in files.iter().enumerate() {
-        let group = portcullis_waf_model::RuleGroup::from_json(&std::fs::read(f).unwrap()).unwrap();
+        let text = std::fs::read(f).unwrap();
+        let group = portcullis_waf_model::RuleGroup::from_json(&text).unwrap();
         let name = group.name.clone();
+        let doc: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        let overrides: Vec<serde_json::Value> = doc["Rules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|_| count)
+            .map(|r| json!({"Name": r["Name"], "ActionToUse": {"Count": {}}}))
+            .collect();
         // The IP reputation groups need their address lists, and have no regex.
         let Ok(managed) = RuleGroupManaged::new("Portcullis", &format!("g{i}"), group, &res) else {
             continue;
         };
         res.add_managed_group("Portcullis", &name, Arc::new(managed));
+        let mut statement = json!({"VendorName": "Portcullis", "Name": name});
+        if !overrides.is_empty() {
+            statement["RuleActionOverrides"] = json!(overrides);
+        }
         rules.push(json!({"Name": name, "Priority": i, "OverrideAction": {"None": {}}, "VisibilityConfig": vis(&name),
-            "Statement": {"ManagedRuleGroupStatement": {"VendorName": "Portcullis", "Name": name}}}));
+            "Statement": {"ManagedRuleGroupStatement": statement}}));
     }
     assert!(rules.len() >= 8, "{}", dir.display());
     compile_with(acl_doc(json!(rules), "Allow"), &res)
 }
 
 /// Payload lines from the corpora's SQLi and XSS lists, or `None` (said loudly) without the corpora.
-fn payloads() -> Option<Vec<String>> {
+pub(super) fn payloads() -> Option<Vec<String>> {
     let root = std::env::var_os("PORTCULLIS_CORPORA")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
@@ -108,7 +127,7 @@ fn payloads() -> Option<Vec<String>> {
     Some(out)
 }
 
-fn enc(s: &str) -> String {
+pub(super) fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -120,7 +139,7 @@ fn enc(s: &str) -> String {
 }
 
 /// The payload in the query, the path, a header, a cookie and a form body.
-fn placements(p: &str) -> Vec<Request> {
+pub(super) fn placements(p: &str) -> Vec<Request> {
     let e = enc(p);
     let header_safe: String = p.chars().filter(|c| (' '..='~').contains(c)).collect();
     vec![
