@@ -266,8 +266,8 @@ fn surely_unchanged(t: Transform, input: &[u8]) -> bool {
         Transform::UrlDecode | Transform::UrlDecodeUni => {
             decode::find_plus_or_percent(input).is_none()
         }
-        Transform::HtmlEntityDecode => !input.contains(&b'&'),
-        Transform::JsDecode | Transform::JsDecodeExt => !input.contains(&b'\\'),
+        Transform::HtmlEntityDecode => !text::has_byte(input, b'&'),
+        Transform::JsDecode | Transform::JsDecodeExt => !text::has_byte(input, b'\\'),
         _ => false,
     }
 }

@@ -83,6 +83,31 @@ pub(crate) fn has_ascii_upper(input: &[u8]) -> bool {
     chunks.remainder().iter().any(u8::is_ascii_uppercase)
 }
 
+/// Whether `input` contains `byte`, looking at eight bytes at a time. The values transformations skip are short
+/// (header names and values, cookies), where the standard `contains` goes byte by byte.
+pub(crate) fn has_byte(input: &[u8], byte: u8) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(byte);
+    // Some byte of `w` equals `byte` iff some byte of `w ^ pattern` is zero (the classic zero-byte test, exact as
+    // a yes/no answer).
+    let hit = |c: &[u8]| {
+        <[u8; 8]>::try_from(c).is_ok_and(|a| {
+            let x = u64::from_le_bytes(a) ^ pattern;
+            x.wrapping_sub(LO) & !x & HI != 0
+        })
+    };
+    if input.len() < 8 {
+        return input.contains(&byte);
+    }
+    let mut chunks = input.chunks_exact(8);
+    if chunks.any(hit) {
+        return true;
+    }
+    // The last eight bytes, overlapping the chunks already seen.
+    !chunks.remainder().is_empty() && hit(input.get(input.len() - 8..).unwrap_or_default())
+}
+
 pub(crate) fn uppercase(input: &[u8]) -> Cow<'_, [u8]> {
     map_bytes(input, |b| b.to_ascii_uppercase())
 }
@@ -463,6 +488,17 @@ mod tests {
                 if path_is_normal(input.as_bytes(), win) {
                     prop_assert_eq!(normalize_path_owned(input.as_bytes(), win), input.as_bytes(), "{}", input);
                 }
+            }
+        }
+
+        #[test]
+        fn byte_scan_agrees(input in proptest::collection::vec(any::<u8>(), 0..40), k in 0usize..40, b in any::<u8>()) {
+            prop_assert_eq!(has_byte(&input, b), input.contains(&b));
+            // And with the byte (or a neighbour) placed anywhere, the tail included.
+            let mut v = input.clone();
+            for c in [b.wrapping_add(1), b.wrapping_sub(1), b] {
+                v.insert(k.min(v.len()), c);
+                prop_assert_eq!(has_byte(&v, b), v.contains(&b));
             }
         }
 
