@@ -163,36 +163,59 @@ impl Drop for IpSlot {
     }
 }
 
-/// Headers that describe one hop and are never forwarded.
-static HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
+/// Headers that describe one hop and are never forwarded (lower-case, as `HeaderName` keeps names).
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
 ];
 
+/// The index of `name` in [`HOP_BY_HOP`], ignoring ASCII case (`Connection` lists names in any case).
+fn hop_index(name: &str) -> Option<usize> {
+    HOP_BY_HOP.iter().position(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// Removes the hop-by-hop headers and the headers `Connection` names. One pass over the names finds which are
+/// present (a bit each), so a head carrying none costs no look-up, and one with only `Connection: keep-alive`
+/// (every nginx response) costs two removals rather than one per hop-by-hop name.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // One pass over the names first: most heads carry none of these, or only `Connection`.
-    if !headers.keys().any(|k| HOP_BY_HOP.contains(k)) {
+    let mut present = 0u16;
+    for name in headers.keys() {
+        if let Some(i) = hop_index(name.as_str()) {
+            present |= 1 << i;
+        }
+    }
+    if present == 0 {
         return;
     }
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
+    let mut listed = Vec::new();
+    if present & 1 != 0 {
+        for token in headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+        {
+            let token = token.trim();
+            match hop_index(token) {
+                Some(i) => present |= 1 << i,
+                None => listed.extend(HeaderName::from_bytes(token.as_bytes()).ok()),
+            }
+        }
+    }
+    for name in listed {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP.iter() {
-        headers.remove(name);
+    for (i, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << i) != 0 {
+            headers.remove(*name);
+        }
     }
 }
 
@@ -746,7 +769,9 @@ async fn send(
     ),
     SendFailure,
 > {
+    // Servers already tried: filled only when a request is retried, so the usual single attempt allocates nothing.
     let mut tried = Vec::new();
+    let mut attempt = 0;
     let attempts = if replayable {
         1 + pool.config.retries as usize
     } else {
@@ -760,7 +785,7 @@ async fn send(
                 kind: Some("unavailable"),
             });
         };
-        tried.push(index);
+        attempt += 1;
         let Some(addr) = pool.servers.get(index).map(|s| s.addr) else {
             return Err(SendFailure {
                 status: StatusCode::BAD_GATEWAY,
@@ -778,7 +803,8 @@ async fn send(
             Ok(Ok((resp, lease))) => return Ok((resp, in_flight, lease)),
             Ok(Err(SendError::Connect(unsent, e))) => {
                 tracing::debug!(upstream = %addr, error = %e, "upstream connect failed");
-                if tried.len() < attempts {
+                if attempt < attempts {
+                    tried.push(index);
                     req = *unsent;
                     continue;
                 }
@@ -849,6 +875,33 @@ mod tests {
         strip_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key("x-keep"));
+
+        // Every hop-by-hop name goes, listed or not; names `Connection` lists go in any case; others stay.
+        let mut h = HeaderMap::new();
+        for name in HOP_BY_HOP {
+            h.append(name, HeaderValue::from_static("1"));
+        }
+        h.insert("connection", HeaderValue::from_static("Keep-Alive"));
+        h.append(
+            "connection",
+            HeaderValue::from_static("X-Trace , ,bad name"),
+        );
+        h.insert("x-trace", HeaderValue::from_static("1"));
+        h.insert("content-length", HeaderValue::from_static("3"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(
+            h.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
+            ["content-length"]
+        );
+
+        // A head without any is left as it is.
+        let mut h = HeaderMap::new();
+        h.insert("host", HeaderValue::from_static("a"));
+        h.insert("accept", HeaderValue::from_static("*/*"));
+        let before = h.clone();
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h, before);
     }
 
     #[test]
