@@ -133,6 +133,32 @@ pub(crate) fn find_plus_or_percent(input: &[u8]) -> Option<usize> {
     exact(chunks.remainder()).map(|p| base + p)
 }
 
+/// Whether `input` holds a `%` or `+`: [`find_plus_or_percent`] without the position, reading the last bytes as
+/// one word overlapping the ones already read instead of one by one (most values are short, so the tail is much of
+/// them).
+pub(crate) fn has_plus_or_percent(input: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has = |w: u64, b: u8| {
+        let x = w ^ (LO * u64::from(b));
+        x.wrapping_sub(LO) & !x & HI
+    };
+    let hit = |c: &[u8]| {
+        <[u8; 8]>::try_from(c).is_ok_and(|a| {
+            let w = u64::from_le_bytes(a);
+            has(w, b'%') | has(w, b'+') != 0
+        })
+    };
+    if input.len() < 8 {
+        return input.iter().any(|&b| b == b'%' || b == b'+');
+    }
+    let mut chunks = input.chunks_exact(8);
+    if chunks.any(hit) {
+        return true;
+    }
+    !chunks.remainder().is_empty() && hit(input.get(input.len() - 8..).unwrap_or_default())
+}
+
 /// One byte for a 16-bit code point (see [`url_decode_uni`]).
 pub(crate) fn unicode_to_byte(code: u32) -> u8 {
     let low = (code & 0xff) as u8;

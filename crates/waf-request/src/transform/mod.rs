@@ -263,9 +263,7 @@ fn surely_unchanged(t: Transform, input: &[u8]) -> bool {
     match t {
         Transform::None => true,
         Transform::Lowercase => !text::has_ascii_upper(input),
-        Transform::UrlDecode | Transform::UrlDecodeUni => {
-            decode::find_plus_or_percent(input).is_none()
-        }
+        Transform::UrlDecode | Transform::UrlDecodeUni => !decode::has_plus_or_percent(input),
         Transform::HtmlEntityDecode => !text::has_byte(input, b'&'),
         Transform::JsDecode | Transform::JsDecodeExt => !text::has_byte(input, b'\\'),
         _ => false,

@@ -358,6 +358,18 @@ fn chains() {
 
 proptest! {
     #[test]
+    fn plus_or_percent_scans_agree(input in proptest::collection::vec(any::<u8>(), 0..40), k in 0usize..40) {
+        let want = |v: &[u8]| v.iter().any(|&b| b == b'%' || b == b'+');
+        prop_assert_eq!(decode::has_plus_or_percent(&input), want(&input));
+        prop_assert_eq!(decode::find_plus_or_percent(&input).is_some(), want(&input));
+        for c in [b'%', b'+', b'$', b',', b'*'] {
+            let mut v = input.clone();
+            v.insert(k.min(v.len()), c);
+            prop_assert_eq!(decode::has_plus_or_percent(&v), want(&v));
+        }
+    }
+
+    #[test]
     fn never_panics_and_borrowed_iff_unchanged(input in proptest::collection::vec(any::<u8>(), 0..64)) {
         for tr in Transform::all() {
             let out = apply(tr, &input);
