@@ -32,19 +32,24 @@ impl Server {
         self.healthy.load(Ordering::Relaxed)
     }
 
-    /// Requests currently in flight to this server.
+    /// Requests currently in flight to this server (counted only in least-connections pools, the only ones that
+    /// read it).
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
     }
 }
 
-/// Counts a request against a server until dropped.
+/// Counts a request against a server until dropped. Round-robin pools count nothing: the count and the pool's
+/// reference count are shared by every worker thread, and updating them on each request would move their cache
+/// line between cores for a figure nobody reads.
 #[derive(Debug)]
-pub struct InFlight(Arc<Pool>, usize);
+pub struct InFlight(Option<(Arc<Pool>, usize)>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if let Some(server) = self.0.servers.get(self.1) {
+        if let Some((pool, index)) = &self.0
+            && let Some(server) = pool.servers.get(*index)
+        {
             server.in_flight.fetch_sub(1, Ordering::Relaxed);
         }
     }
@@ -133,8 +138,14 @@ impl Pool {
                 .min_by_key(|&i| self.servers.get(i).map_or(usize::MAX, Server::in_flight)),
         }?;
         let server = self.servers.get(chosen)?;
-        server.in_flight.fetch_add(1, Ordering::Relaxed);
-        Some((chosen, InFlight(Arc::clone(self), chosen)))
+        let counted = self.config.balance == Balance::LeastConnections;
+        if counted {
+            server.in_flight.fetch_add(1, Ordering::Relaxed);
+        }
+        Some((
+            chosen,
+            InFlight(counted.then(|| (Arc::clone(self), chosen))),
+        ))
     }
 
     fn record(&self, index: usize, ok: bool, hc: &HealthCheckConfig) {
@@ -237,13 +248,15 @@ mod tests {
     #[tokio::test]
     async fn least_connections_prefers_idle() {
         let p = pool(Balance::LeastConnections);
-        let (first, _held) = p.pick(&[]).unwrap();
+        let (first, held) = p.pick(&[]).unwrap();
         for _ in 0..3 {
             let (i, guard) = p.pick(&[]).unwrap();
             assert_ne!(i, first);
             drop(guard);
         }
         assert_eq!(p.servers[first].in_flight(), 1);
+        drop(held);
+        assert_eq!(p.servers[first].in_flight(), 0);
     }
 
     #[tokio::test]
