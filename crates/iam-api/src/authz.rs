@@ -65,7 +65,7 @@ impl Authorizer {
     /// keys Portcullis knows (`aws:SourceIp`, `aws:CurrentTime`, `aws:EpochTime`,
     /// `aws:SecureTransport`, `aws:RequestedRegion`, `aws:UserAgent`; the principal keys are
     /// added by the policy engine).
-    pub fn context(req: &ApiRequest, action: &str, resource: &str) -> RequestContext {
+    pub fn context(req: &ApiRequest, action: &str, resource: impl Into<String>) -> RequestContext {
         let mut ctx = RequestContext::new(req.caller.principal.clone(), action, resource);
         // `aws:CurrentTime` and `aws:EpochTime` are derived from the arrival time only when
         // a condition asks for them.

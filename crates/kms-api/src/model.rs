@@ -197,10 +197,18 @@ pub struct LastUsage {
 impl Key {
     /// `arn:aws:kms:<region>:<account>:key/<id>`.
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:kms:{}:{}:key/{}",
-            self.region, self.account, self.key_id
-        )
+        // Built with one exact allocation: this runs on every call that names a key.
+        const PREFIX: &str = "arn:aws:kms:";
+        let mut arn = String::with_capacity(
+            PREFIX.len() + self.region.len() + self.account.len() + self.key_id.len() + 6,
+        );
+        arn.push_str(PREFIX);
+        arn.push_str(&self.region);
+        arn.push(':');
+        arn.push_str(&self.account);
+        arn.push_str(":key/");
+        arn.push_str(&self.key_id);
+        arn
     }
 
     /// The current version, if the key has material.

@@ -418,7 +418,7 @@ impl Kms {
     /// that every call has; operations add their own with [`RequestContext::with`].
     pub fn context(req: &ApiRequest, action: &str, key: Option<&Key>) -> RequestContext {
         let resource = key.map_or_else(|| "*".to_owned(), Key::arn);
-        let mut ctx = Authorizer::context(req, action, &resource).with(
+        let mut ctx = Authorizer::context(req, action, resource).with(
             "kms:CallerAccount",
             ContextValue::Single(req.caller.principal.account.clone()),
         );

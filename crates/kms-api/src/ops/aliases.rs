@@ -64,7 +64,7 @@ fn alias_arn(ctx: &Ctx<'_>, name: &str) -> String {
 
 /// Authorizes `action` on the alias itself: IAM policies only (an alias has no policy).
 async fn authorize_on_alias(ctx: &Ctx<'_>, action: &str, name: &str) -> Result<()> {
-    let actx = Authorizer::context(ctx.req, action, &alias_arn(ctx, name)).with(
+    let actx = Authorizer::context(ctx.req, action, alias_arn(ctx, name)).with(
         "kms:CallerAccount",
         ContextValue::Single(ctx.account().to_owned()),
     );
