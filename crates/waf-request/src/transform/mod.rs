@@ -9,6 +9,8 @@ mod codec;
 mod decode;
 mod text;
 
+pub use text::has_byte;
+
 use std::borrow::Cow;
 
 /// One text transformation.

@@ -85,7 +85,7 @@ pub(crate) fn has_ascii_upper(input: &[u8]) -> bool {
 
 /// Whether `input` contains `byte`, looking at eight bytes at a time. The values transformations skip are short
 /// (header names and values, cookies), where the standard `contains` goes byte by byte.
-pub(crate) fn has_byte(input: &[u8], byte: u8) -> bool {
+pub fn has_byte(input: &[u8], byte: u8) -> bool {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let pattern = LO * u64::from(byte);
