@@ -272,6 +272,39 @@ fn surely_unchanged(t: Transform, input: &[u8]) -> bool {
     }
 }
 
+/// The bytes an input needs for `t` to output a byte of `wanted` (both as 256 flags, one per byte value): an input
+/// holding no byte of the result gives an output holding no byte of `wanted`. `None` when no useful set is known.
+///
+/// The decodings leave an input unchanged without their escape bytes (`%` and `+`, `&`, `\`), so an output byte
+/// that is not in the input needs one of those in it. `LOWERCASE` outputs `c` only from `c` or, for `a`–`z`, its
+/// upper-case letter. A rule group can thus rule out a value before transforming it.
+pub fn source_bytes(t: Transform, wanted: &[bool; 256]) -> Option<[bool; 256]> {
+    let mut out = *wanted;
+    let mut add = |b: u8| {
+        if let Some(x) = out.get_mut(usize::from(b)) {
+            *x = true;
+        }
+    };
+    match t {
+        Transform::None => {}
+        Transform::UrlDecode | Transform::UrlDecodeUni => {
+            add(b'%');
+            add(b'+');
+        }
+        Transform::HtmlEntityDecode => add(b'&'),
+        Transform::JsDecode | Transform::JsDecodeExt => add(b'\\'),
+        Transform::Lowercase => {
+            for c in b'a'..=b'z' {
+                if wanted.get(usize::from(c)).copied().unwrap_or(false) {
+                    add(c.to_ascii_uppercase());
+                }
+            }
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
 /// [`apply`] without the quick scan.
 fn apply_full(t: Transform, input: &[u8]) -> Cow<'_, [u8]> {
     let out = match t {

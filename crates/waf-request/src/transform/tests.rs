@@ -542,3 +542,72 @@ proptest! {
         }
     }
 }
+
+/// A byte written plainly or as one of the escapes the decodings read (`%XX`, `%uXXXX`, `\\xXX`, `\\uXXXX`, `\\` and
+/// the character, `&#NN;`, `&#xXX;`, `+`): inputs in which decodings create bytes.
+fn escaped_byte() -> impl Strategy<Value = Vec<u8>> {
+    (
+        0u8..9,
+        any::<u8>(),
+        prop_oneof![
+            Just(b'$'),
+            Just(b'{'),
+            Just(b' '),
+            Just(b'k'),
+            Just(b'K'),
+            any::<u8>()
+        ],
+    )
+        .prop_map(|(kind, plain, b)| match kind {
+            0 => format!("%{b:02x}").into_bytes(),
+            1 => format!("%u00{b:02X}").into_bytes(),
+            2 => format!("\\x{b:02x}").into_bytes(),
+            3 => format!("\\u00{b:02x}").into_bytes(),
+            4 => vec![b'\\', b],
+            5 => format!("&#{b};").into_bytes(),
+            6 => format!("&#x{b:x};").into_bytes(),
+            7 => b"+".to_vec(),
+            _ => vec![plain],
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+    #[test]
+    fn source_bytes_are_needed_for_wanted_output(
+        parts in proptest::collection::vec(escaped_byte(), 0..8),
+        wanted in proptest::collection::vec(prop_oneof![Just(b'$'), Just(b'{'), Just(b' '), Just(b'k'), any::<u8>()], 1..4),
+    ) {
+        let input = parts.concat();
+        let mut want = [false; 256];
+        for b in &wanted {
+            want[usize::from(*b)] = true;
+        }
+        for t in Transform::all() {
+            let Some(src) = source_bytes(t, &want) else { continue };
+            prop_assert!(wanted.iter().all(|b| src[usize::from(*b)]), "{:?} must keep the wanted bytes", t);
+            if input.iter().all(|b| !src[usize::from(*b)]) {
+                let out = apply_full(t, &input);
+                prop_assert!(out.iter().all(|b| !want[usize::from(*b)]), "{:?} on {:?} made one of {:?}", t, input, wanted);
+            }
+        }
+    }
+}
+
+#[test]
+fn source_bytes_of_the_escapes() {
+    let mut want = [false; 256];
+    want[usize::from(b'$')] = true;
+    want[usize::from(b'k')] = true;
+    let src = |t| {
+        let s: [bool; 256] = source_bytes(t, &want).unwrap();
+        (0..=255u8)
+            .filter(|b| s[usize::from(*b)])
+            .collect::<Vec<u8>>()
+    };
+    assert_eq!(src(Transform::UrlDecodeUni), b"$%+k");
+    assert_eq!(src(Transform::JsDecode), b"$\\k");
+    assert_eq!(src(Transform::Lowercase), b"$Kk");
+    assert_eq!(src(Transform::None), b"$k");
+    assert!(source_bytes(Transform::Base64Decode, &want).is_none());
+}
