@@ -182,6 +182,15 @@ impl ByteMasks {
         Some((ByteMasks { table, all }, per_set))
     }
 
+    /// The bytes whose bits are in `mask`, as 256 flags.
+    pub(crate) fn bytes_of(&self, mask: u64) -> [bool; 256] {
+        let mut out = [false; 256];
+        for (o, bit) in out.iter_mut().zip(self.table.iter()) {
+            *o = bit & mask != 0;
+        }
+        out
+    }
+
     /// The bits of the bytes `value` contains.
     pub(crate) fn scan(&self, value: &[u8]) -> u64 {
         let t = &*self.table;

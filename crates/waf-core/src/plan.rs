@@ -10,6 +10,7 @@ use std::sync::Arc;
 use aho_corasick::AhoCorasick;
 use portcullis_waf_request::Transform;
 
+use crate::gate::Gate;
 use crate::ipset::IpSet;
 use crate::json::Pointer;
 use crate::labels::LabelScope;
@@ -215,6 +216,24 @@ pub(crate) struct RegexGroup {
     pub masks: Option<ByteMasks>,
     /// Whether some set has a joined variant ([`RegexSetEntry::joined`]).
     pub joined: bool,
+    /// Bytes one of which a value needs to meet some set's requirements ([`crate::gate`]): a value without them is
+    /// not scanned for `masks`.
+    pub gate: Option<Gate>,
+    /// The field this group's field derives from ([`Plan::field_parents`]) and the bytes one of which a value of
+    /// it needs for the rest of the chain to output a byte of `gate`: when no value of it has one, no value of this
+    /// field meets the requirements, and the field is left underived.
+    pub parent_gate: Option<(FieldId, Gate)>,
+}
+
+impl RegexGroup {
+    /// The bits of `masks` (this group's) that `value` holds; none when it does not open the gate, whose bytes are
+    /// each a whole requirement of some set, so no set could admit it anyway.
+    pub(crate) fn present(&self, masks: &ByteMasks, value: &[u8]) -> u64 {
+        if self.gate.as_ref().is_some_and(|g| !g.opens(value)) {
+            return 0;
+        }
+        masks.scan(value)
+    }
 }
 
 /// One regex set of a [`RegexGroup`].

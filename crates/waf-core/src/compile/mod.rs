@@ -12,6 +12,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use regex::bytes::RegexBuilder;
 
 use crate::error::CompileError;
+use crate::gate::{self, Gate};
 use crate::ipset::IpSet;
 use crate::joined::{self, build_joined};
 use crate::needs::{ByteMasks, Needs};
@@ -327,11 +328,31 @@ impl Builder {
                 }
                 masks
             });
+            let gate_bytes = masks.as_ref().and_then(|m| {
+                let per_set: Vec<&[u64]> = sets.iter().map(|s| s.needs.as_slice()).collect();
+                gate::group_bytes(m, &per_set)
+            });
+            let gate = gate_bytes.as_ref().and_then(Gate::new);
+            let parent_gate = match (
+                gate_bytes,
+                plan.field_parents.get(acc.field).copied().flatten(),
+            ) {
+                (Some(bytes), Some((parent, k))) => plan
+                    .fields
+                    .get(acc.field)
+                    .and_then(|f| gate::lift(bytes, f.transforms.get(k..).unwrap_or_default()))
+                    .as_ref()
+                    .and_then(Gate::new)
+                    .map(|g| (parent, g)),
+                _ => None,
+            };
             plan.regex_groups.push(RegexGroup {
                 joined: sets.iter().any(|s| s.joined.is_some()),
                 field: acc.field,
                 masks,
                 sets,
+                gate,
+                parent_gate,
             });
         }
         Ok(())

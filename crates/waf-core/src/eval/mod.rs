@@ -15,7 +15,7 @@ use crate::field::{Parsed, Slot, derive, extract};
 use crate::joined::push as push_joined;
 use crate::labels::label_matches;
 use crate::needs::admits;
-use crate::plan::{Detector, Forwarded, Plan, Position, RegexSetEntry, Stmt};
+use crate::plan::{Detector, Forwarded, Plan, Position, RegexGroup, RegexSetEntry, Stmt};
 use crate::regexset::Caches;
 use crate::verdict::MatchDetail;
 
@@ -404,6 +404,9 @@ impl<'p> Ctx<'p> {
         if !get(&self.flags, self.off.regex_done + group) {
             set(&mut self.flags, self.off.regex_done + group, true);
             if let Some(g) = self.plan.regex_groups.get(group) {
+                if self.gate_shut(g) {
+                    return false;
+                }
                 self.ensure_field(g.field);
                 let Ctx {
                     fields,
@@ -424,7 +427,7 @@ impl<'p> Ctx<'p> {
                     Some(Slot::Values(vals)) if vals.len() < 2 || !g.joined => {
                         for v in vals {
                             // The value's bytes, noted once for every set's byte requirements.
-                            let present = g.masks.as_ref().map(|m| m.scan(v));
+                            let present = g.masks.as_ref().map(|m| g.present(m, v));
                             for rs in &g.sets {
                                 if rs.only.is_some_and(|only| get(flags, base + only)) {
                                     continue;
@@ -446,7 +449,7 @@ impl<'p> Ctx<'p> {
                         // group has none).
                         presents.clear();
                         if let Some(m) = &g.masks {
-                            presents.extend(vals.iter().map(|v| m.scan(v)));
+                            presents.extend(vals.iter().map(|v| g.present(m, v)));
                         }
                         for rs in &g.sets {
                             if rs.only.is_some_and(|only| get(flags, base + only)) {
@@ -492,6 +495,24 @@ impl<'p> Ctx<'p> {
             }
         }
         get(&self.flags, base + hit)
+    }
+
+    /// Whether the values of the field `g`'s field derives from open no gate of `g` (see [`crate::gate`]): then no
+    /// value of `g`'s field meets any set's requirements, nothing of `g` matches, and the field is not derived.
+    fn gate_shut(&mut self, g: &RegexGroup) -> bool {
+        let Some((parent, gate)) = &g.parent_gate else {
+            return false;
+        };
+        // Derived already (another statement needed it): its own values are checked as usual.
+        if !matches!(self.fields.get(g.field), Some(None)) {
+            return false;
+        }
+        self.ensure_field(*parent);
+        match resolve(&self.fields, *parent) {
+            Some((_, Slot::Values(vals))) => !vals.iter().any(|v| gate.opens(v)),
+            // Forced: the derived field is forced the same way, and its statements must say so.
+            Some((_, Slot::Forced(_) | Slot::Same(_))) | None => false,
+        }
     }
 
     fn detect(&mut self, field: usize, detector: Detector, slot: usize) -> bool {

