@@ -89,7 +89,7 @@ pub(crate) enum Slot<'p> {
     /// Oversize or fallback handling decided the outcome of every statement on this field.
     Forced(bool),
     /// The same values as the field with this id: a derived field whose extra transformations changed no
-    /// value (see [`derive`]). Never points at another `Same`.
+    /// value (see [`derive()`]). Never points at another `Same`.
     Same(usize),
 }
 

@@ -4,6 +4,8 @@
 //! so the reader reports keys and scalar values as it meets them and stops at the first error; the caller keeps
 //! what was reported and learns that the document was invalid. Strings are unescaped (borrowed when they hold no
 //! escapes); numbers and literals are reported as written. Nesting is bounded by [`MAX_DEPTH`].
+//!
+//! [model]: https://github.com/boto/botocore/blob/develop/botocore/data/wafv2/2019-07-29/service-2.json
 
 use std::borrow::Cow;
 

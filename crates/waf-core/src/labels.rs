@@ -12,6 +12,8 @@
 //!   prefixes of the label's namespace, other keys match within the statement's context.
 //!
 //! Labels are case-sensitive.
+//!
+//! [model]: https://github.com/boto/botocore/blob/develop/botocore/data/wafv2/2019-07-29/service-2.json
 
 /// The label scope of a `LabelMatchStatement`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

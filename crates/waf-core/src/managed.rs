@@ -2,8 +2,9 @@
 //! (`ManagedRuleGroupStatement`), such as the OWASP CRS engine or our own JSON-defined groups.
 //!
 //! A group defined as a [`waf_model::RuleGroup`] (the common case) should be registered with
-//! [`RuleGroupManaged`]: the compiler then inlines its rules into the web ACL's plan, so they share the
-//! per-request field cache and the merged matchers. Other engines implement [`ManagedGroup::evaluate`].
+//! [`RuleGroupManaged`](crate::RuleGroupManaged): the compiler then inlines its rules into the web ACL's plan, so
+//! they share the per-request field cache and the merged matchers. Other engines implement
+//! [`ManagedGroup::evaluate`].
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,6 +1,6 @@
 //! Required bytes of a regex: sets of bytes such that every match contains at least one byte of each set.
 //!
-//! Evaluation notes once which bytes a value contains (one pass, [`ByteSet::of`]) and then skips every regex set of
+//! Evaluation notes once which bytes a value contains (one pass, [`ByteMasks::scan`]) and then skips every regex set of
 //! the field whose requirements the value cannot meet, in a few instructions per set. Most attack patterns need a
 //! byte that ordinary values lack (`$` and `{` for Log4J lookups, `<` for script tags, `/` and `.` together for path
 //! traversal), so on ordinary traffic most regex searches never start. The regex engine's own prefilter only helps
