@@ -19,6 +19,10 @@ use portcullis_waf_core::{
 use portcullis_waf_model as m;
 use portcullis_waf_request::Request;
 use serde_json::{Value, json};
+use support::percent_encode;
+
+#[path = "support/corpus.rs"]
+mod support;
 
 const VENDOR: &str = "Portcullis";
 
@@ -611,20 +615,9 @@ fn benchmark_requests_pass_every_group() {
     );
 }
 
-/// The shared corpora (`PORTCULLIS_CORPORA`, default `../shared/corpora` beside the workspace), if present.
+/// The shared corpora's `waf` folder, if present.
 fn corpora() -> Option<PathBuf> {
-    let dir = std::env::var_os("PORTCULLIS_CORPORA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate_dir().join("../../../shared/corpora"));
-    if dir.join("waf").is_dir() {
-        Some(dir.join("waf"))
-    } else {
-        eprintln!(
-            "!!! SKIPPING corpus detection rates: no corpus at {} (set PORTCULLIS_CORPORA)",
-            dir.display()
-        );
-        None
-    }
+    support::waf_corpus("corpus detection rates")
 }
 
 /// Distinct non-comment lines of the given files.
@@ -653,17 +646,6 @@ fn files_matching(dir: &Path, prefix: &str, out: &mut Vec<PathBuf>) {
         }
     }
     out.sort();
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A web ACL with every group, in the order of [`GROUPS`], each rule named after its group.

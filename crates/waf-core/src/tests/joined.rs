@@ -3,7 +3,7 @@
 //! placed in one value, split across two values of the same field (a match must not span them) and placed after
 //! other values (anchors must hold at each value's start).
 
-use super::needs::{all_groups_with, enc, payloads, placements};
+use super::needs::{all_groups_with, enc, multi_value_placements, payloads};
 use super::*;
 
 /// The payload split across two query arguments, headers and cookies, and whole at the start and end of the
@@ -76,7 +76,12 @@ fn managed_groups_give_the_same_verdicts_without_joined_search() {
     crate::joined::OFF.with(|o| o.set(false));
     let (mut checked, mut matched) = (0usize, 0usize);
     for p in &payloads {
-        for req in placements(p).into_iter().chain(split_placements(p)) {
+        // The path and form-body placements put the payload only in components that yield one value, which have no
+        // joined sets: both plans would run the same code on them.
+        for req in multi_value_placements(p)
+            .into_iter()
+            .chain(split_placements(p))
+        {
             let a = outcome(&eval(&with, &req));
             assert_eq!(a, outcome(&eval(&without, &req)), "payload {p:?}");
             checked += 1;

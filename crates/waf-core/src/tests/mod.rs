@@ -1,5 +1,7 @@
 //! Engine tests: one or more per statement type and per evaluation rule, each with a case that must not match.
 
+#[path = "../../tests/support/corpus.rs"]
+mod corpus;
 mod gates;
 mod groups;
 mod joined;

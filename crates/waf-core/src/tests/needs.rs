@@ -57,17 +57,7 @@ pub(super) fn all_groups_with(count: bool) -> CompiledAcl {
 
 /// Payload lines from the corpora's SQLi and XSS lists, or `None` (said loudly) without the corpora.
 pub(super) fn payloads() -> Option<Vec<String>> {
-    let root = std::env::var_os("PORTCULLIS_CORPORA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
-    let waf = root.join("waf");
-    if !waf.is_dir() {
-        eprintln!(
-            "!!! SKIPPING the byte-requirement equivalence test: no corpus at {} (set PORTCULLIS_CORPORA)",
-            root.display()
-        );
-        return None;
-    }
+    let waf = super::corpus::waf_corpus("the corpus equivalence tests")?;
     let mut out = Vec::new();
     for f in [
         waf.join("payloadbox_xss-payload-list/Intruder/xss-payload-list.txt"),
@@ -127,29 +117,39 @@ pub(super) fn payloads() -> Option<Vec<String>> {
     Some(out)
 }
 
-pub(super) fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub(super) use super::corpus::percent_encode as enc;
 
 /// The payload in the query, the path, a header, a cookie and a form body.
 pub(super) fn placements(p: &str) -> Vec<Request> {
+    let e = enc(p);
+    let mut out = multi_value_placements(p);
+    out.push(
+        Request::builder()
+            .method("GET")
+            .uri(&format!("/a/{e}/b"))
+            .build(),
+    );
+    out.push(
+        Request::builder()
+            .method("POST")
+            .uri("/form")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Content-Length", (2 + e.len()).to_string())
+            .body(format!("q={e}"))
+            .build(),
+    );
+    out
+}
+
+/// The placements of [`placements`] in components that can yield several values: the query (its arguments), two
+/// headers and a cookie.
+pub(super) fn multi_value_placements(p: &str) -> Vec<Request> {
     let e = enc(p);
     let header_safe: String = p.chars().filter(|c| (' '..='~').contains(c)).collect();
     vec![
         Request::builder()
             .method("GET")
             .uri(&format!("/a?q={e}&x=1"))
-            .build(),
-        Request::builder()
-            .method("GET")
-            .uri(&format!("/a/{e}/b"))
             .build(),
         Request::builder()
             .method("GET")
@@ -161,13 +161,6 @@ pub(super) fn placements(p: &str) -> Vec<Request> {
             .method("GET")
             .uri("/")
             .header("Cookie", format!("s={e}; t=1"))
-            .build(),
-        Request::builder()
-            .method("POST")
-            .uri("/form")
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("Content-Length", (2 + e.len()).to_string())
-            .body(format!("q={e}"))
             .build(),
     ]
 }
