@@ -277,7 +277,8 @@ fn surely_unchanged(t: Transform, input: &[u8]) -> bool {
 ///
 /// The decodings leave an input unchanged without their escape bytes (`%` and `+`, `&`, `\`), so an output byte
 /// that is not in the input needs one of those in it. `LOWERCASE` outputs `c` only from `c` or, for `a`–`z`, its
-/// upper-case letter. A rule group can thus rule out a value before transforming it.
+/// upper-case letter. The trims and the null and whitespace removals only drop bytes. A rule group can thus rule out
+/// a value before transforming it.
 pub fn source_bytes(t: Transform, wanted: &[bool; 256]) -> Option<[bool; 256]> {
     let mut out = *wanted;
     let mut add = |b: u8| {
@@ -286,7 +287,12 @@ pub fn source_bytes(t: Transform, wanted: &[bool; 256]) -> Option<[bool; 256]> {
         }
     };
     match t {
-        Transform::None => {}
+        Transform::None
+        | Transform::Trim
+        | Transform::TrimLeft
+        | Transform::TrimRight
+        | Transform::RemoveNulls
+        | Transform::RemoveWhitespace => {}
         Transform::UrlDecode | Transform::UrlDecodeUni => {
             add(b'%');
             add(b'+');

@@ -609,5 +609,6 @@ fn source_bytes_of_the_escapes() {
     assert_eq!(src(Transform::JsDecode), b"$\\k");
     assert_eq!(src(Transform::Lowercase), b"$Kk");
     assert_eq!(src(Transform::None), b"$k");
+    assert_eq!(src(Transform::Trim), b"$k");
     assert!(source_bytes(Transform::Base64Decode, &want).is_none());
 }
