@@ -226,14 +226,7 @@ async fn flush(writer: &LogFileWriter, pending: &mut Vec<String>, now: OffsetDat
 /// A record as the store keeps it: serialized once (the same text goes to the log file),
 /// with its look-up attributes.
 fn prepare(rec: CloudTrailRecord) -> NewEventJson {
-    let body = JsonText::serialize(&rec).unwrap_or_else(|e| {
-        // Unreachable for these types (every map key is a string); keep the record's
-        // identity rather than lose it.
-        tracing::error!(error = %e, event_id = %rec.event_id, "an audit record did not serialize");
-        serde_json::json!({"eventID": rec.event_id, "eventTime": rec.event_time})
-            .to_string()
-            .into()
-    });
+    let body = JsonText::written(rec.to_json());
     NewEventJson {
         time: OffsetDateTime::parse(&rec.event_time, &Rfc3339)
             .unwrap_or_else(|_| OffsetDateTime::now_utc()),

@@ -74,6 +74,90 @@ pub struct TlsDetails {
     pub client_provided_host_header: String,
 }
 
+impl CloudTrailRecord {
+    /// The record as compact JSON text: the same bytes as `serde_json::to_string(self)`
+    /// (the tests hold it to that), written by [`crate::json`] with the member names as
+    /// literals. The audit trail serializes every record of every API call.
+    pub fn to_json(&self) -> String {
+        use crate::json::{push_name, push_str, push_value};
+        let mut out = String::with_capacity(1024);
+        out.push('{');
+        push_name(&mut out, "eventVersion");
+        push_str(&mut out, &self.event_version);
+        out.push(',');
+        push_name(&mut out, "userIdentity");
+        self.user_identity.push_json(&mut out);
+        for (name, value) in [
+            ("eventTime", self.event_time.as_str()),
+            ("eventSource", &*self.event_source),
+            ("eventName", self.event_name.as_str()),
+            ("awsRegion", self.aws_region.as_str()),
+            ("sourceIPAddress", self.source_ip_address.as_str()),
+            ("userAgent", self.user_agent.as_str()),
+        ] {
+            out.push(',');
+            push_name(&mut out, name);
+            push_str(&mut out, value);
+        }
+        for (name, value) in [
+            ("errorCode", &self.error_code),
+            ("errorMessage", &self.error_message),
+        ] {
+            if let Some(value) = value {
+                out.push(',');
+                push_name(&mut out, name);
+                push_str(&mut out, value);
+            }
+        }
+        out.push(',');
+        push_name(&mut out, "requestParameters");
+        push_value(&mut out, &self.request_parameters);
+        out.push(',');
+        push_name(&mut out, "responseElements");
+        push_value(&mut out, &self.response_elements);
+        for (name, value) in [("requestID", &self.request_id), ("eventID", &self.event_id)] {
+            out.push(',');
+            push_name(&mut out, name);
+            push_str(&mut out, value);
+        }
+        out.push(',');
+        push_name(&mut out, "readOnly");
+        out.push_str(if self.read_only { "true" } else { "false" });
+        out.push(',');
+        push_name(&mut out, "eventType");
+        push_str(&mut out, &self.event_type);
+        out.push(',');
+        push_name(&mut out, "managementEvent");
+        out.push_str(if self.management_event {
+            "true"
+        } else {
+            "false"
+        });
+        out.push(',');
+        push_name(&mut out, "recipientAccountId");
+        push_str(&mut out, &self.recipient_account_id);
+        out.push(',');
+        push_name(&mut out, "eventCategory");
+        push_str(&mut out, &self.event_category);
+        if let Some(tls) = &self.tls_details {
+            out.push(',');
+            push_name(&mut out, "tlsDetails");
+            out.push('{');
+            push_name(&mut out, "tlsVersion");
+            push_str(&mut out, &tls.tls_version);
+            out.push(',');
+            push_name(&mut out, "cipherSuite");
+            push_str(&mut out, &tls.cipher_suite);
+            out.push(',');
+            push_name(&mut out, "clientProvidedHostHeader");
+            push_str(&mut out, &tls.client_provided_host_header);
+            out.push('}');
+        }
+        out.push('}');
+        out
+    }
+}
+
 /// The `userIdentity` block of a CloudTrail record.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -99,6 +183,35 @@ pub struct UserIdentity {
     /// For assumed roles: the role that was assumed and the session's attributes.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub session_context: Option<Value>,
+}
+
+impl UserIdentity {
+    /// Appends the block as compact JSON, as serde_json writes it.
+    fn push_json(&self, out: &mut String) {
+        use crate::json::{push_name, push_str, push_value};
+        out.push('{');
+        push_name(out, "type");
+        push_str(out, &self.identity_type);
+        for (name, value) in [
+            ("principalId", &self.principal_id),
+            ("arn", &self.arn),
+            ("accountId", &self.account_id),
+            ("accessKeyId", &self.access_key_id),
+            ("userName", &self.user_name),
+        ] {
+            if let Some(value) = value {
+                out.push(',');
+                push_name(out, name);
+                push_str(out, value);
+            }
+        }
+        if let Some(session) = &self.session_context {
+            out.push(',');
+            push_name(out, "sessionContext");
+            push_value(out, session);
+        }
+        out.push('}');
+    }
 }
 
 /// Removes values of keys that carry secrets (at any depth) from a JSON document
@@ -145,6 +258,8 @@ fn is_secret_key(k: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -170,6 +285,88 @@ mod tests {
             let whole = t.replace_nanosecond(0).unwrap();
             assert_eq!(event_time(t), whole.format(&Rfc3339).unwrap());
             t += time::Duration::seconds(86_399 * 3 + 7_919);
+        }
+    }
+
+    fn record() -> impl Strategy<Value = CloudTrailRecord> {
+        let text = || "[ -~\\x00-\\x1f\u{80}-\u{10ffff}]{0,24}";
+        let opt = move || prop::option::of(text());
+        let value = || {
+            prop_oneof![
+                Just(Value::Null),
+                prop::collection::btree_map(text(), text(), 0..4)
+                    .prop_map(|m| serde_json::json!(m)),
+            ]
+        };
+        (
+            (
+                text(),
+                opt(),
+                opt(),
+                opt(),
+                opt(),
+                opt(),
+                prop::option::of(value()),
+            ),
+            (
+                text(),
+                text(),
+                text(),
+                text(),
+                text(),
+                text(),
+                text(),
+                opt(),
+                opt(),
+            ),
+            (value(), value(), text(), text(), any::<bool>(), text()),
+            (
+                any::<bool>(),
+                text(),
+                text(),
+                prop::option::of((text(), text(), text())),
+            ),
+        )
+            .prop_map(|(u, a, b, c)| CloudTrailRecord {
+                event_version: a.0.into(),
+                user_identity: UserIdentity {
+                    identity_type: u.0,
+                    principal_id: u.1,
+                    arn: u.2,
+                    account_id: u.3,
+                    access_key_id: u.4,
+                    user_name: u.5,
+                    session_context: u.6,
+                },
+                event_time: a.1,
+                event_source: a.2.into(),
+                event_name: a.3,
+                aws_region: a.4,
+                source_ip_address: a.5,
+                user_agent: a.6,
+                error_code: a.7,
+                error_message: a.8,
+                request_parameters: b.0,
+                response_elements: b.1,
+                request_id: b.2,
+                event_id: b.3,
+                read_only: b.4,
+                event_type: b.5.into(),
+                management_event: c.0,
+                recipient_account_id: c.1,
+                event_category: c.2.into(),
+                tls_details: c.3.map(|(v, s, h)| TlsDetails {
+                    tls_version: v,
+                    cipher_suite: s,
+                    client_provided_host_header: h,
+                }),
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn record_json_is_serde_json_text(rec in record()) {
+            prop_assert_eq!(rec.to_json(), serde_json::to_string(&rec).unwrap());
         }
     }
 

@@ -17,6 +17,7 @@ pub mod arn;
 pub mod audit;
 pub mod clock;
 pub mod ids;
+pub mod json;
 pub mod net;
 pub mod secret;
 

@@ -75,8 +75,9 @@ pub(crate) fn check_event(stream: &str, event: &NewEvent) -> Result<(), StoreErr
 /// Checks an event given as JSON text: its names like [`check_event`], its body with
 /// [`check_json_text`], and that the body is one valid JSON value (a parse that builds
 /// nothing: the SQLite schema no longer re-checks bodies with `json_valid`). A body that
-/// serde_json wrote ([`JsonText::serialize`](crate::JsonText::serialize)) is JSON by
-/// construction and is not parsed again.
+/// serde_json wrote ([`JsonText::serialize`](crate::JsonText::serialize)), or a writer held
+/// to its output ([`JsonText::written`](crate::JsonText::written)), is JSON by construction
+/// and is not parsed again.
 pub(crate) fn check_event_json(stream: &str, event: &NewEventJson) -> Result<(), StoreError> {
     check_name("stream", stream)?;
     check_name("event id", &event.id)?;

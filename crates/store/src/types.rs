@@ -128,7 +128,8 @@ pub struct NewEventJson {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonText {
     text: String,
-    /// Written by serde_json in [`JsonText::serialize`]: one JSON value by construction.
+    /// Written by serde_json in [`JsonText::serialize`] (or a writer held to its output,
+    /// [`JsonText::written`]): one JSON value by construction.
     serialized: bool,
 }
 
@@ -142,6 +143,17 @@ impl JsonText {
             text,
             serialized: true,
         })
+    }
+
+    /// Text written by a JSON writer held to serde_json's output by its tests (the audit
+    /// record's `portcullis_common::audit::CloudTrailRecord::to_json`): one JSON value by
+    /// construction, so, like [`JsonText::serialize`]'s, it is not parsed again. Text from
+    /// anywhere else goes through [`From`], which the store checks.
+    pub fn written(text: String) -> Self {
+        Self {
+            text,
+            serialized: true,
+        }
     }
 
     /// The text.
