@@ -132,7 +132,10 @@ impl AwsService for KmsService {
         }
         let (result, response_elements) = match outcome {
             Ok(done) => (
-                Ok(Reply::ok(CONTENT_TYPE, done.body.to_string())),
+                Ok(Reply::ok(
+                    CONTENT_TYPE,
+                    portcullis_common::json::to_string(&done.body),
+                )),
                 done.audit,
             ),
             Err(e) => (Err(AwsError::from(e)), Value::Null),
