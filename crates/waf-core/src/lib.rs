@@ -8,7 +8,8 @@
 //! fields whose transformation chains share a prefix share its work (`URL_DECODE_UNI` runs once for
 //! `URL_DECODE_UNI`+`LOWERCASE`, `+HTML_ENTITY_DECODE`, ...), byte matches on the same field share one Aho-Corasick
 //! pass, each regex statement is one regex set (skipped when a value lacks a byte every match needs, noted for all
-//! of a field's sets in one pass, or a literal every match needs; a value without a byte of the group's gate is ruled
+//! of a field's sets in one pass, or a literal every match needs, or on long values a rare byte or literal, see
+//! `precheck.rs`; a value without a byte of the group's gate is ruled
 //! out eight bytes at a time, and a derived field whose prefix values open no gate is not derived, see `gate.rs`; a field with several values, like `Headers`, is
 //! searched once with its values joined, see `joined.rs`), and SQLi/XSS results are shared.
 //! `examples/managed_cost.rs` measures the managed-groups ACL of the proxy benchmark. The clock, rate counters
@@ -39,6 +40,7 @@ pub mod labels;
 pub mod managed;
 mod needs;
 mod plan;
+mod precheck;
 pub mod rate;
 pub mod rate_keys;
 mod regexset;

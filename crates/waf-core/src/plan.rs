@@ -16,6 +16,7 @@ use crate::json::Pointer;
 use crate::labels::LabelScope;
 use crate::managed::{ManagedGroup, ManagedGroupConfig};
 use crate::needs::ByteMasks;
+use crate::precheck::Precheck;
 use crate::verdict::{ActionKind, BlockResponse, RuleType};
 
 /// Index of a (field, transformations) pair in [`Plan::fields`].
@@ -208,8 +209,8 @@ pub(crate) struct ByteGroup {
 #[derive(Debug)]
 pub(crate) struct RegexGroup {
     pub field: FieldId,
-    /// Each set with, per pattern, the global result index of the statement it belongs to, and the literals one
-    /// of which every match contains (see `compile::literal`): a value with none of them skips the set.
+    /// Each set with, per pattern, the global result index of the statement it belongs to, and what every match
+    /// contains (see `compile::literal`): a value without it skips the set.
     pub sets: Vec<RegexSetEntry>,
     /// The byte requirements of the sets (see [`crate::needs`]); `None` when no set has one, and then a value's
     /// bytes are not looked at.
@@ -243,8 +244,9 @@ pub(crate) struct RegexSetEntry {
     pub re: regex_automata::meta::Regex,
     /// Per pattern, the global result index of the statement it belongs to.
     pub owners: Vec<usize>,
-    /// Literals one of which every match contains: a value with none of them skips the set.
-    pub pre: Option<AhoCorasick>,
+    /// Something every match contains (literals, or rare bytes and literals on long values): a value without it
+    /// skips the set.
+    pub pre: Option<Precheck>,
     /// Bytes every match needs, as masks over the group's [`ByteMasks`] bits: a value without some bit of each
     /// mask skips the set without a search.
     pub needs: Vec<u64>,

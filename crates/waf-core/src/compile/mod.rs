@@ -1,7 +1,7 @@
 //! Compilation of the WAFv2 model into a [`Plan`]: fields are interned, byte matches and regexes are merged per
 //! field, resources are resolved, and every problem becomes a [`CompileError`].
 
-mod literal;
+pub(crate) mod literal;
 mod rules;
 mod stmt;
 
@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::bytes::RegexBuilder;
+use regex_syntax::hir::Hir;
 
 use crate::error::CompileError;
 use crate::gate::{self, Gate};
@@ -19,6 +20,7 @@ use crate::needs::{ByteMasks, Needs};
 use crate::plan::{
     ByteGroup, Detector, FieldId, FieldSpec, Plan, Position, RegexGroup, RegexSetEntry,
 };
+use crate::precheck::{MixedCheck, Precheck};
 use crate::regexset::{build_set, next_plan_id};
 
 pub(crate) use rules::{AclCx, acl_immunity, compile_group_rules, compile_rules, resolve_default};
@@ -423,15 +425,44 @@ fn sole_owner(owners: &[usize]) -> Option<usize> {
     owners.iter().all(|&o| o == first).then_some(first)
 }
 
-/// The required-literal pre-check of a regex set: every pattern must have one (see [`literal`]).
-fn precheck(patterns: &[&str], unicode: bool) -> Option<AhoCorasick> {
+/// The pre-check of a regex set (see [`literal`]): its patterns' required literals when every pattern has some,
+/// else a mixed requirement of the whole set, unless the engine's own prefilter covers every pattern.
+fn precheck(patterns: &[&str], unicode: bool) -> Option<Precheck> {
+    let hirs = patterns
+        .iter()
+        .map(|p| literal::parse(p, unicode))
+        .collect::<Option<Vec<_>>>()?;
+    literal_precheck(&hirs)
+        .map(Precheck::Literals)
+        .or_else(|| mixed_precheck(&hirs).map(Precheck::Mixed))
+}
+
+/// The required-literal pre-check: every pattern must have required literals.
+fn literal_precheck(patterns: &[Hir]) -> Option<AhoCorasick> {
     let mut all = Vec::new();
     for p in patterns {
-        all.extend(literal::required_any(p, unicode)?);
+        all.extend(literal::required_any(p)?);
     }
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
         .build(&all)
         .ok()
+}
+
+/// The mixed pre-check (rare bytes or literals, on long values): every pattern must have required items.
+fn mixed_precheck(patterns: &[Hir]) -> Option<MixedCheck> {
+    if !crate::precheck::mixed_enabled() {
+        return None;
+    }
+    let mut all = Vec::new();
+    for p in patterns {
+        all.extend(literal::required_mixed(p)?);
+    }
+    let req = literal::settle(all)?;
+    // Last: the prefix analysis of a large pattern is the slow part.
+    if patterns.iter().all(literal::prefiltered) {
+        return None;
+    }
+    MixedCheck::new(&req)
 }

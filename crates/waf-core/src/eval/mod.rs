@@ -435,8 +435,8 @@ impl<'p> Ctx<'p> {
                                 if present.is_some_and(|p| !admits(&rs.needs, p)) {
                                     continue;
                                 }
-                                // None of the literals every match needs: no pattern of the set can match.
-                                if rs.pre.as_ref().is_some_and(|ac| !ac.is_match(&**v)) {
+                                // Nothing every match needs: no pattern of the set can match.
+                                if rs.pre.as_ref().is_some_and(|p| !p.admits(v)) {
                                     continue;
                                 }
                                 search(caches, flags, base, rs, &rs.re, rs.cache, v);
@@ -455,11 +455,10 @@ impl<'p> Ctx<'p> {
                             if rs.only.is_some_and(|only| get(flags, base + only)) {
                                 continue;
                             }
-                            // Whether value `i` can match: it meets the set's byte requirements and holds one of
-                            // the literals every match needs.
+                            // Whether value `i` can match: it meets the set's byte requirements and its pre-check.
                             let admitted = |i: usize, v: &[u8]| {
                                 presents.get(i).is_none_or(|p| admits(&rs.needs, *p))
-                                    && rs.pre.as_ref().is_none_or(|ac| ac.is_match(v))
+                                    && rs.pre.as_ref().is_none_or(|p| p.admits(v))
                             };
                             if let Some((re, cache)) = &rs.joined {
                                 joined.clear();

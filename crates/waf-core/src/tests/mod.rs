@@ -6,6 +6,7 @@ mod gates;
 mod groups;
 mod joined;
 mod needs;
+mod precheck;
 mod props;
 mod semantics;
 mod statements;
