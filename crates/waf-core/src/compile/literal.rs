@@ -28,10 +28,14 @@ const MAX_LITERALS: usize = 4;
 /// almost any text, so a check for them would rarely skip a search.
 const MIXED_MIN_LEN: usize = 3;
 /// Most literals of a mixed requirement. They are searched in one packed (SIMD) pass over a lower-cased copy of
-/// the value, whose false candidates grow with the number of literals. The SQLi extended patterns need five; the
-/// JavaDeserializationRCE patterns need about a dozen, and an earlier experiment found a check for ten of them
-/// cost nearly the search it would skip (7.0k against 8.3k instructions on the 1 KB JSON body of the benchmark).
-const MAX_MIXED_LITERALS: usize = 6;
+/// the value, whose eight buckets then hold one literal each; more share buckets and give false candidates. The
+/// SQLi extended patterns need five; the JavaDeserializationRCE patterns need twelve, eight once the literals that
+/// share a substring are traded for it ([`factor`]).
+const MAX_MIXED_LITERALS: usize = 8;
+/// Most literals [`factor`] works on: it compares every substring of every literal with every literal.
+const MAX_FACTORED: usize = 2 * MAX_MIXED_LITERALS;
+/// Shortest substring [`factor`] trades literals for.
+const FACTOR_MIN_LEN: usize = 4;
 /// Most single bytes of a mixed requirement: they are searched in one packed pass over the value itself, whose
 /// eight buckets then hold one byte each, so every candidate is a match.
 const MAX_MIXED_BYTES: usize = 8;
@@ -138,9 +142,39 @@ pub(crate) fn settle(mut items: Vec<Vec<u8>>) -> Option<Mixed> {
             None => return None,
         }
     }
+    if req.literals.len() > MAX_MIXED_LITERALS && req.literals.len() <= MAX_FACTORED {
+        factor(&mut req.literals);
+    }
     let useful = !(req.bytes.is_empty() && req.literals.is_empty());
     (useful && req.bytes.len() <= MAX_MIXED_BYTES && req.literals.len() <= MAX_MIXED_LITERALS)
         .then_some(req)
+}
+
+/// Trades the literals that share a substring of at least [`FACTOR_MIN_LEN`] bytes for it, the substring shared
+/// by the most literals first (then the longest), until there are at most [`MAX_MIXED_LITERALS`] or none is shared
+/// (anything holding a literal holds its substrings: the requirement only weakens). The Java patterns' `java.lang.`,
+/// `javax.naming.initialcontext` and `javax.script.scriptenginemanager` become `java`.
+fn factor(literals: &mut Vec<Vec<u8>>) {
+    while literals.len() > MAX_MIXED_LITERALS {
+        let mut best: Option<(usize, usize, &[u8])> = None;
+        for l in literals.iter() {
+            for len in FACTOR_MIN_LEN..=l.len() {
+                for w in l.windows(len) {
+                    let shared = literals.iter().filter(|m| contains(m, w)).count();
+                    let score = (shared, len, w);
+                    if shared >= 2 && best.is_none_or(|b| score > b) {
+                        best = Some(score);
+                    }
+                }
+            }
+        }
+        let Some((_, _, sub)) = best else {
+            return;
+        };
+        let sub = sub.to_vec();
+        literals.retain(|m| !contains(m, &sub));
+        literals.push(sub);
+    }
 }
 
 /// Whether `needle` occurs in `hay`.
@@ -369,11 +403,50 @@ mod tests {
         assert_eq!(mixed(r"\s*(?:or|union)", false), None);
         assert_eq!(mixed(r"\s*(?:\d|union)", false), None);
         // Too many literals, or too many bytes.
-        assert_eq!(mixed(r"\s*(?:aaa|bbb|ccc|ddd|eee|fff|ggg)", false), None);
+        assert_eq!(
+            mixed(r"\s*(?:aaa|bbb|ccc|ddd|eee|fff|ggg|hhh|iii)", false),
+            None
+        );
         assert_eq!(mixed(r"\s*(?:!|#|\$|%|&|\(|\)|\*|\+)", false), None);
         assert_eq!(
             mixed(r"\s*(?:aaa|bbb|ccc|ddd|eee|fff|!|#|\$|%|&|\(|\)|\*)", false).map(|m| m.0),
             Some("!#$%&()*".into())
+        );
+        // Literals sharing a substring are traded for it when there are too many.
+        let java = r"(?i)java\.lang\.(?:runtime|processbuilder|reflect)|getruntime\s*\(|processbuilder\s*\(|class\.module\.classloader|class\.classloader|spring\.cloud\.function\.routing-expression|\bt\s*\(\s*java\.|javax\.script\.scriptenginemanager|javax\.naming\.initialcontext|org\.apache\.commons\.collections\d?\.functors|com\.sun\.org\.apache\.xalan|org\.springframework\.context\.support\.|bsh\.interpreter|ysoserial|(?:^|[^A-Za-z0-9+/])(?-i:rO0AB)[A-Za-z0-9+/]";
+        assert_eq!(
+            mixed(java, false),
+            Some((
+                "(".into(),
+                vec![
+                    "ro0ab".into(),
+                    "ysoserial".into(),
+                    "bsh.interpreter".into(),
+                    "class.classloader".into(),
+                    "class.module.classloader".into(),
+                    "spring.cloud.function.routing-ex".into(),
+                    "org.".into(),
+                    "java".into(),
+                ]
+            ))
+        );
+        assert_eq!(
+            mixed(
+                r"\s*(?:abcd1|abcd2|abcd3|xyz1|xyz2|xyz3|q11|q22|q33)",
+                false
+            ),
+            Some((
+                String::new(),
+                vec![
+                    "q11".into(),
+                    "q22".into(),
+                    "q33".into(),
+                    "xyz1".into(),
+                    "xyz2".into(),
+                    "xyz3".into(),
+                    "abcd".into()
+                ]
+            ))
         );
         // Unicode case folding: `s` also matches U+017F and `k` the Kelvin sign, both multi-byte.
         assert_eq!(mixed(r"\s*(?i)(?:risk|;)", true), None);
@@ -431,6 +504,9 @@ mod tests {
                 ("\\b", ""), ("^", ""), ("(?:efg|h)", "h"), ("(?:ij)?", ""), ("k+", "kk"), ("\\d", "7"),
                 ("[Mm]", "M"), ("|", ""), ("(?:rst|\\))", ")"), ("(?:rst|\\))", "rst"), ("uv", "uv"), (".", "/"),
                 ("$", ""), ("(?:&|like)", "&"), ("(?:&|like)", "Like"), ("\\w+", "w"), ("['\"]", "'"),
+                // Enough literals to be traded for a shared substring.
+                ("(?:java1|java2|java3|java4|java5|orgx|orgy|orgz|orgw)", "JAVA4"),
+                ("(?:java1|java2|java3|java4|java5|orgx|orgy|orgz|orgw)", "orgz"),
             ]), 1..6),
             // Which branch's texts the haystack holds, and text around them.
             branch in 0usize..4,
