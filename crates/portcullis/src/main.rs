@@ -20,8 +20,22 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Turns transparent huge pages off for this process. mimalloc asks for them on its arenas, and
+/// it returns memory left free for a second to the kernel; the next allocation there faults a
+/// whole 2 MiB page back in, which the kernel zeroes. Under KMS `Encrypt` load that zeroing
+/// (`clear_page_erms`) was a tenth of the server's CPU, for a heap of under 100 MiB that gains
+/// nothing measurable from larger pages (`docs/benchmarks.md`, KMS "Ninth round").
+fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        // Not fatal: the process runs as before, only slower.
+        eprintln!("warning: could not turn transparent huge pages off: {e}");
+    }
+}
+
 fn main() -> std::process::ExitCode {
     end_quietly_when_stdout_closes();
+    no_transparent_huge_pages();
     let cli = cli::Cli::parse();
     init_tracing(cli.verbose);
     let result = match cli.command {
