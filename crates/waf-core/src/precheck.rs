@@ -29,6 +29,7 @@ pub(crate) enum Precheck {
 
 impl Precheck {
     /// Whether `value` meets the condition (so the set must be searched).
+    #[inline]
     pub(crate) fn admits(&self, value: &[u8]) -> bool {
         match self {
             Precheck::Literals(ac) => ac.is_match(value),
