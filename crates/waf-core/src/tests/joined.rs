@@ -3,7 +3,7 @@
 //! placed in one value, split across two values of the same field (a match must not span them) and placed after
 //! other values (anchors must hold at each value's start).
 
-use super::needs::{all_groups_with, enc, multi_value_placements, payloads};
+use super::needs::{counting_with_and_without, enc, multi_value_placements, payloads};
 use super::*;
 
 /// The payload split across two query arguments, headers and cookies, and whole at the start and end of the
@@ -68,12 +68,7 @@ fn managed_groups_give_the_same_verdicts_without_joined_search() {
     let Some(payloads) = payloads() else {
         return;
     };
-    // Every rule counts instead of blocking, so every rule is evaluated and no earlier match hides a later one's
-    // answer.
-    let with = all_groups_with(true);
-    crate::joined::OFF.with(|o| o.set(true));
-    let without = all_groups_with(true);
-    crate::joined::OFF.with(|o| o.set(false));
+    let (with, without) = counting_with_and_without(&crate::joined::OFF);
     let (mut checked, mut matched) = (0usize, 0usize);
     for p in &payloads {
         // The path and form-body placements put the payload only in components that yield one value, which have no

@@ -15,6 +15,19 @@ pub(super) fn all_groups() -> CompiledAcl {
     all_groups_with(false)
 }
 
+/// [`all_groups_with`] counting, compiled as it is and again with `off` set: `off` turns one optimisation off for
+/// plans compiled on this thread, and the differential tests compare the two web ACLs' verdicts. Every rule counts
+/// instead of blocking, so every rule is evaluated and no earlier match hides a later one's answer.
+pub(super) fn counting_with_and_without(
+    off: &'static std::thread::LocalKey<std::cell::Cell<bool>>,
+) -> (CompiledAcl, CompiledAcl) {
+    let with = all_groups_with(true);
+    off.with(|o| o.set(true));
+    let without = all_groups_with(true);
+    off.with(|o| o.set(false));
+    (with, without)
+}
+
 /// [`all_groups`], with every rule's action overridden to Count when `count` is set (so every rule of every group
 /// is evaluated, and each match shows in the verdict's non-terminating matches).
 pub(super) fn all_groups_with(count: bool) -> CompiledAcl {

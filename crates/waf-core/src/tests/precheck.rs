@@ -3,7 +3,7 @@
 //! without them, on corpus payloads placed in long values (padded past [`LONG`]) of each part of a request.
 
 use super::joined::outcome;
-use super::needs::{all_groups_with, enc, payloads};
+use super::needs::{all_groups_with, counting_with_and_without, enc, payloads};
 use super::*;
 use crate::precheck::LONG;
 
@@ -54,12 +54,7 @@ fn managed_groups_give_the_same_verdicts_without_mixed_prechecks() {
     let Some(payloads) = payloads() else {
         return;
     };
-    // Every rule counts instead of blocking, so every rule is evaluated and no earlier match hides a later one's
-    // answer.
-    let with = all_groups_with(true);
-    crate::precheck::OFF.with(|o| o.set(true));
-    let without = all_groups_with(true);
-    crate::precheck::OFF.with(|o| o.set(false));
+    let (with, without) = counting_with_and_without(&crate::precheck::OFF);
     // What the padding alone matches (some rules look at sizes), placement by placement.
     let padding_only: Vec<_> = long_placements("")
         .iter()
