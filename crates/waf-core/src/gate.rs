@@ -54,8 +54,7 @@ impl Gate {
     /// The gate of `bytes`; `None` when there are none (nothing could open it: callers keep no gate then, as a
     /// group without requirements has none either) or more than [`GATE_MAX`].
     pub(crate) fn new(bytes: &[bool; 256]) -> Option<Gate> {
-        #[cfg(test)]
-        if OFF.with(std::cell::Cell::get) {
+        if !enabled() {
             return None;
         }
         let list: Vec<u8> = (0..=255u8)
@@ -112,11 +111,8 @@ fn any_of<const N: usize>(words: &[u64; N], value: &[u8]) -> bool {
     !chunks.remainder().is_empty() && hit(word(value.get(value.len() - 8..).unwrap_or_default()))
 }
 
-#[cfg(test)]
-thread_local! {
-    /// Plans compiled on this thread get no gates (for tests that compare with and without).
-    pub(crate) static OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
+// Gates.
+optimisation_switch!(enabled);
 
 #[cfg(test)]
 mod tests {

@@ -32,20 +32,8 @@ use crate::regexset::set_config;
 /// The byte between two values in the joined text.
 pub(crate) const SEPARATOR: u8 = 0;
 
-#[cfg(test)]
-thread_local! {
-    /// Plans compiled on this thread get no joined sets (for tests that compare with and without).
-    pub(crate) static OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether plans compiled now get joined sets (always, outside tests that turn them off).
-pub(crate) fn enabled() -> bool {
-    #[cfg(test)]
-    if OFF.with(std::cell::Cell::get) {
-        return false;
-    }
-    true
-}
+// Joined sets.
+optimisation_switch!(enabled);
 
 /// `pattern` rewritten for the joined text (see the module docs), or `None` when it cannot be.
 fn rewrite(h: &Hir) -> Option<Hir> {

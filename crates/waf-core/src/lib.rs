@@ -25,6 +25,28 @@
     )
 )]
 
+/// Declares, in a module with an optimisation the compiler can leave out, `OFF` (in tests: set, plans compiled on
+/// this thread go without the optimisation, so a test can compare verdicts with and without it) and `$enabled()`,
+/// whether plans compiled now get it (always, outside such tests).
+macro_rules! optimisation_switch {
+    ($enabled:ident) => {
+        #[cfg(test)]
+        thread_local! {
+            /// Set, plans compiled on this thread go without this module's optimisation.
+            pub(crate) static OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        }
+
+        /// Whether plans compiled now get this module's optimisation (always, outside tests that turn it off).
+        pub(crate) fn $enabled() -> bool {
+            #[cfg(test)]
+            if OFF.with(std::cell::Cell::get) {
+                return false;
+            }
+            true
+        }
+    };
+}
+
 mod acl;
 mod compile;
 pub mod env;

@@ -129,20 +129,8 @@ impl Search {
     }
 }
 
-#[cfg(test)]
-thread_local! {
-    /// Plans compiled on this thread get no mixed pre-checks (for tests that compare with and without).
-    pub(crate) static OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether plans compiled now get mixed pre-checks (always, outside tests that turn them off).
-pub(crate) fn mixed_enabled() -> bool {
-    #[cfg(test)]
-    if OFF.with(std::cell::Cell::get) {
-        return false;
-    }
-    true
-}
+// Mixed pre-checks (the literal pre-checks stay on).
+optimisation_switch!(mixed_enabled);
 
 #[cfg(test)]
 mod tests {
