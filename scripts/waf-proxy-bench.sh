@@ -13,7 +13,10 @@
 #   portcullis-crs     Portcullis listener, web ACL with the OWASP CoreRuleSet group (CRS PL1, SecLang engine)
 #                                                                      (18492)
 # Requests: bench/waf/requests/{simple-get,browser-get,json-post-1k}.http replayed by bench/waf/wrk-request.lua.
-# Each (system, request) cell: a warm-up run, then a measured run (wrk -t2 -c16 -d10s by default).
+# Each (system, request) cell: a warm-up run, then a measured run (wrk -t2 -c16 -d10s by default). With
+# BENCH_ROUNDS=N the systems take turns N times per request (nginx-bare, portcullis-none, ..., then again), so a
+# host that speeds up or slows down during the run moves every system of a round alike; each ratio is then
+# computed per round and the table gives the median round's ratio with the range over the rounds.
 #
 # Output: one JSON line per cell in target/waf-proxy-bench/results.jsonl (appended), a table of requests/s and
 # p99 latency, and the ratios the WAF issue sets as goals:
@@ -22,7 +25,8 @@
 #   portcullis-crs / nginx-crs        >= 10
 #
 # Environment (defaults in brackets):
-#   BENCH_DURATION [10s]  BENCH_WARMUP [2s]  BENCH_THREADS [2]  BENCH_CONNECTIONS [16]
+#   BENCH_DURATION [10s]  BENCH_WARMUP [2s]  BENCH_THREADS [2]  BENCH_CONNECTIONS [16]  BENCH_ROUNDS [1]
+#   BENCH_SYSTEMS [all five]  a subset, e.g. "nginx-bare portcullis-none portcullis-managed"
 #   BENCH_REQUESTS [simple-get browser-get json-post-1k]
 #   BENCH_BASE_PORT [18490]  first of the three Portcullis listener ports
 #   PORTCULLIS_BIN           use this binary instead of building target/release/portcullis
@@ -46,6 +50,7 @@ warmup=${BENCH_WARMUP:-2s}
 threads=${BENCH_THREADS:-2}
 conns=${BENCH_CONNECTIONS:-16}
 requests=${BENCH_REQUESTS:-simple-get browser-get json-post-1k}
+rounds=${BENCH_ROUNDS:-1}
 pbase=${BENCH_BASE_PORT:-18490}
 peer_base=${WAF_PEER_BASE_PORT:-18480}
 out_dir="$root/target/waf-proxy-bench"
@@ -168,11 +173,16 @@ run_wrk() { # PORT REQUEST DURATION
 mkdir -p "$out_dir"
 run_file="$state/run.jsonl"
 : >"$run_file"
-systems="nginx-bare:$((peer_base + 1)) portcullis-none:$((pbase + 0)) portcullis-managed:$((pbase + 1)) nginx-crs:$((peer_base + 3)) portcullis-crs:$((pbase + 2))"
+all_systems="nginx-bare:$((peer_base + 1)) portcullis-none:$((pbase + 0)) portcullis-managed:$((pbase + 1)) nginx-crs:$((peer_base + 3)) portcullis-crs:$((pbase + 2))"
+systems=""
+for sp in $all_systems; do
+    case " ${BENCH_SYSTEMS:-${all_systems//:[0-9]*/}} " in *" ${sp%%:*} "*) systems="$systems $sp" ;; esac
+done
+[ -n "$systems" ] || die "BENCH_SYSTEMS names none of: ${all_systems//:[0-9]*/}"
 ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 for req in $requests; do
     [ -f "$bench/requests/$req.http" ] || die "no request file $bench/requests/$req.http"
-    for sp in $systems; do
+    for round in $(seq 1 "$rounds"); do for sp in $systems; do
         system=${sp%%:*}
         port=${sp##*:}
         run_wrk "$port" "$req" "$warmup" >/dev/null
@@ -184,44 +194,61 @@ for req in $requests; do
         p50=$(json_field latency_p50_us "$res")
         p99=$(json_field latency_p99_us "$res")
         line=$(awk -v s="$system" -v r="$req" -v n="$n" -v d="$d" -v st="$st" -v p50="$p50" -v p99="$p99" \
-            -v t="$threads" -v c="$conns" -v ts="$ts" -v np="$(nproc)" -v pw="$pworkers" -v nw="$nworkers" 'BEGIN {
+            -v t="$threads" -v c="$conns" -v ts="$ts" -v np="$(nproc)" -v pw="$pworkers" -v nw="$nworkers" \
+            -v rd="$round" 'BEGIN {
             rps = (d > 0) ? n * 1e6 / d : 0;
-            printf "{\"schema\":\"portcullis-waf-proxy-bench/1\",\"system\":\"%s\",\"request\":\"%s\",\"requests\":%d,", s, r, n;
+            printf "{\"schema\":\"portcullis-waf-proxy-bench/1\",\"system\":\"%s\",\"request\":\"%s\",\"round\":%d,\"requests\":%d,", s, r, rd, n;
             printf "\"non_2xx\":%d,\"duration_s\":%.3f,\"rps\":%.1f,\"latency_p50_us\":%d,\"latency_p99_us\":%d,", st, d / 1e6, rps, p50, p99;
             printf "\"threads\":%d,\"connections\":%d,\"nproc\":%d,\"portcullis_workers\":%d,\"nginx_workers\":%d,", t, c, np, pw, nw;
             printf "\"timestamp\":\"%s\"}\n", ts;
         }')
         echo "$line" >>"$run_file"
-        log "$system $req: $(json_field rps "$line") req/s, p99 $(json_field latency_p99_us "$line") us, non_2xx $st"
-    done
+        log "$system $req (round $round): $(json_field rps "$line") req/s, p99 $(json_field latency_p99_us "$line") us, non_2xx $st"
+    done; done
 done
 cat "$run_file" >>"$results"
 log "appended $(wc -l <"$run_file") lines to $results"
 
 python3 - "$run_file" <<'EOF'
-import json, sys
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-cell = {(r["system"], r["request"]): r for r in rows}
+cells = {}
+for r in rows:
+    cells.setdefault((r["system"], r["request"]), []).append(r)
 systems = ["nginx-bare", "portcullis-none", "portcullis-managed", "nginx-crs", "portcullis-crs"]
 reqs = sorted({r["request"] for r in rows}, key=[r["request"] for r in rows].index)
+rounds = max((r.get("round", 1) for r in rows), default=1)
 if rows:
     print(f"Portcullis worker threads: {rows[0].get('portcullis_workers', '?')}, "
-          f"nginx proxy worker processes: {rows[0].get('nginx_workers', '?')}")
-print(f"{'system':<20}" + "".join(f"{q:>30}" for q in reqs))
+          f"nginx proxy worker processes: {rows[0].get('nginx_workers', '?')}, rounds: {rounds}")
+print(f"{'system (median round)':<22}" + "".join(f"{q:>30}" for q in reqs))
 for s in systems:
-    cells = []
+    out = []
     for q in reqs:
-        r = cell.get((s, q))
-        cells.append(f"{r['rps']:>10.0f} req/s p99 {r['latency_p99_us']/1000:>6.2f} ms" if r else f"{'-':>30}")
-    print(f"{s:<20}" + "".join(f"{c:>30}" for c in cells))
+        rs = cells.get((s, q))
+        if rs:
+            rps = statistics.median(r["rps"] for r in rs)
+            p99 = statistics.median(r["latency_p99_us"] for r in rs)
+            out.append(f"{rps:>10.0f} req/s p99 {p99 / 1000:>6.2f} ms")
+        else:
+            out.append(f"{'-':>30}")
+    print(f"{s:<22}" + "".join(f"{c:>30}" for c in out))
 print()
 goals = [("portcullis-none", "nginx-bare", 0.9), ("portcullis-managed", "nginx-bare", 0.7), ("portcullis-crs", "nginx-crs", 10.0)]
-print(f"{'ratio (req/s)':<40}" + "".join(f"{q:>16}" for q in reqs) + "    goal")
+print(f"{'ratio (req/s), per round':<40}" + "".join(f"{q:>22}" for q in reqs) + "    goal")
 for a, b, goal in goals:
     vals = []
     for q in reqs:
-        x, y = cell.get((a, q)), cell.get((b, q))
-        vals.append(f"{x['rps'] / y['rps']:>16.2f}" if x and y and y["rps"] > 0 else f"{'-':>16}")
+        by_round = {}
+        for r in cells.get((a, q), []) + cells.get((b, q), []):
+            by_round.setdefault(r.get("round", 1), {})[r["system"]] = r["rps"]
+        ratios = sorted(v[a] / v[b] for v in by_round.values() if a in v and v.get(b, 0) > 0)
+        if not ratios:
+            vals.append(f"{'-':>22}")
+        elif len(ratios) == 1:
+            vals.append(f"{ratios[0]:>22.2f}")
+        else:
+            vals.append(f"{statistics.median(ratios):>8.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})")
     print(f"{a + ' / ' + b:<40}" + "".join(vals) + f"    >= {goal}")
 bad = [r for r in rows if r["non_2xx"] > 0]
 for r in bad:
