@@ -73,6 +73,9 @@ impl LiveCell {
     }
 }
 
+/// The number of header fields hyper accepts in an HTTP/1 head when no limit is set.
+const HYPER_MAX_HEADERS: usize = 100;
+
 pub(crate) fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -82,8 +85,12 @@ pub(crate) fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .header_read_timeout(None)
         // hyper refuses buffers under 8 KiB.
         .max_buf_size(limits.max_header_bytes.max(8192))
-        .max_headers(limits.max_headers)
         .keep_alive(true);
+    // hyper's default limit (100 fields) parses into fixed arrays; an explicit limit, even the same one, fills a
+    // buffer of that many entries for every request head (≈1.7k instructions), so it is set only when it differs.
+    if limits.max_headers != HYPER_MAX_HEADERS {
+        builder.http1().max_headers(limits.max_headers);
+    }
     builder
         .http2()
         .timer(TokioTimer::new())
