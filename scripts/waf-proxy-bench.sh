@@ -19,7 +19,9 @@
 # computed per round and the table gives the median round's ratio with the range over the rounds.
 #
 # Output: one JSON line per cell in target/waf-proxy-bench/results.jsonl (appended), a table of requests/s and
-# p99 latency, and the ratios the WAF issue sets as goals:
+# p99 latency, the proxy's CPU time per request (user + system time of the Portcullis process or of the nginx
+# instance's workers during the measured run, divided by its requests: a busy host moves it much less than
+# requests/s), and the ratios the WAF issue sets as goals:
 #   portcullis-none / nginx-bare      >= 0.9
 #   portcullis-managed / nginx-bare   >= 0.7
 #   portcullis-crs / nginx-crs        >= 10
@@ -163,6 +165,26 @@ for check in "$((pbase + 0)) / 200" "$((pbase + 1)) / 200" "$((pbase + 1)) $sqli
 done
 log "functional checks passed"
 
+# CPU time (user + system, clock ticks) of a system's proxy processes: the Portcullis process, or the workers of
+# the nginx instance behind the port. Divided by the requests of a run it gives CPU per request, which a busy host
+# disturbs far less than requests per second.
+running_peer=$("$root/scripts/waf-peer.sh" status)
+cpu_pids() { # SYSTEM
+    case "$1" in
+        portcullis-*) echo "$portcullis_pid" ;;
+        nginx-bare) ps -o pid= --ppid "$(sed -n 's/^proxy .*master=\([0-9]*\).*/\1/p' <<<"$running_peer")" ;;
+        nginx-crs) ps -o pid= --ppid "$(sed -n 's/^crs .*master=\([0-9]*\).*/\1/p' <<<"$running_peer")" ;;
+    esac
+}
+cpu_ticks() { # PID...
+    local t=0 p
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$t"
+}
+clk_tck=$(getconf CLK_TCK)
+
 json_field() { sed -n "s/.*\"$1\":\([-0-9.e+]*\).*/\1/p" <<<"$2"; }
 run_wrk() { # PORT REQUEST DURATION
     WAF_REQUEST_FILE="$bench/requests/$2.http" \
@@ -174,11 +196,13 @@ mkdir -p "$out_dir"
 run_file="$state/run.jsonl"
 : >"$run_file"
 all_systems="nginx-bare:$((peer_base + 1)) portcullis-none:$((pbase + 0)) portcullis-managed:$((pbase + 1)) nginx-crs:$((peer_base + 3)) portcullis-crs:$((pbase + 2))"
+all_names=""
+for sp in $all_systems; do all_names="$all_names ${sp%%:*}"; done
 systems=""
 for sp in $all_systems; do
-    case " ${BENCH_SYSTEMS:-${all_systems//:[0-9]*/}} " in *" ${sp%%:*} "*) systems="$systems $sp" ;; esac
+    case " ${BENCH_SYSTEMS:-$all_names} " in *" ${sp%%:*} "*) systems="$systems $sp" ;; esac
 done
-[ -n "$systems" ] || die "BENCH_SYSTEMS names none of: ${all_systems//:[0-9]*/}"
+[ -n "$systems" ] || die "BENCH_SYSTEMS names none of:$all_names"
 ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 for req in $requests; do
     [ -f "$bench/requests/$req.http" ] || die "no request file $bench/requests/$req.http"
@@ -186,7 +210,12 @@ for req in $requests; do
         system=${sp%%:*}
         port=${sp##*:}
         run_wrk "$port" "$req" "$warmup" >/dev/null
+        pids=$(cpu_pids "$system")
+        # shellcheck disable=SC2086
+        cpu_before=$(cpu_ticks $pids)
         res=$(run_wrk "$port" "$req" "$duration")
+        # shellcheck disable=SC2086
+        cpu_after=$(cpu_ticks $pids)
         [ -n "$res" ] || die "no WRK_RESULT for $system/$req"
         n=$(json_field requests "$res")
         d=$(json_field duration_us "$res")
@@ -195,15 +224,16 @@ for req in $requests; do
         p99=$(json_field latency_p99_us "$res")
         line=$(awk -v s="$system" -v r="$req" -v n="$n" -v d="$d" -v st="$st" -v p50="$p50" -v p99="$p99" \
             -v t="$threads" -v c="$conns" -v ts="$ts" -v np="$(nproc)" -v pw="$pworkers" -v nw="$nworkers" \
-            -v rd="$round" 'BEGIN {
+            -v rd="$round" -v cpu=$((cpu_after - cpu_before)) -v hz="$clk_tck" 'BEGIN {
             rps = (d > 0) ? n * 1e6 / d : 0;
             printf "{\"schema\":\"portcullis-waf-proxy-bench/1\",\"system\":\"%s\",\"request\":\"%s\",\"round\":%d,\"requests\":%d,", s, r, rd, n;
             printf "\"non_2xx\":%d,\"duration_s\":%.3f,\"rps\":%.1f,\"latency_p50_us\":%d,\"latency_p99_us\":%d,", st, d / 1e6, rps, p50, p99;
+            printf "\"proxy_cpu_us_per_request\":%.1f,", (n > 0) ? cpu * 1e6 / hz / n : 0;
             printf "\"threads\":%d,\"connections\":%d,\"nproc\":%d,\"portcullis_workers\":%d,\"nginx_workers\":%d,", t, c, np, pw, nw;
             printf "\"timestamp\":\"%s\"}\n", ts;
         }')
         echo "$line" >>"$run_file"
-        log "$system $req (round $round): $(json_field rps "$line") req/s, p99 $(json_field latency_p99_us "$line") us, non_2xx $st"
+        log "$system $req (round $round): $(json_field rps "$line") req/s, p99 $(json_field latency_p99_us "$line") us, proxy CPU $(json_field proxy_cpu_us_per_request "$line") us/request, non_2xx $st"
     done; done
 done
 cat "$run_file" >>"$results"
@@ -233,6 +263,14 @@ for s in systems:
         else:
             out.append(f"{'-':>30}")
     print(f"{s:<22}" + "".join(f"{c:>30}" for c in out))
+print()
+print(f"{'proxy CPU per request (median round)':<40}" + "".join(f"{q:>22}" for q in reqs))
+for s in systems:
+    vals = []
+    for q in reqs:
+        cpu = [r["proxy_cpu_us_per_request"] for r in cells.get((s, q), []) if "proxy_cpu_us_per_request" in r]
+        vals.append(f"{statistics.median(cpu):>19.1f} us" if cpu else f"{'-':>22}")
+    print(f"{s:<40}" + "".join(vals))
 print()
 goals = [("portcullis-none", "nginx-bare", 0.9), ("portcullis-managed", "nginx-bare", 0.7), ("portcullis-crs", "nginx-crs", 10.0)]
 print(f"{'ratio (req/s), per round':<40}" + "".join(f"{q:>22}" for q in reqs) + "    goal")
