@@ -33,12 +33,14 @@
 #   BENCH_BASE_PORT [18490]  first of the three Portcullis listener ports
 #   PORTCULLIS_BIN           use this binary instead of building target/release/portcullis
 #   BENCH_WORKERS            `waf.workers` of Portcullis (worker threads, each with its own event loop and
-#                            SO_REUSEPORT socket) [unset: one per core]
+#                            SO_REUSEPORT socket) [as many as the nginx proxy's worker processes; `default`:
+#                            Portcullis's own default, one per core]
 #   WAF_PEER_PROXY_WORKERS   worker_processes of the nginx proxies when this script starts the peer [1]; a peer
 #                            already running keeps its own (`scripts/waf-peer.sh stop` first to change it)
 #
-# Fairness: with the defaults nginx runs one worker process while Portcullis runs one worker thread per core;
-# run once more with WAF_PEER_PROXY_WORKERS=$(nproc) (or BENCH_WORKERS=1) for the like-for-like figures. Each result
+# Fairness: Portcullis runs as many worker threads as the nginx proxies run worker processes (one by default): the
+# same number of event loops for each proxy, on cores that wrk and the upstream use too. BENCH_WORKERS sets another
+# count (runs before 2026-12-01 14:00 UTC used one Portcullis worker per core against one nginx worker). Each result
 # line records both counts.
 #
 # Needs wrk, nginx, libnginx-mod-http-modsecurity, modsecurity-crs and curl: scripts/waf-peer.sh installs them with
@@ -93,6 +95,15 @@ if [ -z "$bin" ]; then
 fi
 [ -x "$bin" ] || die "no binary at $bin"
 
+# The nginx proxy's worker processes: Portcullis gets as many worker threads unless BENCH_WORKERS says otherwise.
+nmaster=$("$root/scripts/waf-peer.sh" status | sed -n 's/^proxy .*master=\([0-9]*\).*/\1/p')
+nworkers=$(ps -o pid= --ppid "$nmaster" 2>/dev/null | wc -l)
+case "${BENCH_WORKERS:-}" in
+    "") workers=$nworkers; [ "$workers" -gt 0 ] || workers="" ;;
+    default) workers="" ;;
+    *) workers=$BENCH_WORKERS ;;
+esac
+
 vis() { printf '{"SampledRequestsEnabled": false, "CloudWatchMetricsEnabled": false, "MetricName": "%s"}' "$1"; }
 managed_rule() { # NAME PRIORITY [EXTRA]
     printf '{"Name": "%s", "Priority": %s, "OverrideAction": {"None": {}}, "VisibilityConfig": %s, "Statement": {"ManagedRuleGroupStatement": {"VendorName": "%s", "Name": "%s"%s}}}' \
@@ -118,7 +129,7 @@ listen = "127.0.0.1:0"
 write_files = false
 [waf]
 crs_paranoia = 1
-${BENCH_WORKERS:+workers = $BENCH_WORKERS}
+${workers:+workers = $workers}
 [[waf.pools]]
 name = "upstream"
 upstreams = ["127.0.0.1:$peer_base"]
@@ -151,8 +162,6 @@ grep -q 'export AWS_ENDPOINT_URL' "$state/stdout.log" || die "portcullis did not
 grep '^WAF listener' "$state/stdout.log" | sed 's/^/waf-proxy-bench: /' >&2
 pworkers=$(ls "/proc/$portcullis_pid/task" | while read -r t; do cat "/proc/$portcullis_pid/task/$t/comm"; done | grep -c '^waf-worker' || true)
 [ "$pworkers" -gt 0 ] || pworkers=0
-nmaster=$("$root/scripts/waf-peer.sh" status | sed -n 's/^proxy .*master=\([0-9]*\).*/\1/p')
-nworkers=$(ps -o pid= --ppid "$nmaster" 2>/dev/null | wc -l)
 log "Portcullis worker threads: $pworkers (0: shared runtime); nginx proxy worker processes: $nworkers"
 
 code() { curl -s -o /dev/null --max-time 10 -w '%{http_code}' -H 'Host: www.example.com' -H 'User-Agent: bench-check' -H 'Accept: */*' "$1" || true; }
