@@ -95,9 +95,14 @@ if [ -z "$bin" ]; then
 fi
 [ -x "$bin" ] || die "no binary at $bin"
 
+# The worker processes of one peer instance (`proxy`, `crs`, ...), as `scripts/waf-peer.sh status` lists it.
+running_peer=$("$root/scripts/waf-peer.sh" status)
+peer_workers() { # INSTANCE
+    ps -o pid= --ppid "$(sed -n "s/^$1 .*master=\([0-9]*\).*/\1/p" <<<"$running_peer")" 2>/dev/null || true
+}
+
 # The nginx proxy's worker processes: Portcullis gets as many worker threads unless BENCH_WORKERS says otherwise.
-nmaster=$("$root/scripts/waf-peer.sh" status | sed -n 's/^proxy .*master=\([0-9]*\).*/\1/p')
-nworkers=$(ps -o pid= --ppid "$nmaster" 2>/dev/null | wc -l)
+nworkers=$(peer_workers proxy | wc -l)
 case "${BENCH_WORKERS:-}" in
     "") workers=$nworkers; [ "$workers" -gt 0 ] || workers="" ;;
     default) workers="" ;;
@@ -177,12 +182,11 @@ log "functional checks passed"
 # CPU time (user + system, clock ticks) of a system's proxy processes: the Portcullis process, or the workers of
 # the nginx instance behind the port. Divided by the requests of a run it gives CPU per request, which a busy host
 # disturbs far less than requests per second.
-running_peer=$("$root/scripts/waf-peer.sh" status)
 cpu_pids() { # SYSTEM
     case "$1" in
         portcullis-*) echo "$portcullis_pid" ;;
-        nginx-bare) ps -o pid= --ppid "$(sed -n 's/^proxy .*master=\([0-9]*\).*/\1/p' <<<"$running_peer")" ;;
-        nginx-crs) ps -o pid= --ppid "$(sed -n 's/^crs .*master=\([0-9]*\).*/\1/p' <<<"$running_peer")" ;;
+        nginx-bare) peer_workers proxy ;;
+        nginx-crs) peer_workers crs ;;
     esac
 }
 cpu_ticks() { # PID...
