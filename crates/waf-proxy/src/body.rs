@@ -162,6 +162,13 @@ impl ForwardBody {
     }
 }
 
+impl ForwardBody {
+    /// The whole body, when it is all buffered (no rest to stream, no trailers): the chunks not yet sent.
+    pub fn buffered(&self) -> Option<&VecDeque<Bytes>> {
+        (self.rest.is_none() && self.trailers.is_none()).then_some(&self.chunks)
+    }
+}
+
 impl Body for ForwardBody {
     type Data = Bytes;
     type Error = BoxError;
@@ -221,8 +228,8 @@ impl Body for ForwardBody {
 }
 
 /// A body that keeps some values alive (in-flight counters) until it is dropped.
-pub struct Guarded<G> {
-    inner: ProxyBody,
+pub struct Guarded<G, B = ProxyBody> {
+    inner: B,
     _guard: G,
 }
 
@@ -237,7 +244,7 @@ impl<G: Send + Sync + Unpin + 'static> Guarded<G> {
     }
 }
 
-impl<G: Unpin> Body for Guarded<G> {
+impl<G: Unpin, B: Body<Data = Bytes, Error = BoxError> + Unpin> Body for Guarded<G, B> {
     type Data = Bytes;
     type Error = BoxError;
 
@@ -265,8 +272,8 @@ pub struct UpstreamIdle;
 /// A response body that fails when no frame arrives within `idle` (the pool's read timeout), so a stalled upstream
 /// cannot pin a client connection forever. The timer is armed only when the upstream makes the body wait: a body
 /// that is already buffered (most small responses) costs no timer.
-pub struct IdleTimeout {
-    inner: ProxyBody,
+pub struct IdleTimeout<B = ProxyBody> {
+    inner: B,
     timer: IdleTimer,
 }
 
@@ -319,7 +326,7 @@ impl IdleTimer {
     }
 }
 
-impl Body for IdleTimeout {
+impl<B: Body<Data = Bytes, Error = BoxError> + Unpin> Body for IdleTimeout<B> {
     type Data = Bytes;
     type Error = BoxError;
 
@@ -349,93 +356,21 @@ impl Body for IdleTimeout {
     }
 }
 
-/// The response body of an upstream, as the proxy forwards it: fails after `idle` without a frame (like
-/// [`IdleTimeout`], the timer armed only when the body waits), keeps `guard` (request slot, in-flight count)
-/// until dropped, and gives the upstream connection back for reuse once the body was read to the end (a body
-/// dropped earlier closes it). One box per response instead of one per layer.
-pub(crate) struct UpstreamBody<G> {
-    inner: Incoming,
-    timer: IdleTimer,
-    lease: Option<crate::connpool::Lease>,
-    _guard: G,
-}
-
-impl<G: Send + Sync + Unpin + 'static> UpstreamBody<G> {
-    /// Wrap the upstream response body `inner` that came over `lease`'s connection.
-    pub(crate) fn wrap(
-        inner: Incoming,
-        idle: std::time::Duration,
-        lease: crate::connpool::Lease,
-        guard: G,
-    ) -> ProxyBody {
-        Self {
+/// The response body of an upstream, as the proxy forwards it: fails after `idle` without a frame
+/// ([`IdleTimeout`]: the timer armed only when the body waits) and keeps `guard` (request slot, in-flight count)
+/// until dropped. The inner body gives its connection back for reuse once read to the end (dropped earlier, or
+/// timed out, it closes it). One box per response instead of one per layer.
+pub(crate) fn upstream_body<G: Send + Sync + Unpin + 'static>(
+    inner: crate::connpool::ResponseBody,
+    idle: std::time::Duration,
+    guard: G,
+) -> ProxyBody {
+    Guarded {
+        inner: IdleTimeout {
             inner,
             timer: IdleTimer::new(idle),
-            lease: Some(lease),
-            _guard: guard,
-        }
-        .boxed()
+        },
+        _guard: guard,
     }
-}
-
-impl<G> UpstreamBody<G> {
-    fn release(&mut self) {
-        if let Some(lease) = self.lease.take() {
-            lease.release();
-        }
-    }
-}
-
-impl<G: Unpin> Body for UpstreamBody<G> {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                this.timer.frame_arrived();
-                if this.inner.is_end_stream() {
-                    this.release();
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Ready(Some(Err(e))) => {
-                this.timer.frame_arrived();
-                // A broken body leaves the connection unusable: close it.
-                this.lease = None;
-                Poll::Ready(Some(Err(Box::new(e))))
-            }
-            Poll::Ready(None) => {
-                this.timer.frame_arrived();
-                this.release();
-                Poll::Ready(None)
-            }
-            Poll::Pending if this.timer.expired(cx) => {
-                this.lease = None;
-                Poll::Ready(Some(Err(Box::new(UpstreamIdle))))
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl<G> Drop for UpstreamBody<G> {
-    fn drop(&mut self) {
-        // A body that was complete from the start (204, `Content-Length: 0`) is never polled.
-        if self.inner.is_end_stream() {
-            self.release();
-        }
-    }
+    .boxed()
 }

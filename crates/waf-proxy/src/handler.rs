@@ -16,10 +16,10 @@ use ipnet::IpNet;
 use portcullis_waf_request::Request as WafRequest;
 
 use crate::body::{
-    BodyReadError, ForwardBody, LimitFlag, Prefix, ProxyBody, UpstreamBody, full, read_prefix,
+    BodyReadError, ForwardBody, LimitFlag, Prefix, ProxyBody, full, read_prefix, upstream_body,
 };
 use crate::config::{FailMode, Limits};
-use crate::connpool::SendError;
+use crate::connpool::{ResponseBody, SendError, Upgraded, is_idempotent};
 use crate::forwarded;
 use crate::inspect::{Decision, InspectContext, Inspection, Inspector, InspectorCell};
 use crate::logging::Logging;
@@ -303,24 +303,34 @@ fn websocket_upgrade(req: &Request<Incoming>) -> Option<HeaderValue> {
 }
 
 /// Carries bytes both ways between an upgraded client connection and an upgraded upstream connection until
-/// either side closes; `guard` (the client's request slot and the upstream server's in-flight count) is held
-/// for as long as the tunnel lives.
+/// either side closes (what the upstream sent right after its 101 goes to the client first); `guard` (the
+/// client's request slot and the upstream server's in-flight count) is held for as long as the tunnel lives.
 async fn tunnel<G: Send>(
     listener: Arc<str>,
     peer: SocketAddr,
     client: hyper::upgrade::OnUpgrade,
-    upstream: hyper::upgrade::OnUpgrade,
+    upstream: Upgraded,
     guard: G,
 ) {
-    let (client, upstream) = match tokio::join!(client, upstream) {
-        (Ok(c), Ok(u)) => (c, u),
-        (c, u) => {
-            tracing::debug!(%listener, %peer, client = c.is_ok(), upstream = u.is_ok(), "WebSocket upgrade did not complete");
+    use tokio::io::AsyncWriteExt as _;
+    let client = match client.await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!(%listener, %peer, error = %e, "WebSocket upgrade did not complete");
             return;
         }
     };
     let mut client = hyper_util::rt::TokioIo::new(client);
-    let mut upstream = hyper_util::rt::TokioIo::new(upstream);
+    let Upgraded {
+        io: mut upstream,
+        read_ahead,
+    } = upstream;
+    if !read_ahead.is_empty()
+        && let Err(e) = client.write_all(&read_ahead).await
+    {
+        tracing::debug!(%listener, %peer, error = %e, "WebSocket ended with an error");
+        return;
+    }
     match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
         Ok((up, down)) => {
             tracing::debug!(%listener, %peer, bytes_up = up, bytes_down = down, "WebSocket closed")
@@ -328,13 +338,6 @@ async fn tunnel<G: Send>(
         Err(e) => tracing::debug!(%listener, %peer, error = %e, "WebSocket ended with an error"),
     }
     drop(guard);
-}
-
-fn is_idempotent(m: &Method) -> bool {
-    matches!(
-        *m,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
-    )
 }
 
 /// Handle one request; never fails (every problem is a response).
@@ -592,18 +595,18 @@ async fn handle_checked(
     *upstream_req.headers_mut() = headers;
     let started = std::time::Instant::now();
     match send(&route.pool, upstream_req, replayable, &flags).await {
-        Ok((mut resp, in_flight, lease)) => {
+        Ok((resp, in_flight)) => {
             route.latency.record(started.elapsed().as_secs_f64());
             if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
-                let Some((_, client_upgrade)) = websocket else {
+                // The connection becomes the tunnel: it never goes back to the idle list.
+                let (mut parts, body) = resp.into_parts();
+                let (Some((_, client_upgrade)), Some(upstream_upgrade)) =
+                    (websocket, body.into_upgraded())
+                else {
                     tracing::warn!(listener = %ctx.name, pool = %route.pool.config.name, "upstream switched protocols without being asked");
                     metrics::upstream_error(&route.pool_name, "other");
                     return plain(StatusCode::BAD_GATEWAY, "Bad Gateway", false);
                 };
-                // The connection becomes the tunnel: it never goes back to the idle list.
-                drop(lease);
-                let upstream_upgrade = hyper::upgrade::on(&mut resp);
-                let (mut parts, _) = resp.into_parts();
                 let upgrade = parts.headers.get(header::UPGRADE).cloned();
                 strip_hop_by_hop(&mut parts.headers);
                 parts
@@ -623,12 +626,7 @@ async fn handle_checked(
             }
             let (mut parts, body) = resp.into_parts();
             strip_hop_by_hop(&mut parts.headers);
-            let body = UpstreamBody::wrap(
-                body,
-                route.pool.config.read_timeout,
-                lease,
-                (slot, in_flight),
-            );
+            let body = upstream_body(body, route.pool.config.read_timeout, (slot, in_flight));
             Response::from_parts(parts, body)
         }
         Err(failure) => {
@@ -779,14 +777,7 @@ async fn send(
     mut req: Request<ForwardBody>,
     replayable: bool,
     flags: &LimitFlag,
-) -> Result<
-    (
-        Response<Incoming>,
-        crate::upstream::InFlight,
-        crate::connpool::Lease,
-    ),
-    SendFailure,
-> {
+) -> Result<(Response<ResponseBody>, crate::upstream::InFlight), SendFailure> {
     // Servers already tried: filled only when a request is retried, so the usual single attempt allocates nothing.
     let mut tried = Vec::new();
     let mut attempt = 0;
@@ -818,7 +809,7 @@ async fn send(
         }
         let sent = pool.conns.send(index, addr, req);
         match tokio::time::timeout(pool.config.read_timeout, sent).await {
-            Ok(Ok((resp, lease))) => return Ok((resp, in_flight, lease)),
+            Ok(Ok(resp)) => return Ok((resp, in_flight)),
             Ok(Err(SendError::Connect(unsent, e))) => {
                 tracing::debug!(upstream = %addr, error = %e, "upstream connect failed");
                 if attempt < attempts {

@@ -15,7 +15,9 @@
 //!    closed with 500, as an ALB does unless `waf_fail_open` is set).
 //! 4. **Forwarding**: Block answers with the decision's response (403 by default); Allow adds the decision's headers
 //!    (`x-amzn-waf-*`) and `X-Forwarded-*` ([`forwarded`]), then sends the buffered prefix followed by the rest of
-//!    the body *streamed* to a server picked by the route's pool ([`upstream`]).
+//!    the body *streamed* to a server picked by the route's pool ([`upstream`]), over a keep-alive connection of the
+//!    proxy's own HTTP/1.1 client (`connpool`: request head written straight from the request, response head
+//!    parsed into the answer's header map, response body read from the connection by the answer itself).
 //! 5. **WebSockets**: an HTTP/1.1 `GET` with `Connection: upgrade` and `Upgrade: websocket` goes through steps
 //!    1-4 like any request; when the upstream answers 101, the client and upstream connections are joined and
 //!    bytes flow both ways until either side closes. (WebSockets over HTTP/2, RFC 8441, are not offered.)

@@ -960,3 +960,50 @@ async fn stalled_upstream_response_is_cut_after_read_timeout() {
     assert!(started.elapsed() < Duration::from_secs(3));
     proxy.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_upstream_answering_before_the_upload_ends_is_heard() {
+    // The upstream reads the head only and refuses at once, as a server with an upload limit does.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if tcp.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let _ = tcp
+                    .write_all(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 4\r\nconnection: close\r\n\r\nfull")
+                    .await;
+                // Keep reading (and dropping) until the proxy lets go of the connection.
+                let mut sink = vec![0u8; 64 * 1024];
+                while tcp.read(&mut sink).await.unwrap_or(0) > 0 {}
+            });
+        }
+    });
+    let mut cfg = config(vec![up]);
+    cfg.limits.inspection_limit = 8 * 1024;
+    let proxy = start(cfg, allow_all()).await;
+    let addr = proxy.local_addrs()[0];
+    // A chunked upload that goes on well past the inspection window and never ends by itself.
+    let chunks = (0..4096)
+        .map(|_| Bytes::from(vec![b'x'; 16 * 1024]))
+        .collect();
+    let c: Client<_, ChunkBody> = Client::builder(TokioExecutor::new()).build_http();
+    let req = Request::post(format!("http://{addr}/upload"))
+        .body(ChunkBody(chunks))
+        .unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(10), c.request(req))
+        .await
+        .expect("an answer before the upload ends")
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "full");
+    proxy.shutdown().await;
+}
