@@ -224,17 +224,19 @@ impl Conns {
         }
     }
 
-    /// Send `req` to server `server` (at `addr`) over an idle connection of this thread, or a new one. The
-    /// response's body gives the connection back once it was read to the end.
+    /// Send `req` to server `server` (at `addr`) over an idle connection of this thread, or a new one, its head
+    /// changed by `rewrite` as it is written. The response's body gives the connection back once it was read to
+    /// the end.
     pub async fn send(
         &self,
         server: usize,
         addr: SocketAddr,
         req: Request<ForwardBody>,
+        rewrite: &Rewrite,
     ) -> Result<Response<ResponseBody>, SendError> {
         let (parts, mut body) = req.into_parts();
         let replayable = is_idempotent(&parts.method) && body.buffered().is_some();
-        let out = Outgoing::new(&parts, &body);
+        let out = Outgoing::new(&parts, &body, rewrite);
         let head_request = parts.method == Method::HEAD;
         let home = Home {
             id: self.id,
@@ -331,6 +333,52 @@ fn stale_prefix(since: impl Iterator<Item = Instant>, now: Instant) -> usize {
         .count()
 }
 
+/// What the proxy changes in a client's head on the way upstream, applied as the head is written: the client's
+/// hop-by-hop fields, the fields its `Connection` names and `Expect` (the proxy met the expectation by reading the
+/// body) never go; fields the proxy sets replace the client's of the same name, and fields it removes go.
+#[derive(Debug, Default)]
+pub(crate) struct Rewrite {
+    /// Names of the client's fields that stay behind (besides the hop-by-hop ones and `Expect`).
+    dropped: Vec<HeaderName>,
+    /// Fields written after the client's.
+    added: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Rewrite {
+    /// The rewrite of a head with `headers`: the fields its `Connection` fields name stay behind.
+    pub(crate) fn new(headers: &HeaderMap) -> Self {
+        Self {
+            dropped: crate::hop::listed(headers),
+            added: Vec::new(),
+        }
+    }
+
+    /// Send `name` with `value` only (a field set earlier under the same name included).
+    pub(crate) fn set(&mut self, name: HeaderName, value: HeaderValue) {
+        self.added.retain(|(n, _)| *n != name);
+        self.added.push((name, value));
+    }
+
+    /// Send no `name` field.
+    pub(crate) fn remove(&mut self, name: HeaderName) {
+        self.added.retain(|(n, _)| *n != name);
+        self.dropped.push(name);
+    }
+
+    /// Whether the client's field `name` is forwarded.
+    fn forwards(&self, name: &HeaderName) -> bool {
+        crate::hop::index_lower(name.as_str()).is_none()
+            && *name != header::EXPECT
+            && !self.added.iter().any(|(n, _)| n == name)
+            && !self.dropped.contains(name)
+    }
+
+    /// The fields the proxy adds.
+    fn added(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.added.iter().map(|(n, v)| (n, v))
+    }
+}
+
 /// The request as it goes on the wire: its head (with the body when that is small and buffered) and how the body
 /// follows.
 struct Outgoing {
@@ -342,7 +390,7 @@ struct Outgoing {
 }
 
 impl Outgoing {
-    fn new(parts: &http::request::Parts, body: &ForwardBody) -> Self {
+    fn new(parts: &http::request::Parts, body: &ForwardBody, rewrite: &Rewrite) -> Self {
         let buffered = body.buffered();
         let has_length = parts.headers.contains_key(header::CONTENT_LENGTH);
         let chunked = !has_length && buffered.is_none();
@@ -352,7 +400,8 @@ impl Outgoing {
         head.push(b' ');
         head.extend_from_slice(target.as_bytes());
         head.extend_from_slice(b" HTTP/1.1\r\n");
-        for (name, value) in &parts.headers {
+        let kept = parts.headers.iter().filter(|(n, _)| rewrite.forwards(n));
+        for (name, value) in kept.chain(rewrite.added()) {
             head.extend_from_slice(name.as_str().as_bytes());
             head.extend_from_slice(b": ");
             head.extend_from_slice(value.as_bytes());
@@ -614,10 +663,15 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Parsed>, 
     }
     let status =
         StatusCode::from_u16(code).map_err(|_| UpstreamError::Malformed("invalid status code"))?;
-    // The names now, the values as slices of the head once it is taken out of the buffer.
+    // The names now, the values as slices of the head once it is taken out of the buffer. Hop-by-hop fields
+    // describe this connection only: read here, never passed on (a 101 keeps them for the tunnel's answer).
     let base = buf.as_ptr().addr();
     let mut fields = Vec::with_capacity(resp.headers.len());
+    let mut hop = HopFields::default();
     for field in resp.headers.iter() {
+        if code != 101 && hop.take(field.name.as_bytes(), field.value) {
+            continue;
+        }
         let name = HeaderName::from_bytes(field.name.as_bytes())
             .map_err(|_| UpstreamError::Malformed("invalid header name"))?;
         let start = field.value.as_ptr().addr() - base;
@@ -630,8 +684,11 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Parsed>, 
             .map_err(|_| UpstreamError::Malformed("invalid header value"))?;
         headers.append(name, value);
     }
-    let (framing, framing_keeps) = framing(status, head_request, &mut headers)?;
-    let keep = framing_keeps && keeps_alive(version, &headers);
+    for name in &hop.listed {
+        headers.remove(name);
+    }
+    let (framing, framing_keeps) = framing(status, head_request, hop.chunked, &mut headers)?;
+    let keep = framing_keeps && hop.keeps_alive(version);
     let mut head = Response::new(());
     *head.status_mut() = status;
     *head.version_mut() = version;
@@ -639,11 +696,59 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Parsed>, 
     Ok(Some(Parsed::Final(head, framing, keep)))
 }
 
-/// The response body's framing, and whether it lets the connection be kept (RFC 9112 §6.3). Removes a
-/// `Content-Length` that a transfer coding overrides.
+/// What the hop-by-hop fields of a response head say.
+#[derive(Default)]
+struct HopFields {
+    /// `Some(whether chunked is the last transfer coding)` when the head has `Transfer-Encoding`.
+    chunked: Option<bool>,
+    /// `Connection: close`.
+    close: bool,
+    /// `Connection: keep-alive`.
+    keep_alive: bool,
+    /// Fields `Connection` names.
+    listed: Vec<HeaderName>,
+}
+
+impl HopFields {
+    /// Takes in the field `name: value` if it is hop-by-hop (true), else leaves it (false).
+    fn take(&mut self, name: &[u8], value: &[u8]) -> bool {
+        let Some(index) = crate::hop::index(name) else {
+            return false;
+        };
+        match index {
+            crate::hop::CONNECTION => {
+                let options = crate::hop::listed_in(value, &mut self.listed);
+                self.close |= options.close;
+                self.keep_alive |= options.keep_alive;
+            }
+            crate::hop::TRANSFER_ENCODING => {
+                // The last coding of all the fields counts; a field with none leaves the last one as it was.
+                let last = crate::hop::tokens(value).last();
+                let before = self.chunked.unwrap_or(false);
+                self.chunked = Some(last.map_or(before, |t| t.eq_ignore_ascii_case(b"chunked")));
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Whether the upstream lets the connection be kept after this response (HTTP/1.1 unless `Connection:
+    /// close`; HTTP/1.0 only with `Connection: keep-alive`).
+    fn keeps_alive(&self, version: Version) -> bool {
+        if version == Version::HTTP_10 {
+            self.keep_alive && !self.close
+        } else {
+            !self.close
+        }
+    }
+}
+
+/// The response body's framing, and whether it lets the connection be kept (RFC 9112 §6.3). `chunked`: what
+/// `Transfer-Encoding` says ([`HopFields::chunked`]). Removes a `Content-Length` that a transfer coding overrides.
 fn framing(
     status: StatusCode,
     head_request: bool,
+    chunked: Option<bool>,
     headers: &mut HeaderMap,
 ) -> Result<(Framing, bool), UpstreamError> {
     if status == StatusCode::SWITCHING_PROTOCOLS {
@@ -652,14 +757,7 @@ fn framing(
     if head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
         return Ok((Framing::Length(0), true));
     }
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        let last = headers
-            .get_all(header::TRANSFER_ENCODING)
-            .iter()
-            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-            .map(<[u8]>::trim_ascii)
-            .rfind(|t| !t.is_empty());
-        let chunked = last.is_some_and(|t| t.eq_ignore_ascii_case(b"chunked"));
+    if let Some(chunked) = chunked {
         // Both framings in one response: the length is wrong by definition, and the connection is not kept.
         let both = headers.remove(header::CONTENT_LENGTH).is_some();
         return Ok(if chunked {
@@ -695,23 +793,6 @@ fn parse_length(digits: &[u8]) -> Option<u64> {
     digits.iter().try_fold(0u64, |n, &d| {
         d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
     })
-}
-
-/// Whether the upstream lets the connection be kept after this response (HTTP/1.1 unless `Connection: close`;
-/// HTTP/1.0 only with `Connection: keep-alive`).
-fn keeps_alive(version: Version, headers: &HeaderMap) -> bool {
-    let has = |token: &[u8]| {
-        headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-    };
-    if version == Version::HTTP_10 {
-        has(b"keep-alive")
-    } else {
-        !has(b"close")
-    }
 }
 
 /// How a response body is delimited, and how far it has been read.
@@ -1103,7 +1184,10 @@ mod tests {
         http::response::Parts,
         Result<(Bytes, Option<HeaderMap>), BoxError>,
     ) {
-        let resp = match conns.send(0, addr, request(method)).await {
+        let resp = match conns
+            .send(0, addr, request(method), &Rewrite::default())
+            .await
+        {
             Ok(r) => r,
             Err(SendError::Failed(e)) => panic!("request failed: {e}"),
             Err(SendError::Connect(_, e)) => panic!("connect failed: {e}"),
@@ -1139,7 +1223,7 @@ mod tests {
         let conns = Conns::new(4, Duration::from_secs(1));
         // A body dropped before its end closes its connection.
         let resp = conns
-            .send(0, addr, request(Method::GET))
+            .send(0, addr, request(Method::GET), &Rewrite::default())
             .await
             .ok()
             .unwrap();
@@ -1194,7 +1278,10 @@ mod tests {
         let (addr, _, heads) = scripted(&[ok, (b"", true), ok]).await;
         let conns = Conns::new(4, Duration::from_secs(1));
         round_trip(&conns, addr).await;
-        match conns.send(0, addr, request(Method::POST)).await {
+        match conns
+            .send(0, addr, request(Method::POST), &Rewrite::default())
+            .await
+        {
             Err(SendError::Failed(UpstreamError::Closed)) => {}
             Err(SendError::Failed(e)) => panic!("unexpected error {e}"),
             _ => panic!("a POST must not be sent twice"),
@@ -1353,7 +1440,10 @@ mod tests {
         for (name, answer) in heads {
             let (addr, _, _) = scripted(&[(answer, true)]).await;
             let conns = Conns::new(4, Duration::from_secs(1));
-            match conns.send(0, addr, request(Method::GET)).await {
+            match conns
+                .send(0, addr, request(Method::GET), &Rewrite::default())
+                .await
+            {
                 Err(SendError::Failed(UpstreamError::Malformed(_))) => {}
                 Err(SendError::Failed(e)) => panic!("{name}: unexpected error {e}"),
                 Err(SendError::Connect(..)) => panic!("{name}: connect failed"),
@@ -1422,7 +1512,7 @@ mod tests {
         let mut req = request(Method::PUT);
         *req.uri_mut() = "/a/b?c=d".parse().unwrap();
         conns
-            .send(0, addr, req)
+            .send(0, addr, req, &Rewrite::default())
             .await
             .ok()
             .unwrap()
@@ -1443,13 +1533,60 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn hop_by_hop_fields_stay_on_their_hop() {
+        let answer: Answer = (
+            b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=5\r\nX-Hop: 1\r\nx-end: 2\r\ncontent-length: 2\r\n\r\nok",
+            false,
+        );
+        let (addr, _, heads) = scripted(&[answer]).await;
+        let conns = Conns::new(4, Duration::from_secs(1));
+        let mut req = request(Method::GET);
+        for (name, value) in [
+            ("connection", "keep-alive, x-private"),
+            ("x-private", "secret"),
+            ("te", "trailers"),
+            ("upgrade", "h2c"),
+            ("expect", "100-continue"),
+            ("x-forwarded-for", "forged"),
+            ("x-gone", "1"),
+            ("x-stays", "1"),
+        ] {
+            req.headers_mut().append(name, value.parse().unwrap());
+        }
+        let mut rewrite = Rewrite::new(req.headers());
+        rewrite.set(
+            HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_static("forged"),
+        );
+        rewrite.set(
+            HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_static("192.0.2.1"),
+        );
+        rewrite.remove(HeaderName::from_static("x-gone"));
+        let resp = match conns.send(0, addr, req, &rewrite).await {
+            Ok(resp) => resp,
+            Err(_) => panic!("request failed"),
+        };
+        let mut names: Vec<&str> = resp.headers().keys().map(|n| n.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["content-length", "x-end"]);
+        assert_eq!(
+            heads.lock().unwrap()[0],
+            "GET / HTTP/1.1\r\nhost: up\r\nx-stays: 1\r\nx-forwarded-for: 192.0.2.1\r\n\r\n"
+        );
+    }
+
+    #[tokio::test]
     async fn refused_connections_hand_the_request_back() {
         let dead = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap()
         };
         let conns = Conns::new(4, Duration::from_secs(1));
-        match conns.send(0, dead, request(Method::GET)).await {
+        match conns
+            .send(0, dead, request(Method::GET), &Rewrite::default())
+            .await
+        {
             Err(SendError::Connect(req, _)) => {
                 assert_eq!(req.headers()[header::HOST], "up")
             }

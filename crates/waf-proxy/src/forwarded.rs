@@ -55,6 +55,17 @@ pub fn apply(
     apply_with(headers, peer, peer_value(peer), trusted, scheme, host);
 }
 
+/// What becomes of one forwarding field of the client's head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    /// The client's fields (if any) stay.
+    Keep,
+    /// The client's fields go; this value is sent instead.
+    Set(HeaderValue),
+    /// The client's fields go.
+    Remove,
+}
+
 /// [`apply`] with the peer's text already made ([`peer_value`]); `host` is reused from the `Host` header
 /// without a copy when it is that header's value.
 pub fn apply_with(
@@ -65,9 +76,34 @@ pub fn apply_with(
     scheme: &'static str,
     host: Option<&str>,
 ) {
-    let xff = HeaderName::from_static(X_FORWARDED_FOR);
-    let proto = HeaderName::from_static(X_FORWARDED_PROTO);
-    let xfh = HeaderName::from_static(X_FORWARDED_HOST);
+    for (name, field) in fields(headers, peer, peer_text, trusted, scheme, host) {
+        match field {
+            Field::Keep => {}
+            Field::Set(value) => {
+                headers.insert(name, value);
+            }
+            Field::Remove => {
+                headers.remove(name);
+            }
+        }
+    }
+}
+
+/// The policy of [`apply_with`] as three decisions (`X-Forwarded-For`, `-Proto`, `-Host`), leaving `headers` as
+/// they are: a proxy that writes the upstream head itself applies them as it writes.
+pub fn fields(
+    headers: &HeaderMap,
+    peer: IpAddr,
+    peer_text: Option<HeaderValue>,
+    trusted: &[IpNet],
+    scheme: &'static str,
+    host: Option<&str>,
+) -> [(HeaderName, Field); 3] {
+    // Made at compile time (at run time, `from_static` checks every byte of the name).
+    const XFF: HeaderName = HeaderName::from_static(X_FORWARDED_FOR);
+    const PROTO: HeaderName = HeaderName::from_static(X_FORWARDED_PROTO);
+    const XFH: HeaderName = HeaderName::from_static(X_FORWARDED_HOST);
+    let (xff, proto, xfh) = (XFF, PROTO, XFH);
     if is_trusted(peer, trusted) {
         let chain: Vec<&str> = headers
             .get_all(&xff)
@@ -81,58 +117,48 @@ pub fn apply_with(
             value.push_str(", ");
         }
         value.push_str(&peer.to_string());
-        set(headers, xff, value);
-        if !headers.contains_key(&proto) {
-            headers.insert(proto, HeaderValue::from_static(scheme));
-        }
-        if !headers.contains_key(&xfh) {
-            set_host(headers, xfh, host);
-        }
+        let chain = text_field(value);
+        let proto_field = if headers.contains_key(&proto) {
+            Field::Keep
+        } else {
+            Field::Set(HeaderValue::from_static(scheme))
+        };
+        let host_field = if headers.contains_key(&xfh) {
+            Field::Keep
+        } else {
+            host_field(headers, host)
+        };
+        [(xff, chain), (proto, proto_field), (xfh, host_field)]
     } else {
-        match peer_text {
-            Some(v) => {
-                headers.insert(xff, v);
-            }
-            None => set(headers, xff, peer.to_string()),
-        }
-        headers.insert(proto, HeaderValue::from_static(scheme));
-        set_host(headers, xfh, host);
+        let chain = match peer_text {
+            Some(v) => Field::Set(v),
+            None => text_field(peer.to_string()),
+        };
+        [
+            (xff, chain),
+            (proto, Field::Set(HeaderValue::from_static(scheme))),
+            (xfh, host_field(headers, host)),
+        ]
     }
 }
 
 /// `X-Forwarded-Host`: the `Host` header's own value (shared, not copied) when `host` is it.
-fn set_host(headers: &mut HeaderMap, name: HeaderName, host: Option<&str>) {
+fn host_field(headers: &HeaderMap, host: Option<&str>) -> Field {
     let same = headers
         .get(http::header::HOST)
-        .filter(|v| host.is_some_and(|h| v.as_bytes() == h.as_bytes()))
-        .cloned();
-    match same {
-        Some(v) => {
-            headers.insert(name, v);
-        }
-        None => set_or_remove(headers, name, host),
+        .filter(|v| host.is_some_and(|h| v.as_bytes() == h.as_bytes()));
+    match (same, host.map(HeaderValue::from_str)) {
+        (Some(v), _) => Field::Set(v.clone()),
+        (None, Some(Ok(v))) => Field::Set(v),
+        _ => Field::Remove,
     }
 }
 
-fn set(headers: &mut HeaderMap, name: HeaderName, value: String) {
+/// A value made from text; a value that cannot be a field value removes the field.
+fn text_field(value: String) -> Field {
     match HeaderValue::from_maybe_shared(Bytes::from(value)) {
-        Ok(v) => {
-            headers.insert(name, v);
-        }
-        Err(_) => {
-            headers.remove(name);
-        }
-    }
-}
-
-fn set_or_remove(headers: &mut HeaderMap, name: HeaderName, value: Option<&str>) {
-    match value.map(HeaderValue::from_str) {
-        Some(Ok(v)) => {
-            headers.insert(name, v);
-        }
-        _ => {
-            headers.remove(name);
-        }
+        Ok(v) => Field::Set(v),
+        Err(_) => Field::Remove,
     }
 }
 

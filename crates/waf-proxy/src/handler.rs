@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::{Body as _, Incoming};
 use ipnet::IpNet;
@@ -19,8 +19,9 @@ use crate::body::{
     BodyReadError, ForwardBody, LimitFlag, Prefix, ProxyBody, full, read_prefix, upstream_body,
 };
 use crate::config::{FailMode, Limits};
-use crate::connpool::{ResponseBody, SendError, Upgraded, is_idempotent};
+use crate::connpool::{ResponseBody, Rewrite, SendError, Upgraded, is_idempotent};
 use crate::forwarded;
+use crate::hop;
 use crate::inspect::{Decision, InspectContext, Inspection, Inspector, InspectorCell};
 use crate::logging::Logging;
 use crate::metrics;
@@ -160,80 +161,6 @@ impl IpSlot {
 impl Drop for IpSlot {
     fn drop(&mut self) {
         self.0.0.per_ip.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Headers that describe one hop and are never forwarded (lower-case, as `HeaderName` keeps names).
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
-/// The index of `name` in [`HOP_BY_HOP`], ignoring ASCII case (`Connection` lists names in any case).
-fn hop_index(name: &str) -> Option<usize> {
-    HOP_BY_HOP.iter().position(|h| h.eq_ignore_ascii_case(name))
-}
-
-/// [`hop_index`] for a name already in lower case, as every `HeaderName` is: one length dispatch and at most one
-/// comparison, where `hop_index` tries all nine names (this runs on every field of every request and response).
-fn hop_index_lower(name: &str) -> Option<usize> {
-    match name {
-        "connection" => Some(0),
-        "keep-alive" => Some(1),
-        "proxy-connection" => Some(2),
-        "proxy-authenticate" => Some(3),
-        "proxy-authorization" => Some(4),
-        "te" => Some(5),
-        "trailer" => Some(6),
-        "transfer-encoding" => Some(7),
-        "upgrade" => Some(8),
-        _ => None,
-    }
-}
-
-/// Removes the hop-by-hop headers and the headers `Connection` names. One pass over the names finds which are
-/// present (a bit each), so a head carrying none costs no look-up, and one with only `Connection: keep-alive`
-/// (every nginx response) costs one removal rather than one per hop-by-hop name.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let mut present = 0u16;
-    for name in headers.keys() {
-        if let Some(i) = hop_index_lower(name.as_str()) {
-            present |= 1 << i;
-        }
-    }
-    if present == 0 {
-        return;
-    }
-    let mut listed = Vec::new();
-    if present & 1 != 0 {
-        // A token naming a hop-by-hop field needs nothing more: the fields present are all in `present` already
-        // (nginx's `Connection: keep-alive` would otherwise cost a look-up for a field it never sends).
-        for token in headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-        {
-            let token = token.trim();
-            if hop_index(token).is_none() {
-                listed.extend(HeaderName::from_bytes(token.as_bytes()).ok());
-            }
-        }
-    }
-    for name in listed {
-        headers.remove(name);
-    }
-    for (i, name) in HOP_BY_HOP.iter().enumerate() {
-        if present & (1 << i) != 0 {
-            headers.remove(*name);
-        }
     }
 }
 
@@ -545,36 +472,39 @@ async fn handle_checked(
         },
     };
 
-    // Build the upstream head.
+    // What changes on the way upstream; the client's head itself is written as it is, minus what this drops.
     let mut headers = std::mem::take(&mut parts.headers);
-    strip_hop_by_hop(&mut headers);
+    let mut rewrite = Rewrite::new(&headers);
     if let Some((upgrade, _)) = &websocket {
-        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        headers.insert(header::UPGRADE, upgrade.clone());
+        rewrite.set(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        rewrite.set(header::UPGRADE, upgrade.clone());
     }
-    // The client's expectation was met by reading the body; the upstream gets the body without waiting.
-    headers.remove(header::EXPECT);
     if !headers.contains_key(header::HOST)
         && let Some(h) = host.as_deref().and_then(|h| HeaderValue::from_str(h).ok())
     {
         headers.insert(header::HOST, h);
     }
-    forwarded::apply_with(
-        &mut headers,
+    let forwarding = forwarded::fields(
+        &headers,
         conn.peer.ip(),
         conn.peer_text.clone(),
         &shared.trusted,
         ctx.scheme,
         host.as_deref(),
     );
+    for (name, field) in forwarding {
+        match field {
+            forwarded::Field::Keep => {}
+            forwarded::Field::Set(value) => rewrite.set(name, value),
+            forwarded::Field::Remove => rewrite.remove(name),
+        }
+    }
     for (n, v) in insert_headers {
         match (
             HeaderName::from_bytes(n.as_bytes()),
             HeaderValue::from_str(&v),
         ) {
-            (Ok(n), Ok(v)) => {
-                headers.insert(n, v);
-            }
+            (Ok(n), Ok(v)) => rewrite.set(n, v),
             _ => {
                 tracing::warn!(header = %n, "inspector asked to insert an invalid header; skipped")
             }
@@ -594,7 +524,7 @@ async fn handle_checked(
     *upstream_req.version_mut() = Version::HTTP_11;
     *upstream_req.headers_mut() = headers;
     let started = std::time::Instant::now();
-    match send(&route.pool, upstream_req, replayable, &flags).await {
+    match send(&route.pool, upstream_req, &rewrite, replayable, &flags).await {
         Ok((resp, in_flight)) => {
             route.latency.record(started.elapsed().as_secs_f64());
             if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
@@ -608,7 +538,7 @@ async fn handle_checked(
                     return plain(StatusCode::BAD_GATEWAY, "Bad Gateway", false);
                 };
                 let upgrade = parts.headers.get(header::UPGRADE).cloned();
-                strip_hop_by_hop(&mut parts.headers);
+                hop::strip(&mut parts.headers);
                 parts
                     .headers
                     .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
@@ -624,8 +554,8 @@ async fn handle_checked(
                 ));
                 return Response::from_parts(parts, full(Bytes::new()));
             }
-            let (mut parts, body) = resp.into_parts();
-            strip_hop_by_hop(&mut parts.headers);
+            // The client's connection is not the upstream's: the response came without hop-by-hop fields.
+            let (parts, body) = resp.into_parts();
             let body = upstream_body(body, route.pool.config.read_timeout, (slot, in_flight));
             Response::from_parts(parts, body)
         }
@@ -775,6 +705,7 @@ fn origin_form(uri: &http::Uri) -> http::Uri {
 async fn send(
     pool: &Arc<Pool>,
     mut req: Request<ForwardBody>,
+    rewrite: &Rewrite,
     replayable: bool,
     flags: &LimitFlag,
 ) -> Result<(Response<ResponseBody>, crate::upstream::InFlight), SendFailure> {
@@ -807,7 +738,7 @@ async fn send(
         {
             req.headers_mut().insert(header::HOST, v);
         }
-        let sent = pool.conns.send(index, addr, req);
+        let sent = pool.conns.send(index, addr, req, rewrite);
         match tokio::time::timeout(pool.config.read_timeout, sent).await {
             Ok(Ok(resp)) => return Ok((resp, in_flight)),
             Ok(Err(SendError::Connect(unsent, e))) => {
@@ -872,64 +803,6 @@ mod tests {
         assert_eq!(strip_port("Example.COM:8080"), "example.com");
         assert_eq!(strip_port("[::1]:80"), "::1");
         assert_eq!(strip_port("a.b"), "a.b");
-    }
-
-    #[test]
-    fn lower_case_hop_index_agrees_with_the_list() {
-        for (i, name) in HOP_BY_HOP.iter().enumerate() {
-            assert_eq!(hop_index_lower(name), Some(i), "{name}");
-            assert_eq!(hop_index(name), Some(i), "{name}");
-        }
-        for other in [
-            "",
-            "t",
-            "tes",
-            "upgrades",
-            "connectio",
-            "x-forwarded-for",
-            "host",
-        ] {
-            assert_eq!(hop_index_lower(other), None, "{other}");
-        }
-    }
-
-    #[test]
-    fn hop_by_hop_and_connection_tokens_removed() {
-        let mut h = HeaderMap::new();
-        h.insert("connection", HeaderValue::from_static("close, x-secret"));
-        h.insert("x-secret", HeaderValue::from_static("1"));
-        h.insert("te", HeaderValue::from_static("trailers"));
-        h.insert("x-keep", HeaderValue::from_static("1"));
-        strip_hop_by_hop(&mut h);
-        assert_eq!(h.len(), 1);
-        assert!(h.contains_key("x-keep"));
-
-        // Every hop-by-hop name goes, listed or not; names `Connection` lists go in any case; others stay.
-        let mut h = HeaderMap::new();
-        for name in HOP_BY_HOP {
-            h.append(name, HeaderValue::from_static("1"));
-        }
-        h.insert("connection", HeaderValue::from_static("Keep-Alive"));
-        h.append(
-            "connection",
-            HeaderValue::from_static("X-Trace , ,bad name"),
-        );
-        h.insert("x-trace", HeaderValue::from_static("1"));
-        h.insert("content-length", HeaderValue::from_static("3"));
-        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
-        strip_hop_by_hop(&mut h);
-        assert_eq!(
-            h.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
-            ["content-length"]
-        );
-
-        // A head without any is left as it is.
-        let mut h = HeaderMap::new();
-        h.insert("host", HeaderValue::from_static("a"));
-        h.insert("accept", HeaderValue::from_static("*/*"));
-        let before = h.clone();
-        strip_hop_by_hop(&mut h);
-        assert_eq!(h, before);
     }
 
     #[test]

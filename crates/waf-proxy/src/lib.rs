@@ -46,6 +46,7 @@ pub mod detail;
 pub mod error;
 pub mod forwarded;
 mod handler;
+mod hop;
 pub mod inspect;
 pub mod logging;
 mod metrics;
