@@ -178,7 +178,14 @@ impl Interstitials {
     /// [`Self::token_state`] is `None` without one, so a caller can skip building the [`ClientRequest`] (a hash
     /// of the client) for the many requests that carry none.
     pub fn carries_token(headers: &HeaderMap) -> bool {
-        token_values(headers).next().is_some()
+        // Most requests carry cookies but no token: a byte search of the cookie values (and one look-up of the
+        // header) rules them out without splitting and checking every cookie pair.
+        let header = headers.contains_key(TOKEN_HEADER_NAME);
+        let cookie = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .any(|v| memchr::memmem::find(v.as_bytes(), TOKEN_COOKIE.as_bytes()).is_some());
+        (header || cookie) && token_values(headers).next().is_some()
     }
 
     /// The token state of a request for waf-core's `EvalEnv::with_token`: `None` when the client sent no
@@ -461,6 +468,9 @@ fn latest(t: &Token) -> u64 {
 }
 
 /// Token values a request carries: the `x-aws-waf-token` header first, then `aws-waf-token` cookies.
+/// [`TOKEN_HEADER`] as a header name, made at compile time.
+const TOKEN_HEADER_NAME: http::HeaderName = http::HeaderName::from_static(TOKEN_HEADER);
+
 fn token_candidates(headers: &HeaderMap) -> Vec<&str> {
     token_values(headers).take(MAX_CANDIDATES).collect()
 }
@@ -468,7 +478,7 @@ fn token_candidates(headers: &HeaderMap) -> Vec<&str> {
 /// The non-empty token values of a request: `x-aws-waf-token` headers first, then `aws-waf-token` cookies.
 fn token_values(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     let from_header = headers
-        .get_all(TOKEN_HEADER)
+        .get_all(TOKEN_HEADER_NAME)
         .iter()
         .filter_map(|v| v.to_str().ok());
     let from_cookie = headers
