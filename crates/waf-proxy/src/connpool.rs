@@ -975,29 +975,9 @@ fn decode(
     }
 }
 
-/// The size of a chunk-size line (hex digits, then optional extensions after `;`; CRLF or LF without the LF).
+/// The size of a chunk-size line (CRLF, or LF alone, without the LF).
 fn chunk_size(line: &[u8]) -> Option<u64> {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let digits_end = line
-        .iter()
-        .position(|b| !b.is_ascii_hexdigit())
-        .unwrap_or(line.len());
-    let (digits, rest) = line.split_at(digits_end);
-    if digits.is_empty() || digits.len() > 15 {
-        return None;
-    }
-    let rest = rest.trim_ascii_start();
-    if !rest.is_empty() && !rest.starts_with(b";") {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &d| {
-        let v = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            _ => d - b'A' + 10,
-        };
-        Some(n * 16 + u64::from(v))
-    })
+    crate::sniff::parse_chunk_size(line.strip_suffix(b"\r").unwrap_or(line))
 }
 
 impl Body for ResponseBody {
@@ -1207,14 +1187,20 @@ mod tests {
         assert_eq!(body.unwrap().0, "ok");
     }
 
-    #[tokio::test]
-    async fn finished_responses_give_their_connection_back() {
-        let (addr, accepted) = upstream(true).await;
+    /// How many connections `n` requests in a row take from an upstream that keeps them alive, or closes them.
+    async fn connections_for(keep_alive: bool, n: usize) -> usize {
+        let (addr, accepted) = upstream(keep_alive).await;
         let conns = Conns::new(4, Duration::from_secs(1));
-        for _ in 0..5 {
+        for _ in 0..n {
             round_trip(&conns, addr).await;
         }
-        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        accepted.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn finished_responses_give_their_connection_back_unless_it_closes() {
+        assert_eq!(connections_for(true, 5).await, 1);
+        assert_eq!(connections_for(false, 3).await, 3);
     }
 
     #[tokio::test]
@@ -1235,16 +1221,6 @@ mod tests {
         round_trip(&none, addr).await;
         round_trip(&none, addr).await;
         assert_eq!(accepted.load(Ordering::SeqCst), 4);
-    }
-
-    #[tokio::test]
-    async fn connection_close_is_honoured() {
-        let (addr, accepted) = upstream(false).await;
-        let conns = Conns::new(4, Duration::from_secs(1));
-        for _ in 0..3 {
-            round_trip(&conns, addr).await;
-        }
-        assert_eq!(accepted.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]

@@ -539,7 +539,9 @@ fn parse_decimal(text: &[u8]) -> Option<u64> {
     })
 }
 
-fn parse_chunk_size(line: &[u8]) -> Option<u64> {
+/// The size of a chunk-size line without its line end: up to 16 hex digits, then optionally blanks and
+/// extensions after `;`. Shared with the upstream client, which reads chunked response bodies.
+pub(crate) fn parse_chunk_size(line: &[u8]) -> Option<u64> {
     let end = line
         .iter()
         .position(|b| !b.is_ascii_hexdigit())
@@ -548,16 +550,21 @@ fn parse_chunk_size(line: &[u8]) -> Option<u64> {
     if digits.is_empty() || digits.len() > 16 {
         return None;
     }
-    let rest: Vec<u8> = rest
+    let blanks = rest
         .iter()
-        .copied()
-        .skip_while(|b| *b == b' ' || *b == b'\t')
-        .collect();
-    if !(rest.is_empty() || rest.first() == Some(&b';')) {
+        .position(|b| *b != b' ' && *b != b'\t')
+        .unwrap_or(rest.len());
+    if rest.get(blanks).is_some_and(|b| *b != b';') {
         return None;
     }
-    let text = std::str::from_utf8(digits).ok()?;
-    u64::from_str_radix(text, 16).ok()
+    digits.iter().try_fold(0u64, |n, &d| {
+        let v = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            _ => d - b'A' + 10,
+        };
+        Some((n << 4) | u64::from(v))
+    })
 }
 
 /// A client connection with a [`Tap`] on its read side.

@@ -137,6 +137,22 @@ async fn upstream(name: &'static str) -> Arc<Upstream> {
     up
 }
 
+/// An upstream that runs `serve` on every connection it accepts (for answers no HTTP server would give).
+async fn raw_upstream<F, Fut>(serve: F) -> SocketAddr
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(serve(tcp));
+        }
+    });
+    addr
+}
+
 /// An address nothing listens on.
 async fn dead_addr() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -924,20 +940,15 @@ async fn slow_body_gets_408() {
 #[tokio::test]
 async fn stalled_upstream_response_is_cut_after_read_timeout() {
     // An upstream that sends a head promising 100 bytes, sends 3 and stalls.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let stall_addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = tcp.read(&mut buf).await;
-                let _ = tcp
-                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
-                    .await;
-                tokio::time::sleep(Duration::from_secs(30)).await;
-            });
-        }
-    });
+    let stall_addr = raw_upstream(|mut tcp| async move {
+        let mut buf = [0u8; 4096];
+        let _ = tcp.read(&mut buf).await;
+        let _ = tcp
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
+            .await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
     let mut cfg = config(vec![stall_addr]);
     cfg.pools[0].read_timeout = Duration::from_millis(500);
     let proxy = start(cfg, allow_all()).await;
@@ -964,28 +975,23 @@ async fn stalled_upstream_response_is_cut_after_read_timeout() {
 #[tokio::test]
 async fn an_upstream_answering_before_the_upload_ends_is_heard() {
     // The upstream reads the head only and refuses at once, as a server with an upload limit does.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let up = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if tcp.read(&mut byte).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
-                }
-                let _ = tcp
-                    .write_all(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 4\r\nconnection: close\r\n\r\nfull")
-                    .await;
-                // Keep reading (and dropping) until the proxy lets go of the connection.
-                let mut sink = vec![0u8; 64 * 1024];
-                while tcp.read(&mut sink).await.unwrap_or(0) > 0 {}
-            });
+    let up = raw_upstream(|mut tcp| async move {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if tcp.read(&mut byte).await.unwrap_or(0) == 0 {
+                return;
+            }
+            head.push(byte[0]);
         }
-    });
+        let _ = tcp
+            .write_all(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 4\r\nconnection: close\r\n\r\nfull")
+            .await;
+        // Keep reading (and dropping) until the proxy lets go of the connection.
+        let mut sink = vec![0u8; 64 * 1024];
+        while tcp.read(&mut sink).await.unwrap_or(0) > 0 {}
+    })
+    .await;
     let mut cfg = config(vec![up]);
     cfg.limits.inspection_limit = 8 * 1024;
     let proxy = start(cfg, allow_all()).await;
