@@ -34,6 +34,41 @@ impl Request {
         RequestBuilder::default()
     }
 
+    /// Starts a builder like [`Request::builder`] that writes into `self`'s buffers (method, target, version,
+    /// every header's name and value, body) instead of allocating new ones: a proxy building one request per
+    /// client request keeps the last one and refills it. Nothing of the old request remains in the result.
+    pub fn refill(mut self) -> RequestBuilder {
+        let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        self.client_addr = SocketAddr::new(lo, 50000);
+        self.server_addr = SocketAddr::new(lo, 80);
+        "GET".clone_into(&mut self.method);
+        "/".clone_into(&mut self.uri);
+        "HTTP/1.1".clone_into(&mut self.version);
+        self.body.clear();
+        self.body_total_len = 0;
+        self.ja3 = None;
+        self.ja4 = None;
+        RequestBuilder {
+            req: self,
+            body_total_len: None,
+            headers: 0,
+        }
+    }
+
+    /// Bytes held by this request's buffers (its capacity, not its length).
+    pub fn footprint(&self) -> usize {
+        let strings = self.method.capacity() + self.uri.capacity() + self.version.capacity();
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.capacity() + v.capacity())
+            .sum();
+        strings
+            + headers
+            + self.headers.capacity() * std::mem::size_of::<(String, Vec<u8>)>()
+            + self.body.capacity()
+    }
+
     /// The request target before the first `?` (as ModSecurity's `REQUEST_FILENAME` before decoding).
     pub fn path(&self) -> &str {
         self.uri
@@ -118,6 +153,9 @@ impl Request {
 pub struct RequestBuilder {
     req: Request,
     body_total_len: Option<u64>,
+    /// Headers set so far: `req.headers` beyond them are a refilled request's old ones, reused in place and
+    /// dropped by `build`.
+    headers: usize,
 }
 
 impl Default for RequestBuilder {
@@ -137,6 +175,7 @@ impl Default for RequestBuilder {
                 ja4: None,
             },
             body_total_len: None,
+            headers: 0,
         }
     }
 }
@@ -174,15 +213,23 @@ impl RequestBuilder {
 
     /// Appends a header.
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        self.req
-            .headers
-            .push((name.to_owned(), value.as_ref().to_vec()));
+        let value = value.as_ref();
+        match self.req.headers.get_mut(self.headers) {
+            Some((n, v)) => {
+                name.clone_into(n);
+                v.clear();
+                v.extend_from_slice(value);
+            }
+            None => self.req.headers.push((name.to_owned(), value.to_vec())),
+        }
+        self.headers += 1;
         self
     }
 
     /// Sets the body; `body_total_len` defaults to its length.
     pub fn body(mut self, body: impl AsRef<[u8]>) -> Self {
-        self.req.body = body.as_ref().to_vec();
+        self.req.body.clear();
+        self.req.body.extend_from_slice(body.as_ref());
         self
     }
 
@@ -207,6 +254,7 @@ impl RequestBuilder {
     /// Finishes the request.
     pub fn build(self) -> Request {
         let mut req = self.req;
+        req.headers.truncate(self.headers);
         req.body_total_len = self
             .body_total_len
             .unwrap_or(req.body.len() as u64)
@@ -244,6 +292,49 @@ mod tests {
         assert_eq!(r.query_args().len(), 2);
         assert_eq!(r.query_args()[1].name, b"y");
         assert!(!r.body_truncated());
+    }
+
+    #[test]
+    fn a_refilled_request_keeps_nothing_of_the_old_one() {
+        let old = Request::builder()
+            .client_addr("10.0.0.1:1234".parse().unwrap())
+            .method("POST")
+            .uri("/login?user=admin")
+            .version("HTTP/2")
+            .header("Authorization", "Basic c2VjcmV0")
+            .header("Cookie", "session=1")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("password=hunter2")
+            .body_total_len(99)
+            .ja3("771,4865")
+            .ja4("t13d")
+            .build();
+        let uri_capacity = old.uri.capacity();
+        let fresh = Request::builder()
+            .uri("/x")
+            .header("Host", "a.example")
+            .build();
+        let refilled = old.refill().uri("/x").header("Host", "a.example").build();
+        assert_eq!(refilled, fresh);
+        assert!(refilled.uri.capacity() >= uri_capacity, "the target's buffer is reused");
+        assert_eq!(Request::builder().build(), refilled.refill().build());
+    }
+
+    #[test]
+    fn refilling_with_more_headers_than_before_keeps_them_all() {
+        let old = Request::builder().header("a", "1").build();
+        let r = old
+            .refill()
+            .header("b", "2")
+            .header("c", "3")
+            .body("xyz")
+            .build();
+        assert_eq!(
+            r.headers,
+            vec![("b".to_owned(), b"2".to_vec()), ("c".to_owned(), b"3".to_vec())]
+        );
+        assert_eq!(r.body_total_len, 3);
+        assert!(r.footprint() >= 3 + 2 + 2);
     }
 
     #[test]
