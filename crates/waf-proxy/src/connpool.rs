@@ -29,7 +29,10 @@
 //!   is retried on the next idle connection or a new one when the method is idempotent and the body buffered;
 //!   otherwise the request fails. A connection that cannot be made hands the request back unsent
 //!   ([`SendError::Connect`]) so that the caller may try another server.
-//! - **Timeouts**: the connect timeout here; the read timeout is the caller's.
+//! - **Timeouts**: connecting has the pool's connect timeout. The read timeout runs from when a request first
+//!   waits on its connection (to write, or for the answer) to the end of the response head. Each connection has
+//!   one timer, moved to every request's deadline: a later deadline is noted without touching the runtime's timer
+//!   wheel, where a new timer per request was registered there and removed again.
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
@@ -80,6 +83,8 @@ pub(crate) fn is_idempotent(m: &Method) -> bool {
 struct Conn {
     io: TcpStream,
     buf: BytesMut,
+    /// The read timeout's timer, made when the first request on the connection had to wait.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Conn {
@@ -87,6 +92,7 @@ impl Conn {
         Self {
             io,
             buf: BytesMut::new(),
+            timer: None,
         }
     }
 
@@ -180,6 +186,8 @@ pub enum SendError {
     Connect(Box<Request<ForwardBody>>, std::io::Error),
     /// The request failed on its connection (while or after being sent).
     Failed(UpstreamError),
+    /// The response head did not arrive within the read timeout.
+    TimedOut,
 }
 
 /// The upstream connections of one pool (see the module doc).
@@ -208,6 +216,8 @@ enum Attempt {
     /// replayable).
     Stale(UpstreamError),
     Failed(UpstreamError),
+    /// The read timeout passed.
+    TimedOut,
 }
 
 impl Conns {
@@ -225,14 +235,15 @@ impl Conns {
     }
 
     /// Send `req` to server `server` (at `addr`) over an idle connection of this thread, or a new one, its head
-    /// changed by `rewrite` as it is written. The response's body gives the connection back once it was read to
-    /// the end.
+    /// changed by `rewrite` as it is written; the response head must come within `read_timeout` (see the module
+    /// doc). The response's body gives the connection back once it was read to the end.
     pub async fn send(
         &self,
         server: usize,
         addr: SocketAddr,
         req: Request<ForwardBody>,
         rewrite: &Rewrite,
+        read_timeout: Duration,
     ) -> Result<Response<ResponseBody>, SendError> {
         let (parts, mut body) = req.into_parts();
         let replayable = is_idempotent(&parts.method) && body.buffered().is_some();
@@ -244,10 +255,11 @@ impl Conns {
             max_idle: self.max_idle,
         };
         while let Some(conn) = self.checkout(server) {
-            match exchange(conn, &out, &mut body, head_request, true).await {
+            match exchange(conn, &out, &mut body, head_request, true, read_timeout).await {
                 Ok(done) => return Ok(done.into_response(home)),
                 Err(Attempt::Stale(_)) if replayable => {}
                 Err(Attempt::Stale(e) | Attempt::Failed(e)) => return Err(SendError::Failed(e)),
+                Err(Attempt::TimedOut) => return Err(SendError::TimedOut),
             }
         }
         let conn = match self.connect(addr).await {
@@ -259,9 +271,10 @@ impl Conns {
                 ));
             }
         };
-        match exchange(conn, &out, &mut body, head_request, false).await {
+        match exchange(conn, &out, &mut body, head_request, false, read_timeout).await {
             Ok(done) => Ok(done.into_response(home)),
             Err(Attempt::Stale(e) | Attempt::Failed(e)) => Err(SendError::Failed(e)),
+            Err(Attempt::TimedOut) => Err(SendError::TimedOut),
         }
     }
 
@@ -473,25 +486,27 @@ enum WriteFail {
     Io(std::io::Error),
 }
 
-/// Write the request and read the response head on `conn`. `reused`: the connection carried a request before
-/// (nothing coming back then means the upstream had closed it).
+/// Write the request and read the response head on `conn`, within `read_timeout` of the first wait. `reused`: the
+/// connection carried a request before (nothing coming back then means the upstream had closed it).
 async fn exchange(
     mut conn: Conn,
     out: &Outgoing,
     body: &mut ForwardBody,
     head_request: bool,
     reused: bool,
+    read_timeout: Duration,
 ) -> Result<Exchanged, Attempt> {
-    let Conn { io, buf } = &mut conn;
+    let Conn { io, buf, timer } = &mut conn;
     let (mut rd, mut wr) = io.split();
     let mut complete_write = true;
     let mut write_error = None;
-    let read = if out.inline {
-        if let Err(e) = wr.write_all(&out.head).await {
-            write_error = Some(e);
+    let work = async {
+        if out.inline {
+            if let Err(e) = wr.write_all(&out.head).await {
+                write_error = Some(e);
+            }
+            return Ok(read_head(&mut rd, buf, head_request).await);
         }
-        read_head(&mut rd, buf, head_request).await
-    } else {
         let write = write_request(&mut wr, out, body);
         let read = read_head(&mut rd, buf, head_request);
         tokio::pin!(write, read);
@@ -511,10 +526,15 @@ async fn exchange(
                     // An answer before the whole request went out: the rest of the upload is abandoned, and the
                     // connection with it.
                     complete_write = !writing;
-                    break head;
+                    break Ok(head);
                 }
             }
         }
+    };
+    let read = match within(timer, read_timeout, work).await {
+        Some(Ok(read)) => read,
+        Some(Err(attempt)) => return Err(attempt),
+        None => return Err(Attempt::TimedOut),
     };
     match read {
         Ok((head, framing, keep_alive)) => Ok(Exchanged {
@@ -533,6 +553,39 @@ async fn exchange(
         }
         Err(ReadFail::Broken(e)) => Err(Attempt::Failed(e)),
     }
+}
+
+/// `work`'s output, or `None` when it has not finished `timeout` after it first had to wait. `timer` (the
+/// connection's) is moved to the deadline, or made when the connection has none yet. A timeout too large for the
+/// clock never passes.
+async fn within<F: Future>(
+    timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    timeout: Duration,
+    work: F,
+) -> Option<F::Output> {
+    let mut work = std::pin::pin!(work);
+    let mut armed = false;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        if !armed {
+            armed = true;
+            let Some(deadline) = tokio::time::Instant::now().checked_add(timeout) else {
+                *timer = None;
+                return Poll::Pending;
+            };
+            match timer {
+                Some(t) => t.as_mut().reset(deadline),
+                None => *timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
+        }
+        match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
+    })
+    .await
 }
 
 /// Write the request head and its body (the buffered chunks, or the client's frames as they come).
@@ -1141,6 +1194,9 @@ mod tests {
         (addr, accepted, heads)
     }
 
+    /// The read timeout of the tests' requests (none of them waits that long unless it is meant to time out).
+    const READ: Duration = Duration::from_secs(10);
+
     fn request(method: Method) -> Request<ForwardBody> {
         let prefix = Prefix {
             chunks: Default::default(),
@@ -1165,12 +1221,13 @@ mod tests {
         Result<(Bytes, Option<HeaderMap>), BoxError>,
     ) {
         let resp = match conns
-            .send(0, addr, request(method), &Rewrite::default())
+            .send(0, addr, request(method), &Rewrite::default(), READ)
             .await
         {
             Ok(r) => r,
             Err(SendError::Failed(e)) => panic!("request failed: {e}"),
             Err(SendError::Connect(_, e)) => panic!("connect failed: {e}"),
+            Err(SendError::TimedOut) => panic!("timed out"),
         };
         let (parts, body) = resp.into_parts();
         let body = body.collect().await.map(|c| {
@@ -1209,7 +1266,7 @@ mod tests {
         let conns = Conns::new(4, Duration::from_secs(1));
         // A body dropped before its end closes its connection.
         let resp = conns
-            .send(0, addr, request(Method::GET), &Rewrite::default())
+            .send(0, addr, request(Method::GET), &Rewrite::default(), READ)
             .await
             .ok()
             .unwrap();
@@ -1240,6 +1297,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn every_request_on_a_connection_gets_its_own_read_timeout() {
+        let ok: Answer = (b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", false);
+        let silent: Answer = (b"", false);
+        // A deadline earlier than the one the connection's timer holds from the request before.
+        let (addr, accepted, _) = scripted(&[ok, silent]).await;
+        let conns = Conns::new(4, Duration::from_secs(1));
+        round_trip(&conns, addr).await;
+        let started = Instant::now();
+        let short = Duration::from_millis(200);
+        let outcome = conns
+            .send(0, addr, request(Method::GET), &Rewrite::default(), short)
+            .await;
+        assert!(
+            matches!(outcome, Err(SendError::TimedOut)),
+            "the silent upstream must time out"
+        );
+        let waited = started.elapsed();
+        assert!(
+            waited >= short && waited < Duration::from_secs(5),
+            "{waited:?}"
+        );
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+
+        // A timer that fired while its connection was idle does not cut the next request short.
+        let (addr, accepted, _) = scripted(&[ok, ok]).await;
+        let conns = Conns::new(4, Duration::from_secs(1));
+        let quick = Duration::from_millis(100);
+        for pause in [Duration::from_millis(300), Duration::ZERO] {
+            let resp = conns
+                .send(0, addr, request(Method::GET), &Rewrite::default(), quick)
+                .await;
+            let Ok(resp) = resp else {
+                panic!("an upstream answering at once must not time out");
+            };
+            assert_eq!(resp.into_body().collect().await.unwrap().to_bytes(), "ok");
+            tokio::time::sleep(pause).await;
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
     async fn a_replayable_request_on_a_connection_closed_under_it_is_sent_again() {
         let ok: Answer = (b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", false);
         let (addr, accepted, heads) = scripted(&[ok, (b"", true), ok]).await;
@@ -1255,7 +1353,7 @@ mod tests {
         let conns = Conns::new(4, Duration::from_secs(1));
         round_trip(&conns, addr).await;
         match conns
-            .send(0, addr, request(Method::POST), &Rewrite::default())
+            .send(0, addr, request(Method::POST), &Rewrite::default(), READ)
             .await
         {
             Err(SendError::Failed(UpstreamError::Closed)) => {}
@@ -1417,12 +1515,13 @@ mod tests {
             let (addr, _, _) = scripted(&[(answer, true)]).await;
             let conns = Conns::new(4, Duration::from_secs(1));
             match conns
-                .send(0, addr, request(Method::GET), &Rewrite::default())
+                .send(0, addr, request(Method::GET), &Rewrite::default(), READ)
                 .await
             {
                 Err(SendError::Failed(UpstreamError::Malformed(_))) => {}
                 Err(SendError::Failed(e)) => panic!("{name}: unexpected error {e}"),
                 Err(SendError::Connect(..)) => panic!("{name}: connect failed"),
+                Err(SendError::TimedOut) => panic!("{name}: timed out"),
                 Ok(_) => panic!("{name}: accepted"),
             }
         }
@@ -1488,7 +1587,7 @@ mod tests {
         let mut req = request(Method::PUT);
         *req.uri_mut() = "/a/b?c=d".parse().unwrap();
         conns
-            .send(0, addr, req, &Rewrite::default())
+            .send(0, addr, req, &Rewrite::default(), READ)
             .await
             .ok()
             .unwrap()
@@ -1539,7 +1638,7 @@ mod tests {
             HeaderValue::from_static("192.0.2.1"),
         );
         rewrite.remove(HeaderName::from_static("x-gone"));
-        let resp = match conns.send(0, addr, req, &rewrite).await {
+        let resp = match conns.send(0, addr, req, &rewrite, READ).await {
             Ok(resp) => resp,
             Err(_) => panic!("request failed"),
         };
@@ -1560,7 +1659,7 @@ mod tests {
         };
         let conns = Conns::new(4, Duration::from_secs(1));
         match conns
-            .send(0, dead, request(Method::GET), &Rewrite::default())
+            .send(0, dead, request(Method::GET), &Rewrite::default(), READ)
             .await
         {
             Err(SendError::Connect(req, _)) => {

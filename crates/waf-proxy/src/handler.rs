@@ -752,10 +752,13 @@ async fn send(
         {
             req.headers_mut().insert(header::HOST, v);
         }
-        let sent = pool.conns.send(index, addr, req, rewrite);
-        match tokio::time::timeout(pool.config.read_timeout, sent).await {
-            Ok(Ok(resp)) => return Ok((resp, in_flight)),
-            Ok(Err(SendError::Connect(unsent, e))) => {
+        match pool
+            .conns
+            .send(index, addr, req, rewrite, pool.config.read_timeout)
+            .await
+        {
+            Ok(resp) => return Ok((resp, in_flight)),
+            Err(SendError::Connect(unsent, e)) => {
                 tracing::debug!(upstream = %addr, error = %e, "upstream connect failed");
                 if attempt < attempts {
                     tried.push(index);
@@ -768,7 +771,7 @@ async fn send(
                     kind: Some("connect"),
                 });
             }
-            Ok(Err(SendError::Failed(e))) => {
+            Err(SendError::Failed(e)) => {
                 if flags.hit() {
                     return Err(SendFailure {
                         status: StatusCode::PAYLOAD_TOO_LARGE,
@@ -790,7 +793,7 @@ async fn send(
                     kind: Some("other"),
                 });
             }
-            Err(_) => {
+            Err(SendError::TimedOut) => {
                 return Err(SendFailure {
                     status: StatusCode::GATEWAY_TIMEOUT,
                     reason: "Gateway Timeout",
