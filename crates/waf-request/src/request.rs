@@ -316,7 +316,10 @@ mod tests {
             .build();
         let refilled = old.refill().uri("/x").header("Host", "a.example").build();
         assert_eq!(refilled, fresh);
-        assert!(refilled.uri.capacity() >= uri_capacity, "the target's buffer is reused");
+        assert!(
+            refilled.uri.capacity() >= uri_capacity,
+            "the target's buffer is reused"
+        );
         assert_eq!(Request::builder().build(), refilled.refill().build());
     }
 
@@ -331,7 +334,10 @@ mod tests {
             .build();
         assert_eq!(
             r.headers,
-            vec![("b".to_owned(), b"2".to_vec()), ("c".to_owned(), b"3".to_vec())]
+            vec![
+                ("b".to_owned(), b"2".to_vec()),
+                ("c".to_owned(), b"3".to_vec())
+            ]
         );
         assert_eq!(r.body_total_len, 3);
         assert!(r.footprint() >= 3 + 2 + 2);
