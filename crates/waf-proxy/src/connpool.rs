@@ -355,41 +355,55 @@ pub(crate) struct Rewrite {
     dropped: Vec<HeaderName>,
     /// Fields written after the client's.
     added: Vec<(HeaderName, HeaderValue)>,
+    /// Bit `len % 64` set for the length of every name in `dropped` and `added`: most of the client's fields
+    /// have a length none of them has, and skip the comparisons.
+    lengths: u64,
 }
 
 impl Rewrite {
     /// The rewrite of a head with `headers`: the fields its `Connection` fields name stay behind.
     pub(crate) fn new(headers: &HeaderMap) -> Self {
+        let dropped = crate::hop::listed(headers);
+        let lengths = dropped.iter().fold(0, |m, n| m | length_bit(n));
         Self {
-            dropped: crate::hop::listed(headers),
-            added: Vec::new(),
+            dropped,
+            added: Vec::with_capacity(4),
+            lengths,
         }
     }
 
     /// Send `name` with `value` only (a field set earlier under the same name included).
     pub(crate) fn set(&mut self, name: HeaderName, value: HeaderValue) {
         self.added.retain(|(n, _)| *n != name);
+        self.lengths |= length_bit(&name);
         self.added.push((name, value));
     }
 
     /// Send no `name` field.
     pub(crate) fn remove(&mut self, name: HeaderName) {
         self.added.retain(|(n, _)| *n != name);
+        self.lengths |= length_bit(&name);
         self.dropped.push(name);
     }
 
     /// Whether the client's field `name` is forwarded.
     fn forwards(&self, name: &HeaderName) -> bool {
-        crate::hop::index_lower(name.as_str()).is_none()
-            && *name != header::EXPECT
-            && !self.added.iter().any(|(n, _)| n == name)
-            && !self.dropped.contains(name)
+        if crate::hop::index_lower(name.as_str()).is_some() || *name == header::EXPECT {
+            return false;
+        }
+        self.lengths & length_bit(name) == 0
+            || (!self.added.iter().any(|(n, _)| n == name) && !self.dropped.contains(name))
     }
 
     /// The fields the proxy adds.
     fn added(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
         self.added.iter().map(|(n, v)| (n, v))
     }
+}
+
+/// The bit of `name`'s length in [`Rewrite::lengths`].
+fn length_bit(name: &HeaderName) -> u64 {
+    1 << (name.as_str().len() % 64)
 }
 
 /// The request as it goes on the wire: its head (with the body when that is small and buffered) and how the body

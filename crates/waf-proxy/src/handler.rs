@@ -313,12 +313,11 @@ async fn handle_checked(
     };
     let host = request_host(&req);
     let route_host = host.as_deref().map(strip_port);
-    let path = req.uri().path().to_owned();
     let Some(route) = ctx.routes.iter().find(|r| {
         r.host
             .as_deref()
             .is_none_or(|h| route_host.as_deref() == Some(h))
-            && path.starts_with(r.prefix.as_str())
+            && req.uri().path().starts_with(r.prefix.as_str())
     }) else {
         // A body left unread would race the next request on the connection: close it.
         let unread = h1 && !req.body().is_end_stream();
@@ -368,10 +367,9 @@ async fn handle_checked(
             return plain(StatusCode::BAD_REQUEST, "Bad Request: malformed body", true);
         }
     };
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
+    // Borrowed from the head until its target moves upstream.
+    let path = parts.uri.path();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
 
     // CAPTCHA and challenge: the verify endpoints answer before the web ACL (a Challenge rule on `/` must not
     // challenge its own answer), and the client's token is checked for the engine.
@@ -390,12 +388,12 @@ async fn handle_checked(
     };
     let mut cx = InspectContext::default();
     if let Some(inter) = &shared.interstitials {
-        if Interstitials::is_endpoint(&path_and_query) {
+        if Interstitials::is_endpoint(path_and_query) {
             let answer_body = prefix.inspected(MAX_INTERSTITIAL_BODY);
             if let Some(resp) = inter.intercept(
                 &client_request(),
                 &parts.method,
-                &path_and_query,
+                path_and_query,
                 &parts.headers,
                 &answer_body,
             ) {
@@ -416,8 +414,8 @@ async fn handle_checked(
             conn,
             parts: &parts,
             host: host.as_deref(),
-            path: &path,
-            path_and_query: &path_and_query,
+            path,
+            path_and_query,
             prefix: &prefix,
             window,
             declared_len,
@@ -447,7 +445,7 @@ async fn handle_checked(
         Ok(Ok(Decision::Captcha)) => {
             let resp = match &shared.interstitials {
                 Some(inter) => inter
-                    .captcha_page(&client_request(), &path_and_query)
+                    .captcha_page(&client_request(), path_and_query)
                     .map(full),
                 None => interstitial(StatusCode::METHOD_NOT_ALLOWED, "captcha"),
             };
@@ -456,7 +454,7 @@ async fn handle_checked(
         Ok(Ok(Decision::Challenge)) => {
             let resp = match &shared.interstitials {
                 Some(inter) => inter
-                    .challenge_page(&client_request(), &path_and_query)
+                    .challenge_page(&client_request(), path_and_query)
                     .map(full),
                 None => interstitial(StatusCode::ACCEPTED, "challenge"),
             };
