@@ -159,24 +159,23 @@ pub struct RequestBuilder {
 }
 
 impl Default for RequestBuilder {
+    /// The defaults of [`Request::builder`], set by [`Request::refill`] (the one place that names them) on an
+    /// empty request.
     fn default() -> Self {
-        let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        Self {
-            req: Request {
-                client_addr: SocketAddr::new(lo, 50000),
-                server_addr: SocketAddr::new(lo, 80),
-                method: "GET".to_owned(),
-                uri: "/".to_owned(),
-                version: "HTTP/1.1".to_owned(),
-                headers: Vec::new(),
-                body: Vec::new(),
-                body_total_len: 0,
-                ja3: None,
-                ja4: None,
-            },
-            body_total_len: None,
-            headers: 0,
+        let unset = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+        Request {
+            client_addr: unset,
+            server_addr: unset,
+            method: String::new(),
+            uri: String::new(),
+            version: String::new(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            body_total_len: 0,
+            ja3: None,
+            ja4: None,
         }
+        .refill()
     }
 }
 
