@@ -27,11 +27,13 @@ const MAX_LITERALS: usize = 4;
 /// Shortest literal of a mixed requirement (one that holds no rare byte): two-letter words such as `or` occur in
 /// almost any text, so a check for them would rarely skip a search.
 const MIXED_MIN_LEN: usize = 3;
-/// Most literals of a mixed requirement. They are searched in one packed (SIMD) pass over a lower-cased copy of
-/// the value, whose eight buckets then hold one literal each; more share buckets and give false candidates. The
-/// SQLi extended patterns need five; the JavaDeserializationRCE patterns need twelve, eight once the literals that
-/// share a substring are traded for it ([`factor`]).
-const MAX_MIXED_LITERALS: usize = 8;
+/// Literals of a mixed requirement that the packed (SIMD) search over a lower-cased copy of the value keeps in
+/// buckets of their own; more share buckets and give false candidates, so [`factor`] trades literals that share a
+/// substring for it down to this many where it can.
+const MIXED_BUCKETS: usize = 8;
+/// Most literals of a mixed requirement. The SQLi extended patterns need five; the JavaDeserializationRCE patterns
+/// need fourteen, nine once the literals that share a substring are traded for it ([`factor`]).
+const MAX_MIXED_LITERALS: usize = 12;
 /// Most literals [`factor`] works on: it counts the literals holding each of their substrings.
 const MAX_FACTORED: usize = 2 * MAX_MIXED_LITERALS;
 /// Length of the substrings [`factor`] trades literals for. Only one length: counting the literals holding every
@@ -47,6 +49,8 @@ pub(crate) const MAX_MIXED_LITERAL_LEN: usize = 32;
 /// How much a literal costs against a single byte when choosing between the requirements of a pattern's parts:
 /// a byte joins a pass over the value, a literal a pass over a lower-cased copy of it.
 const LITERAL_COST: usize = 4;
+/// What a [`weak`] byte costs: more than a literal, since the search it would spare runs on most values anyway.
+const WEAK_COST: usize = LITERAL_COST + 1;
 
 /// Whether a single byte is rare enough in ordinary values to be worth a check: ASCII punctuation or control bytes
 /// other than whitespace and the punctuation of ordinary text, JSON, URLs and e-mail addresses (a value holding
@@ -57,6 +61,13 @@ pub(crate) fn rare(b: u8) -> bool {
         && !b.is_ascii_alphanumeric()
         && !b.is_ascii_whitespace()
         && !b"\"'.,-_/:@".contains(&b)
+}
+
+/// Rare bytes that ordinary header values still hold: `(` `)` `;` in every browser's `User-Agent`, `=` `;` in
+/// every `Cookie`, `+` `*` `;` `=` in `Accept`, `&` `=` in forms. A requirement for one of them passes on most
+/// requests, so a literal beside it is the better requirement; they still serve where a pattern has nothing else.
+fn weak(b: u8) -> bool {
+    b"();=&+*".contains(&b)
 }
 
 /// How a pre-check searches, which decides which requirement is the better one.
@@ -144,7 +155,7 @@ pub(crate) fn settle(mut items: Vec<Vec<u8>>) -> Option<Mixed> {
             None => return None,
         }
     }
-    if req.literals.len() > MAX_MIXED_LITERALS && req.literals.len() <= MAX_FACTORED {
+    if req.literals.len() > MIXED_BUCKETS && req.literals.len() <= MAX_FACTORED {
         factor(&mut req.literals);
     }
     let useful = !(req.bytes.is_empty() && req.literals.is_empty());
@@ -153,11 +164,11 @@ pub(crate) fn settle(mut items: Vec<Vec<u8>>) -> Option<Mixed> {
 }
 
 /// Trades the literals that share a substring of [`FACTOR_LEN`] bytes for it, the substring shared by the most
-/// literals first, until there are at most [`MAX_MIXED_LITERALS`] or none is shared (anything holding a literal
+/// literals first, until there are at most [`MIXED_BUCKETS`] or none is shared (anything holding a literal
 /// holds its substrings: the requirement only weakens). The Java patterns' `java.lang.`,
 /// `javax.naming.initialcontext` and `javax.script.scriptenginemanager` become `java`.
 fn factor(literals: &mut Vec<Vec<u8>>) {
-    while literals.len() > MAX_MIXED_LITERALS {
+    while literals.len() > MIXED_BUCKETS {
         // Each literal's distinct substrings, all together, sorted: a run is the literals holding one.
         let mut all: Vec<&[u8]> = Vec::new();
         for l in literals.iter() {
@@ -264,15 +275,13 @@ fn better(a: Option<Vec<Vec<u8>>>, b: Vec<Vec<u8>>, mode: Mode) -> Option<Vec<Ve
 }
 
 /// The search cost of a candidate of a mixed requirement: one per item holding a rare byte (it will be traded for
-/// it), [`LITERAL_COST`] per other literal.
+/// it), [`WEAK_COST`] when that byte is [`weak`], [`LITERAL_COST`] per other literal.
 fn mixed_cost(s: &[Vec<u8>]) -> usize {
     s.iter()
-        .map(|l| {
-            if l.iter().any(|b| rare(*b)) {
-                1
-            } else {
-                LITERAL_COST
-            }
+        .map(|l| match l.iter().find(|b| rare(**b)) {
+            Some(b) if weak(*b) => WEAK_COST,
+            Some(_) => 1,
+            None => LITERAL_COST,
         })
         .sum()
 }
@@ -401,6 +410,18 @@ mod tests {
             mixed(r"\s*(?:a<>b|ab!=c|[=])", false),
             Some(("=<".into(), vec![]))
         );
+        // A weak byte (one ordinary headers hold) loses to a literal beside it, and serves where there is none.
+        assert_eq!(
+            mixed(r"\s*(?:getruntime\s*\(|y\s*<)", false),
+            Some(("<".into(), vec!["getruntime".into()]))
+        );
+        assert_eq!(
+            mixed(r"\s*(?:getruntime\s*\(|processbuilder\s*\()", false),
+            Some((
+                String::new(),
+                vec!["getruntime".into(), "processbuilder".into()]
+            ))
+        );
         // Common single bytes, letters and two-letter words make no requirement.
         assert_eq!(mixed(r"\s*(?:x|union)", false), None);
         assert_eq!(mixed(r"\s*(?:/|union)", false), None);
@@ -408,7 +429,10 @@ mod tests {
         assert_eq!(mixed(r"\s*(?:\d|union)", false), None);
         // Too many literals, or too many bytes.
         assert_eq!(
-            mixed(r"\s*(?:aaa|bbb|ccc|ddd|eee|fff|ggg|hhh|iii)", false),
+            mixed(
+                r"\s*(?:aaa|bbb|ccc|ddd|eee|fff|ggg|hhh|iii|jjj|kkk|lll|mmm)",
+                false
+            ),
             None
         );
         assert_eq!(mixed(r"\s*(?:!|#|\$|%|&|\(|\)|\*|\+)", false), None);
@@ -421,16 +445,17 @@ mod tests {
         assert_eq!(
             mixed(java, false),
             Some((
-                "(".into(),
+                String::new(),
                 vec![
                     "ro0ab".into(),
                     "ysoserial".into(),
+                    "getruntime".into(),
+                    "processbuilder".into(),
                     "bsh.interpreter".into(),
-                    "class.classloader".into(),
-                    "class.module.classloader".into(),
                     "spring.cloud.function.routing-ex".into(),
                     "org.".into(),
                     "java".into(),
+                    "sslo".into(),
                 ]
             ))
         );

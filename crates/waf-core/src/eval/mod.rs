@@ -455,17 +455,15 @@ impl<'p> Ctx<'p> {
                             if rs.only.is_some_and(|only| get(flags, base + only)) {
                                 continue;
                             }
-                            // Whether value `i` can match: it meets the set's byte requirements and its pre-check.
-                            let admitted = |i: usize, v: &[u8]| {
-                                presents.get(i).is_none_or(|p| admits(&rs.needs, *p))
-                                    && rs.pre.as_ref().is_none_or(|p| p.admits(v))
-                            };
+                            // Whether value `i` meets the set's byte requirements.
+                            let needed =
+                                |i: usize| presents.get(i).is_none_or(|p| admits(&rs.needs, *p));
                             if let Some((re, cache)) = &rs.joined {
                                 joined.clear();
                                 let mut count = 0;
                                 let mut clean = true;
                                 for (i, v) in vals.iter().enumerate() {
-                                    if admitted(i, v) {
+                                    if needed(i) {
                                         clean = push_joined(joined, count, v);
                                         if !clean {
                                             break;
@@ -474,14 +472,20 @@ impl<'p> Ctx<'p> {
                                     }
                                 }
                                 if clean {
-                                    if count > 0 {
+                                    // The pre-check once, on the joined text: what it looks for never holds the
+                                    // separator (a pattern holding it is not joined), so it occurs there exactly
+                                    // when it occurs in a joined value. A mixed check now sees a long text where
+                                    // each value may be short.
+                                    if count > 0 && rs.pre.as_ref().is_none_or(|p| p.admits(joined))
+                                    {
                                         search(caches, flags, base, rs, re, *cache, joined);
                                     }
                                     continue;
                                 }
                             }
                             for (i, v) in vals.iter().enumerate() {
-                                if admitted(i, v)
+                                if needed(i)
+                                    && rs.pre.as_ref().is_none_or(|p| p.admits(v))
                                     && search(caches, flags, base, rs, &rs.re, rs.cache, v)
                                 {
                                     break;

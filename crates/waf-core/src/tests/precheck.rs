@@ -14,7 +14,7 @@ fn padding() -> String {
 }
 
 /// The payload after the padding in one long value of a JSON body, a form body, a raw body, a query argument, a
-/// header and a cookie.
+/// header and a cookie; and the payload alone in a query argument, a header and a cookie of a browser's request.
 fn long_placements(p: &str) -> Vec<Request> {
     let pad = padding();
     let e = enc(p);
@@ -45,6 +45,24 @@ fn long_placements(p: &str) -> Vec<Request> {
             .uri("/")
             .header("X-Data", format!("{pad}{header_safe}"))
             .header("Cookie", format!("s={}{e}; t=1", enc(&pad)))
+            .build(),
+        // Short values of a browser's request, long together: a check runs once on their joined text.
+        Request::builder()
+            .method("GET")
+            .uri(&format!(
+                "/shop/search?q={e}&category=footwear&size=42&sort=price_asc&page=2&lang=en-GB"
+            ))
+            .header(
+                "User-Agent",
+                "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+            )
+            .header("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
+            .header("Accept-Language", "en-GB,en;q=0.5")
+            .header("X-Data", &header_safe)
+            .header(
+                "Cookie",
+                format!("session_id=7f3a9c2e4b1d8f6a; s={e}; theme=dark; consent=a%3Dno%2Cb%3Dno"),
+            )
             .build(),
     ]
 }
