@@ -88,6 +88,9 @@ impl PartialEq for Values<'_> {
 
 impl Eq for Values<'_> {}
 
+/// Most values [`Values::from_iter`] makes room for beyond the first two before it has seen them.
+const ROOM: usize = 30;
+
 impl<'p> FromIterator<Value<'p>> for Values<'p> {
     fn from_iter<I: IntoIterator<Item = Value<'p>>>(iter: I) -> Self {
         let mut it = iter.into_iter();
@@ -97,7 +100,10 @@ impl<'p> FromIterator<Value<'p>> for Values<'p> {
         let Some(second) = it.next() else {
             return Values::One(first);
         };
-        let mut list = Vec::with_capacity(2 + it.size_hint().0);
+        // Room for as many values as the iterator may still yield (a filter over a list knows its most), up to a
+        // bound: collecting the arguments of a query grew the list twice for six values.
+        let (least, most) = it.size_hint();
+        let mut list = Vec::with_capacity(2 + most.unwrap_or(least).min(ROOM));
         list.push(first);
         list.push(second);
         list.extend(it);

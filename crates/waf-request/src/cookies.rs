@@ -31,6 +31,8 @@ pub fn parse(request: &Request) -> Vec<Param> {
 pub fn parse_pairs(request: &Request) -> Vec<(&[u8], &[u8])> {
     let mut out = Vec::new();
     for value in request.header_values("cookie") {
+        // Room for a browser's few cookies without growing the list (from four to eight: a copy of each).
+        out.reserve(8);
         parse_header_into(value, |name, val| out.push((name, val)));
     }
     out
