@@ -106,9 +106,16 @@ pub(crate) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// Inputs at least this long are scanned for `%` and `+` with `memchr2` (32 bytes a step where the CPU has AVX2);
+/// shorter ones eight bytes at a time, which costs less to start.
+const SIMD_SCAN: usize = 32;
+
 /// Index of the first `%` or `+` in `input`, looking at eight bytes at a time (most inputs have none, and this
 /// scan runs on every value a `URL_DECODE_UNI` rule inspects).
 pub(crate) fn find_plus_or_percent(input: &[u8]) -> Option<usize> {
+    if input.len() >= SIMD_SCAN {
+        return memchr::memchr2(b'%', b'+', input);
+    }
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     // Non-zero when some byte of `w` equals `b` (the classic "has zero byte" test on `w ^ b…b`).
@@ -137,6 +144,9 @@ pub(crate) fn find_plus_or_percent(input: &[u8]) -> Option<usize> {
 /// one word overlapping the ones already read instead of one by one (most values are short, so the tail is much of
 /// them).
 pub(crate) fn has_plus_or_percent(input: &[u8]) -> bool {
+    if input.len() >= SIMD_SCAN {
+        return memchr::memchr2(b'%', b'+', input).is_some();
+    }
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let has = |w: u64, b: u8| {

@@ -358,14 +358,18 @@ fn chains() {
 
 proptest! {
     #[test]
-    fn plus_or_percent_scans_agree(input in proptest::collection::vec(any::<u8>(), 0..40), k in 0usize..40) {
-        let want = |v: &[u8]| v.iter().any(|&b| b == b'%' || b == b'+');
-        prop_assert_eq!(decode::has_plus_or_percent(&input), want(&input));
-        prop_assert_eq!(decode::find_plus_or_percent(&input).is_some(), want(&input));
+    fn plus_or_percent_scans_agree(input in proptest::collection::vec(any::<u8>(), 0..80), k in 0usize..80) {
+        // Short and long inputs: the scans change method at 32 bytes.
+        let want = |v: &[u8]| v.iter().position(|&b| b == b'%' || b == b'+');
+        prop_assert_eq!(decode::has_plus_or_percent(&input), want(&input).is_some());
+        prop_assert_eq!(decode::find_plus_or_percent(&input), want(&input));
         for c in [b'%', b'+', b'$', b',', b'*'] {
             let mut v = input.clone();
             v.insert(k.min(v.len()), c);
-            prop_assert_eq!(decode::has_plus_or_percent(&v), want(&v));
+            prop_assert_eq!(decode::has_plus_or_percent(&v), want(&v).is_some());
+            prop_assert_eq!(decode::find_plus_or_percent(&v), want(&v));
+            prop_assert_eq!(text::has_byte(&v, c), true);
+            prop_assert_eq!(text::has_byte(&input, c), input.contains(&c));
         }
     }
 

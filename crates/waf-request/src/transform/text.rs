@@ -83,9 +83,17 @@ pub(crate) fn has_ascii_upper(input: &[u8]) -> bool {
     chunks.remainder().iter().any(u8::is_ascii_uppercase)
 }
 
-/// Whether `input` contains `byte`, looking at eight bytes at a time. The values transformations skip are short
-/// (header names and values, cookies), where the standard `contains` goes byte by byte.
+/// Inputs at least this long are searched with `memchr` (32 bytes a step where the CPU has AVX2); shorter ones
+/// eight bytes at a time, which costs less to start.
+const SIMD_SCAN: usize = 32;
+
+/// Whether `input` contains `byte`, looking at eight bytes at a time, or with `memchr` from [`SIMD_SCAN`] bytes.
+/// Most values transformations skip are short (header names and values, cookies), where the standard `contains`
+/// goes byte by byte.
 pub fn has_byte(input: &[u8], byte: u8) -> bool {
+    if input.len() >= SIMD_SCAN {
+        return memchr::memchr(byte, input).is_some();
+    }
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let pattern = LO * u64::from(byte);
