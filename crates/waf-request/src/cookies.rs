@@ -47,19 +47,30 @@ pub fn parse_header(value: &[u8]) -> Vec<Param> {
 
 /// Calls `f(name, value)` for every cookie of one `Cookie` header value.
 fn parse_header_into<'a>(value: &'a [u8], mut f: impl FnMut(&'a [u8], &'a [u8])) {
-    let mut pieces = value.split(|&b| b == b';').peekable();
-    while let Some(mut piece) = pieces.next() {
-        if pieces.peek().is_none() {
-            while let [rest @ .., c] = piece
+    // The pieces between `;`s, found with `memchr` (a browser sends a dozen cookies in one header).
+    let mut rest = Some(value);
+    while let Some(left) = rest {
+        let mut piece = match memchr::memchr(b';', left) {
+            Some(i) => {
+                rest = left.get(i + 1..);
+                left.get(..i).unwrap_or_default()
+            }
+            None => {
+                rest = None;
+                left
+            }
+        };
+        if rest.is_none() {
+            while let [before @ .., c] = piece
                 && is_c_space(*c)
             {
-                piece = rest;
+                piece = before;
             }
         }
         if piece.is_empty() {
             continue;
         }
-        let (name, val) = match piece.iter().position(|&b| b == b'=') {
+        let (name, val) = match memchr::memchr(b'=', piece) {
             Some(p) => (
                 piece.get(..p).unwrap_or(&[]),
                 piece.get(p + 1..).unwrap_or(&[]),

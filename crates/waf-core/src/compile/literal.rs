@@ -410,10 +410,15 @@ mod tests {
             mixed(r"\s*(?:a<>b|ab!=c|[=])", false),
             Some(("=<".into(), vec![]))
         );
-        // A weak byte (one ordinary headers hold) loses to a literal beside it, and serves where there is none.
+        // A weak byte (one ordinary headers hold) loses to a literal beside it, and serves where there is none
+        // (each branch chooses alone: the literal stays, though the byte would do for both).
         assert_eq!(
             mixed(r"\s*(?:getruntime\s*\(|y\s*<)", false),
             Some(("<".into(), vec!["getruntime".into()]))
+        );
+        assert_eq!(
+            mixed(r"\s*(?:getruntime\s*\(|y\s*\()", false),
+            Some(("(".into(), vec!["getruntime".into()]))
         );
         assert_eq!(
             mixed(r"\s*(?:getruntime\s*\(|processbuilder\s*\()", false),
