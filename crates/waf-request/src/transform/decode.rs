@@ -110,8 +110,8 @@ pub(crate) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
 /// shorter ones eight bytes at a time, which costs less to start.
 const SIMD_SCAN: usize = 32;
 
-/// Index of the first `%` or `+` in `input`, looking at eight bytes at a time (most inputs have none, and this
-/// scan runs on every value a `URL_DECODE_UNI` rule inspects).
+/// Index of the first `%` or `+` in `input`, looking at eight bytes at a time, or with `memchr2` from
+/// [`SIMD_SCAN`] bytes (most inputs have none, and this scan runs on every value a `URL_DECODE_UNI` rule inspects).
 pub(crate) fn find_plus_or_percent(input: &[u8]) -> Option<usize> {
     if input.len() >= SIMD_SCAN {
         return memchr::memchr2(b'%', b'+', input);
@@ -140,9 +140,9 @@ pub(crate) fn find_plus_or_percent(input: &[u8]) -> Option<usize> {
     exact(chunks.remainder()).map(|p| base + p)
 }
 
-/// Whether `input` holds a `%` or `+`: [`find_plus_or_percent`] without the position, reading the last bytes as
-/// one word overlapping the ones already read instead of one by one (most values are short, so the tail is much of
-/// them).
+/// Whether `input` holds a `%` or `+`: [`find_plus_or_percent`] without the position, reading the last bytes of a
+/// short input as one word overlapping the ones already read instead of one by one (most values are short, so the
+/// tail is much of them).
 pub(crate) fn has_plus_or_percent(input: &[u8]) -> bool {
     if input.len() >= SIMD_SCAN {
         return memchr::memchr2(b'%', b'+', input).is_some();

@@ -87,7 +87,7 @@ pub(crate) fn has_ascii_upper(input: &[u8]) -> bool {
 /// eight bytes at a time, which costs less to start.
 const SIMD_SCAN: usize = 32;
 
-/// Whether `input` contains `byte`, looking at eight bytes at a time, or with `memchr` from [`SIMD_SCAN`] bytes.
+/// Whether `input` contains `byte`, looking at eight bytes at a time, or with `memchr` from 32 bytes on.
 /// Most values transformations skip are short (header names and values, cookies), where the standard `contains`
 /// goes byte by byte.
 pub fn has_byte(input: &[u8], byte: u8) -> bool {
