@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use crate::query::{form_decode, hex_val};
 
-use super::text::is_c_space;
+use super::text::{SIMD_SCAN, is_c_space};
 
 /// Byte at `i`, or 0 past the end (ModSecurity reads its NUL terminator there).
 fn at(input: &[u8], i: usize) -> u8 {
@@ -105,10 +105,6 @@ pub(crate) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
     }
     Cow::Owned(out)
 }
-
-/// Inputs at least this long are scanned for `%` and `+` with `memchr2` (32 bytes a step where the CPU has AVX2);
-/// shorter ones eight bytes at a time, which costs less to start.
-const SIMD_SCAN: usize = 32;
 
 /// Index of the first `%` or `+` in `input`, looking at eight bytes at a time, or with `memchr2` from
 /// [`SIMD_SCAN`] bytes (most inputs have none, and this scan runs on every value a `URL_DECODE_UNI` rule inspects).

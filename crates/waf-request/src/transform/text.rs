@@ -83,9 +83,9 @@ pub(crate) fn has_ascii_upper(input: &[u8]) -> bool {
     chunks.remainder().iter().any(u8::is_ascii_uppercase)
 }
 
-/// Inputs at least this long are searched with `memchr` (32 bytes a step where the CPU has AVX2); shorter ones
-/// eight bytes at a time, which costs less to start.
-const SIMD_SCAN: usize = 32;
+/// Inputs at least this long are searched for a byte or two with `memchr` or `memchr2` (32 bytes a step where the
+/// CPU has AVX2); shorter ones eight bytes at a time, which costs less to start. Shared by the decodings' scans.
+pub(crate) const SIMD_SCAN: usize = 32;
 
 /// Whether `input` contains `byte`, looking at eight bytes at a time, or with `memchr` from 32 bytes on.
 /// Most values transformations skip are short (header names and values, cookies), where the standard `contains`
