@@ -12,7 +12,7 @@ use portcullis_waf_injection::{Sensitivity, detect_sqli_tokens, detect_sqli_with
 
 use crate::env::EvalEnv;
 use crate::field::{Parsed, Slot, derive, extract};
-use crate::joined::push as push_joined;
+use crate::joined::{is_clean as joined_is_clean, push as push_joined};
 use crate::labels::label_matches;
 use crate::needs::admits;
 use crate::plan::{Detector, Forwarded, Plan, Position, RegexGroup, RegexSetEntry, Stmt};
@@ -461,17 +461,13 @@ impl<'p> Ctx<'p> {
                             if let Some((re, cache)) = &rs.joined {
                                 joined.clear();
                                 let mut count = 0;
-                                let mut clean = true;
                                 for (i, v) in vals.iter().enumerate() {
                                     if needed(i) {
-                                        clean = push_joined(joined, count, v);
-                                        if !clean {
-                                            break;
-                                        }
+                                        push_joined(joined, count, v);
                                         count += 1;
                                     }
                                 }
-                                if clean {
+                                if joined_is_clean(joined, count) {
                                     // The pre-check once, on the joined text: what it looks for never holds the
                                     // separator (a pattern holding it is not joined), so it occurs there exactly
                                     // when it occurs in a joined value. A mixed check now sees a long text where
