@@ -521,6 +521,14 @@ async fn handle_checked(
     *upstream_req.uri_mut() = uri;
     *upstream_req.version_mut() = Version::HTTP_11;
     *upstream_req.headers_mut() = headers;
+    if !pass {
+        // Let the worker inspect every other request that is ready before this one goes upstream: their writes
+        // then reach the upstream together, and it wakes once for the lot instead of once per request (an
+        // inspected request takes long enough for the upstream to fall asleep between two of them). Behind the
+        // managed groups this cut the upstream's and the proxy's kernel time per request by about a quarter.
+        // Without a web ACL requests come fast enough to batch by themselves, and the extra poll would cost more.
+        tokio::task::yield_now().await;
+    }
     let started = std::time::Instant::now();
     match send(&route.pool, upstream_req, &rewrite, replayable, &flags).await {
         Ok((resp, in_flight)) => {
