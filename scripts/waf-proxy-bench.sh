@@ -303,22 +303,20 @@ for s in systems:
             out.append(f"{'-':>30}")
     print(f"{s:<22}" + "".join(f"{c:>30}" for c in out))
 print()
-print(f"{'proxy CPU per request (median round)':<40}" + "".join(f"{q:>22}" for q in reqs))
-for s in systems:
-    vals = []
-    for q in reqs:
-        cpu = [r["proxy_cpu_us_per_request"] for r in cells.get((s, q), []) if "proxy_cpu_us_per_request" in r]
-        vals.append(f"{statistics.median(cpu):>19.1f} us" if cpu else f"{'-':>22}")
-    print(f"{s:<40}" + "".join(vals))
-print()
-print(f"{'host steal (median round; max)':<40}" + "".join(f"{q:>22}" for q in reqs))
-for s in systems:
-    vals = []
-    for q in reqs:
-        st = [r["host_steal_pct"] for r in cells.get((s, q), []) if "host_steal_pct" in r]
-        vals.append(f"{statistics.median(st):>10.1f} % ({max(st):>4.1f} %)" if st else f"{'-':>22}")
-    print(f"{s:<40}" + "".join(vals))
-print()
+def per_cell(title, key, fmt):
+    """A table of one per-run field, one line per system: `fmt` of the runs' values of that cell."""
+    print(f"{title:<40}" + "".join(f"{q:>22}" for q in reqs))
+    for s in systems:
+        vals = []
+        for q in reqs:
+            xs = [r[key] for r in cells.get((s, q), []) if key in r]
+            vals.append(fmt(xs) if xs else f"{'-':>22}")
+        print(f"{s:<40}" + "".join(vals))
+    print()
+per_cell("proxy CPU per request (median round)", "proxy_cpu_us_per_request",
+         lambda xs: f"{statistics.median(xs):>19.1f} us")
+per_cell("host steal (median round; max)", "host_steal_pct",
+         lambda xs: f"{statistics.median(xs):>10.1f} % ({max(xs):>4.1f} %)")
 goals = [("portcullis-none", "nginx-bare", 0.9), ("portcullis-managed", "nginx-bare", 0.7), ("portcullis-crs", "nginx-crs", 10.0)]
 print(f"{'ratio (req/s), per round':<40}" + "".join(f"{q:>22}" for q in reqs) + "    goal")
 for a, b, goal in goals:
