@@ -1,6 +1,6 @@
 //! What an inspection tells the proxy besides the [`crate::Decision`]: the web ACL, the rule that decided, the
 //! rules that matched without deciding, labels and inserted headers. Logs ([`crate::logging`]), sampled requests
-//! ([`crate::samples`]) and metrics ([`crate::metrics`]) are built from it.
+//! ([`crate::samples`]) and metrics (the `metrics` module) are built from it.
 //!
 //! Per-ACL and per-rule facts that never change between requests ([`AclMeta`], [`RuleMeta`]) are computed once
 //! when the inspector is built and shared by `Arc`, so a request only pays for its own matches.

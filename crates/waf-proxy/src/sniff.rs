@@ -6,8 +6,8 @@
 //! `Content-Length` when `Transfer-Encoding` is present and merges identical duplicate `Content-Length` headers, so
 //! the request handler cannot see them. The tap scans the same bytes before hyper does (lines split as httparse
 //! splits them, only the framing fields read), follows message framing (fixed length or chunked) to find the next
-//! head, and queues one [`HeadCheck`] per head; the request handler takes them in order (HTTP/1 requests on one
-//! connection reach the handler in order).
+//! head, and queues one verdict per head ([`HeadChecks`]); the request handler takes them in order (HTTP/1 requests
+//! on one connection reach the handler in order).
 //!
 //! Measured with raw TCP requests (`tests/proxy.rs`, tap disabled): hyper alone answers 400 to differing duplicate
 //! `Content-Length`, `Content-Length` lists, non-numeric/negative lengths, obsolete line folding, `Transfer-Encoding`

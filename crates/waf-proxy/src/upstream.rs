@@ -1,5 +1,5 @@
 //! Upstream pools: server selection (round robin, least connections), active health checks and the keep-alive
-//! HTTP/1.1 connections that carry requests to the servers (per thread: [`crate::connpool`]).
+//! HTTP/1.1 connections that carry requests to the servers (per thread: the `connpool` module).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
