@@ -642,7 +642,7 @@ fn inspect(
             b = b.header("host", h);
         }
         for (name, value) in &parts.headers {
-            b = b.header(name.as_str(), value.as_bytes());
+            b.push_header(name.as_str(), value.as_bytes());
         }
         b.body(inspected).body_total_len(total).build()
     };

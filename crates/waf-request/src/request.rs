@@ -212,7 +212,13 @@ impl RequestBuilder {
 
     /// Appends a header.
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        let value = value.as_ref();
+        self.push_header(name, value.as_ref());
+        self
+    }
+
+    /// Appends a header, in place: a loop over many headers does not move the builder in and out of each call as
+    /// [`RequestBuilder::header`] does.
+    pub fn push_header(&mut self, name: &str, value: &[u8]) {
         match self.req.headers.get_mut(self.headers) {
             Some((n, v)) => {
                 name.clone_into(n);
@@ -222,7 +228,6 @@ impl RequestBuilder {
             None => self.req.headers.push((name.to_owned(), value.to_vec())),
         }
         self.headers += 1;
-        self
     }
 
     /// Sets the body; `body_total_len` defaults to its length.
