@@ -217,7 +217,15 @@ impl ProxyHandle {
                 .position(|r| r.name == l.name && r.bind == l.bind);
             let socket = match keep {
                 Some(_) => None,
-                None => Some(self.workers.bind(l.bind).await?),
+                // Refuse a port something else listens on, unless one of this proxy's listeners holds it (a
+                // renamed listener, or one moving to another address on its port, binds before the old stops).
+                None => {
+                    let ours = self
+                        .listeners
+                        .iter()
+                        .any(|r| r.addr.port() == l.bind.port());
+                    Some(self.workers.bind(l.bind, !ours).await?)
+                }
             };
             planned.push((l.name.clone(), l.bind, cell, live, keep, socket));
         }

@@ -115,8 +115,12 @@ impl Workers {
     pub async fn bind(
         &self,
         addr: SocketAddr,
+        exclusive: bool,
     ) -> Result<(Vec<TcpListener>, SocketAddr), ProxyError> {
         let err = |source| ProxyError::Bind { addr, source };
+        if exclusive {
+            ensure_free(addr).map_err(err)?;
+        }
         if self.runtimes.is_empty() {
             let listener = TcpListener::bind(addr).await.map_err(err)?;
             let bound = listener.local_addr().map_err(err)?;
@@ -138,6 +142,25 @@ impl Workers {
         }
         Ok((listeners, target))
     }
+}
+
+/// Fails with `AddrInUse` when a socket already listens on `addr` (or on an address overlapping it), even one with
+/// `SO_REUSEPORT`: the workers' reuse-port sockets would otherwise join that socket's group, and a second
+/// Portcullis started with the same configuration (or an old one still running) would silently take a share of the
+/// connections, answering them with its own rules. Probed with a socket of `SO_REUSEADDR` alone (a closed
+/// connection in `TIME_WAIT` does not count), closed again before the workers bind. An ephemeral port (0) is always
+/// free.
+fn ensure_free(addr: SocketAddr) -> std::io::Result<()> {
+    if addr.port() == 0 {
+        return Ok(());
+    }
+    let probe = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    probe.set_reuseaddr(true)?;
+    probe.bind(addr)
 }
 
 /// A listening socket on `addr` with `SO_REUSEADDR` and `SO_REUSEPORT`, registered with the current runtime.
@@ -162,7 +185,10 @@ mod tests {
     async fn workers_share_one_port_and_know_their_index() {
         let workers = Workers::start(2).unwrap();
         assert_eq!(workers.count(), 2);
-        let (listeners, addr) = workers.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let (listeners, addr) = workers
+            .bind("127.0.0.1:0".parse().unwrap(), true)
+            .await
+            .unwrap();
         assert_eq!(listeners.len(), 2);
         assert_ne!(addr.port(), 0);
         for l in &listeners {
@@ -181,7 +207,10 @@ mod tests {
     async fn no_workers_binds_once_on_the_caller() {
         let workers = Workers::start(0).unwrap();
         assert_eq!(workers.count(), 0);
-        let (listeners, addr) = workers.bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let (listeners, addr) = workers
+            .bind("127.0.0.1:0".parse().unwrap(), true)
+            .await
+            .unwrap();
         assert_eq!(listeners.len(), 1);
         assert_ne!(addr.port(), 0);
         assert_eq!(workers.spawn(0, async { current() }).await.unwrap(), None);
@@ -191,7 +220,33 @@ mod tests {
     async fn a_port_taken_without_reuseport_is_refused() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let workers = Workers::start(2).unwrap();
-        let r = workers.bind(taken.local_addr().unwrap()).await;
+        let r = workers.bind(taken.local_addr().unwrap(), true).await;
         assert!(matches!(r, Err(ProxyError::Bind { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_port_another_reuse_port_socket_listens_on_is_refused_unless_shared_on_purpose() {
+        // What another Portcullis process with the same configuration holds: a reuse-port socket, listening.
+        let other = bind_reuseport("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = other.local_addr().unwrap();
+        for n in [2, 0] {
+            let workers = Workers::start(n).unwrap();
+            match workers.bind(addr, true).await {
+                Err(ProxyError::Bind { source, .. }) => {
+                    assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse, "{n} workers")
+                }
+                other => panic!("{n} workers: bound a port in use: {other:?}"),
+            }
+        }
+        // A socket that is bound but not listening, or gone, leaves the port free.
+        let port = addr.port();
+        drop(other);
+        let workers = Workers::start(2).unwrap();
+        let (listeners, bound) = workers.bind(addr, true).await.unwrap();
+        assert_eq!((listeners.len(), bound.port()), (2, port));
+        // The proxy's own listener moving to another name or address on the same port joins its group on purpose
+        // (its connections drain while the new sockets accept).
+        let (more, again) = workers.bind(addr, false).await.unwrap();
+        assert_eq!((more.len(), again), (2, bound));
     }
 }
