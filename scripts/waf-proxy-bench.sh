@@ -21,7 +21,9 @@
 # Output: one JSON line per cell in target/waf-proxy-bench/results.jsonl (appended), a table of requests/s and
 # p99 latency, the proxy's CPU time per request (user + system time of the Portcullis process or of the nginx
 # instance's workers during the measured run, divided by its requests: a busy host moves it much less than
-# requests/s), and the ratios the WAF issue sets as goals:
+# requests/s), how busy the proxy was (that CPU time over the run's duration, in % of one core: near 100 % a
+# single-worker proxy is the bottleneck and its CPU per request sets the throughput) and how idle the host was,
+# and the ratios the WAF issue sets as goals:
 #   portcullis-none / nginx-bare      >= 0.9
 #   portcullis-managed / nginx-bare   >= 0.7
 #   portcullis-crs / nginx-crs        >= 10
@@ -204,7 +206,8 @@ clk_tck=$(getconf CLK_TCK)
 # The host's steal and total CPU time so far (clock ticks, all CPUs): on a virtual machine, steal is time the
 # vCPUs wanted to run and the hypervisor gave to someone else. A measured run with much of it says more about the
 # neighbours than about the proxy.
-host_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t; exit}' /proc/stat; }
+# Also the idle ticks: a host left idle during a run means some process waited on another rather than on a CPU.
+host_ticks() { awk '/^cpu /{t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t, $5 + $6; exit}' /proc/stat; }
 max_steal=${BENCH_MAX_STEAL:-5}
 steal_retries=${BENCH_STEAL_RETRIES:-3}
 
@@ -235,19 +238,20 @@ for req in $requests; do
         run_wrk "$port" "$req" "$warmup" >/dev/null
         pids=$(cpu_pids "$system")
         # Measured runs until one has at most BENCH_MAX_STEAL % steal; the one with the least is kept.
-        res="" cpu=0 steal=""
+        res="" cpu=0 steal="" idle=0
         for try in $(seq 0 "$steal_retries"); do
             # shellcheck disable=SC2086
             cpu_before=$(cpu_ticks $pids)
-            read -r s0 t0 < <(host_ticks)
+            read -r s0 t0 i0 < <(host_ticks)
             r=$(run_wrk "$port" "$req" "$duration")
-            read -r s1 t1 < <(host_ticks)
+            read -r s1 t1 i1 < <(host_ticks)
             # shellcheck disable=SC2086
             cpu_after=$(cpu_ticks $pids)
             [ -n "$r" ] || die "no WRK_RESULT for $system/$req"
             pct=$(awk -v s=$((s1 - s0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.1f", (t > 0) ? s * 100 / t : 0 }')
             if [ -z "$steal" ] || awk -v a="$pct" -v b="$steal" 'BEGIN { exit !(a < b) }'; then
                 res=$r cpu=$((cpu_after - cpu_before)) steal=$pct
+                idle=$(awk -v i=$((i1 - i0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.1f", (t > 0) ? i * 100 / t : 0 }')
             fi
             if awk -v a="$steal" -v m="$max_steal" 'BEGIN { exit !(a <= m) }'; then break; fi
             if [ "$try" -lt "$steal_retries" ]; then
@@ -262,11 +266,12 @@ for req in $requests; do
         p99=$(json_field latency_p99_us "$res")
         line=$(awk -v s="$system" -v r="$req" -v n="$n" -v d="$d" -v st="$st" -v p50="$p50" -v p99="$p99" \
             -v t="$threads" -v c="$conns" -v ts="$ts" -v np="$(nproc)" -v pw="$pworkers" -v nw="$nworkers" \
-            -v rd="$round" -v cpu="$cpu" -v hz="$clk_tck" -v steal="$steal" -v tries="$tries" 'BEGIN {
+            -v rd="$round" -v cpu="$cpu" -v hz="$clk_tck" -v steal="$steal" -v tries="$tries" -v idle="$idle" 'BEGIN {
             rps = (d > 0) ? n * 1e6 / d : 0;
             printf "{\"schema\":\"portcullis-waf-proxy-bench/1\",\"system\":\"%s\",\"request\":\"%s\",\"round\":%d,\"requests\":%d,", s, r, rd, n;
             printf "\"non_2xx\":%d,\"duration_s\":%.3f,\"rps\":%.1f,\"latency_p50_us\":%d,\"latency_p99_us\":%d,", st, d / 1e6, rps, p50, p99;
             printf "\"proxy_cpu_us_per_request\":%.1f,", (n > 0) ? cpu * 1e6 / hz / n : 0;
+            printf "\"proxy_busy_pct\":%.1f,\"host_idle_pct\":%.1f,", (d > 0) ? cpu * 100 / hz / (d / 1e6) : 0, idle;
             printf "\"host_steal_pct\":%.1f,\"tries\":%d,", steal, tries;
             printf "\"threads\":%d,\"connections\":%d,\"nproc\":%d,\"portcullis_workers\":%d,\"nginx_workers\":%d,", t, c, np, pw, nw;
             printf "\"timestamp\":\"%s\"}\n", ts;
@@ -315,6 +320,10 @@ def per_cell(title, key, fmt):
     print()
 per_cell("proxy CPU per request (median round)", "proxy_cpu_us_per_request",
          lambda xs: f"{statistics.median(xs):>19.1f} us")
+per_cell("proxy busy, % of one core (median round)", "proxy_busy_pct",
+         lambda xs: f"{statistics.median(xs):>20.0f} %")
+per_cell("host idle, % of all cores (median round)", "host_idle_pct",
+         lambda xs: f"{statistics.median(xs):>20.0f} %")
 per_cell("host steal (median round; max)", "host_steal_pct",
          lambda xs: f"{statistics.median(xs):>10.1f} % ({max(xs):>4.1f} %)")
 goals = [("portcullis-none", "nginx-bare", 0.9), ("portcullis-managed", "nginx-bare", 0.7), ("portcullis-crs", "nginx-crs", 10.0)]
