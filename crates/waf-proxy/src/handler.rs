@@ -284,7 +284,12 @@ pub(crate) async fn handle(
             true,
         ));
     }
-    Ok(handle_checked(&ctx, &conn, turn, req, h1).await)
+    // Pinned in place rather than awaited as a temporary: in the release build `inner(..).await` laid out the inner
+    // future twice in this one (the value and the awaited copy; each level twice the one it awaits), and hyper
+    // moves the whole request future into its connection on every request: 28.7 KiB copied per request, 6.5 KiB
+    // pinned (docs/benchmarks.md, 2026-12-02).
+    let checked = std::pin::pin!(handle_checked(&ctx, &conn, turn, req, h1));
+    Ok(checked.await)
 }
 
 async fn handle_checked(
@@ -530,7 +535,15 @@ async fn handle_checked(
         tokio::task::yield_now().await;
     }
     let started = std::time::Instant::now();
-    match send(&route.pool, upstream_req, &rewrite, replayable, &flags).await {
+    // Pinned in place for the size of this future, as in `handle`.
+    let sent = std::pin::pin!(send(
+        &route.pool,
+        upstream_req,
+        &rewrite,
+        replayable,
+        &flags
+    ));
+    match sent.await {
         Ok((resp, in_flight)) => {
             route.latency.record(started.elapsed().as_secs_f64());
             if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
