@@ -238,7 +238,7 @@ mod tests {
                 other => panic!("{n} workers: bound a port in use: {other:?}"),
             }
         }
-        // A socket that is bound but not listening, or gone, leaves the port free.
+        // Once that socket is gone the port is free again.
         let port = addr.port();
         drop(other);
         let workers = Workers::start(2).unwrap();
