@@ -117,7 +117,7 @@ impl Workers {
         addr: SocketAddr,
         exclusive: bool,
     ) -> Result<(Vec<TcpListener>, SocketAddr), ProxyError> {
-        let err = |source| ProxyError::Bind { addr, source };
+        let err = |error| ProxyError::Bind { addr, error };
         if exclusive {
             ensure_free(addr).map_err(err)?;
         }
@@ -232,8 +232,8 @@ mod tests {
         for n in [2, 0] {
             let workers = Workers::start(n).unwrap();
             match workers.bind(addr, true).await {
-                Err(ProxyError::Bind { source, .. }) => {
-                    assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse, "{n} workers")
+                Err(ProxyError::Bind { error, .. }) => {
+                    assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse, "{n} workers")
                 }
                 other => panic!("{n} workers: bound a port in use: {other:?}"),
             }

@@ -102,9 +102,9 @@ impl WriterSink {
         std::thread::Builder::new()
             .name(format!("waf-log-{name}"))
             .spawn(move || writer_loop(rx, out, name))
-            .map_err(|source| ProxyError::LogSink {
+            .map_err(|error| ProxyError::LogSink {
                 what: format!("cannot start the {name} log writer"),
-                source,
+                error,
             })?;
         Ok(Self {
             tx,
@@ -158,9 +158,9 @@ impl FileSink {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| ProxyError::LogSink {
+            .map_err(|error| ProxyError::LogSink {
                 what: format!("cannot open {}", path.display()),
-                source,
+                error,
             })?;
         Ok(Self(WriterSink::new(Box::new(file), queue, "file")?))
     }
