@@ -111,20 +111,23 @@ impl Workers {
     }
 
     /// Bind `addr` once per slot, each socket registered with its worker's runtime. With workers the sockets share
-    /// the address through `SO_REUSEPORT` (port 0: the port the first socket got is reused for the others).
+    /// the address through `SO_REUSEPORT` (port 0: the port the first socket got is reused for the others);
+    /// `exclusive` first refuses a port some other socket listens on ([`ensure_free`]), which the proxy turns off
+    /// only while one of its own listeners holds the port.
     pub async fn bind(
         &self,
         addr: SocketAddr,
         exclusive: bool,
     ) -> Result<(Vec<TcpListener>, SocketAddr), ProxyError> {
         let err = |error| ProxyError::Bind { addr, error };
-        if exclusive {
-            ensure_free(addr).map_err(err)?;
-        }
         if self.runtimes.is_empty() {
+            // A plain socket: a port in use is refused by the bind itself.
             let listener = TcpListener::bind(addr).await.map_err(err)?;
             let bound = listener.local_addr().map_err(err)?;
             return Ok((vec![listener], bound));
+        }
+        if exclusive {
+            ensure_free(addr).map_err(err)?;
         }
         let mut listeners = Vec::with_capacity(self.runtimes.len());
         let mut target = addr;
