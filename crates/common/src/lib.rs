@@ -1,8 +1,8 @@
 //! Shared vocabulary for every Portcullis crate.
 //!
 //! Nothing here does I/O: identifiers (account ids, ARNs), the injected [`Clock`],
-//! secret wrappers that never print or linger, and the audit event type that services
-//! emit and the audit trail records.
+//! secret wrappers that never print or linger, the audit event type that services
+//! emit and the audit trail records, and the one-line [`report`] of an error chain.
 #![cfg_attr(
     not(test),
     deny(
@@ -19,10 +19,12 @@ pub mod clock;
 pub mod ids;
 pub mod json;
 pub mod net;
+pub mod report;
 pub mod secret;
 
 pub use arn::{AccountId, Arn, ArnError};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use report::report;
 pub use secret::{Secret, constant_time_eq};
 
 /// The partition every ARN Portcullis issues lives in.

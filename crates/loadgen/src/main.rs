@@ -149,7 +149,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(args)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", portcullis_common::report(&*e));
             ExitCode::FAILURE
         }
     }
@@ -172,7 +172,10 @@ async fn run(args: Args) -> Result<ExitCode> {
     let (stopped_in, stop_cpu) = server.stop().await?;
     let rows = match outcome {
         Ok(rows) => rows,
-        Err(e) => bail!("{e:#}\n--- server log ---\n{log_tail}"),
+        Err(e) => bail!(
+            "{}\n--- server log ---\n{log_tail}",
+            portcullis_common::report(&*e)
+        ),
     };
     // With the server gone, the raw baseline has both cores to itself; it uses one.
     let raw_sign_per_core = if args.raw_sign_secs > 0 && args.ops.contains(&Op::SignP256) {

@@ -54,7 +54,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", portcullis_common::report(&*e));
             std::process::ExitCode::FAILURE
         }
     }

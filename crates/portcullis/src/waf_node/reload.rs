@@ -146,8 +146,9 @@ impl NodeState {
                         }
                         Err(e) => {
                             problems.push(format!(
-                                "WAF listener {:?}: loading its web ACL: {e:#}",
-                                l.name
+                                "WAF listener {:?}: loading its web ACL: {}",
+                                l.name,
+                                portcullis_common::report(&*e)
                             ));
                             continue;
                         }
@@ -159,7 +160,7 @@ impl NodeState {
                 _ => match super::build::tls(l, &self.pki, &self.data_dir) {
                     Ok(t) => t,
                     Err(e) => {
-                        problems.push(format!("{e:#}"));
+                        problems.push(portcullis_common::report(&*e));
                         continue;
                     }
                 },

@@ -175,6 +175,32 @@ fn only_one_admin_variable_is_a_clear_error() {
 }
 
 #[test]
+fn a_store_that_cannot_open_says_why_once() {
+    let (tmp, data) = scratch();
+    let url = format!(
+        "sqlite://{}",
+        tmp.path().join("no-such-dir/store.db").display()
+    );
+    let failure = match Server::try_start(&data, &["--store", &url], &[]) {
+        Ok(_) => panic!("the server started on a store in a missing directory"),
+        Err(f) => f,
+    };
+    assert!(!failure.status.expect("exited").success());
+    let line = failure
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line: {}", failure.stderr));
+    assert!(line.contains("no-such-dir/store.db"), "{line}");
+    // The store error and the database driver both repeat their cause; the report shows it once.
+    assert_eq!(
+        line.matches("unable to open database file").count(),
+        1,
+        "{line}"
+    );
+}
+
+#[test]
 fn a_too_short_admin_key_is_refused() {
     let (_tmp, data) = scratch();
     let failure = match Server::try_start(
