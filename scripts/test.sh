@@ -35,6 +35,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -f /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 [ -f /usr/share/modsecurity-crs/rules/REQUEST-942-APPLICATION-ATTACK-SQLI.conf ] || need+=(modsecurity-crs)
+# C libinjection, inside libmodsecurity: the SQLi/XSS detectors are compared with it (waf-injection tests).
+/sbin/ldconfig -p 2>/dev/null | grep -q 'libmodsecurity\.so\.3 ' || need+=(libmodsecurity3)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 { command -v rpmbuild && command -v db5.3_load; } >/dev/null 2>&1 || need+=(rpm db5.3-util)

@@ -16,6 +16,12 @@ use classes::{ALPHA, Class, DIGIT, DOT_TICK, HEX, MONEY, VAR_END, WHITE, WORD_EN
 
 mod classes;
 
+/// `0`, `1` or NUL: C scans binary digits with `strlenspn(.., "01")`, whose `strchr` also finds the set's
+/// terminating NUL (see `classes`).
+fn is_binary_digit(c: u8) -> bool {
+    matches!(c, b'0' | b'1' | 0)
+}
+
 /// Most value bytes a token keeps (C's 32-byte buffer minus its terminator).
 const MAX_VALUE: usize = 31;
 
@@ -193,7 +199,7 @@ impl<'a> Tokenizer<'a> {
             Class::Slash => self.slash(out, pos),
             Class::Variable => self.variable(out, pos),
             Class::Word => self.word(out, pos),
-            Class::BString => self.radix_string(out, pos, |c| c == b'0' || c == b'1'),
+            Class::BString => self.radix_string(out, pos, is_binary_digit),
             Class::XString => self.radix_string(out, pos, |c| has(c, HEX)),
             Class::EString => self.estring(out, pos),
             Class::NqString => {
@@ -540,13 +546,7 @@ impl<'a> Tokenizer<'a> {
             let digits = self
                 .rest(pos + 2)
                 .iter()
-                .take_while(|&&c| {
-                    if hex {
-                        has(c, HEX)
-                    } else {
-                        c == b'0' || c == b'1'
-                    }
-                })
+                .take_while(|&&c| if hex { has(c, HEX) } else { is_binary_digit(c) })
                 .count();
             let kind = if digits == 0 {
                 TokenType::Bareword

@@ -94,19 +94,24 @@ const fn build_classes() -> [Class; 256] {
     t
 }
 
+// C libinjection scans runs with `strchr(set, byte)`, which also finds a set's terminating NUL. So NUL is in every
+// set below that C scans that way: it ends a word or a variable name (`strlencspn`), and it continues a run of hex,
+// binary or money digits or of `$tag$` letters (`strlenspn`). libinjectionrs, and so this tokenizer before, left NUL
+// out of them; the differential test against C (`tests/c_libinjection.rs`) holds this.
+
 /// Ends a word (C `parse_word`'s delimiter set).
 pub(super) const WORD_END: u8 = 1;
-/// Ends a variable name (C `parse_var`'s delimiter set; NUL is not in it, as in libinjectionrs).
+/// Ends a variable name (C `parse_var`'s delimiter set, and NUL).
 pub(super) const VAR_END: u8 = 1 << 1;
 /// C `char_is_white`: space, `\t\n\v\f\r`, NBSP and NUL.
 pub(super) const WHITE: u8 = 1 << 2;
 /// `.` or `` ` ``: where a word may split after a keyword.
 pub(super) const DOT_TICK: u8 = 1 << 3;
-/// An ASCII hex digit.
+/// An ASCII hex digit, or NUL.
 pub(super) const HEX: u8 = 1 << 4;
-/// A digit, `.` or `,` (the body of `$1,000.00`).
+/// A digit, `.` or `,` (the body of `$1,000.00`), or NUL.
 pub(super) const MONEY: u8 = 1 << 5;
-/// An ASCII letter (a `$tag$` name).
+/// An ASCII letter (a `$tag$` name), or NUL.
 pub(super) const ALPHA: u8 = 1 << 6;
 /// An ASCII digit.
 pub(super) const DIGIT: u8 = 1 << 7;
@@ -133,16 +138,16 @@ const fn build_flags() -> [u8; 256] {
     );
     mark(
         &mut t,
-        b" <>:\\?=@!#~+-*/&|^%(),;'\t\n\x0B\x0C\r`\"",
+        b" <>:\\?=@!#~+-*/&|^%(),;'\t\n\x0B\x0C\r`\"\x00",
         VAR_END,
     );
     mark(&mut t, b" \t\n\x0B\x0C\r\xA0\x00", WHITE);
     mark(&mut t, b".`", DOT_TICK);
-    mark(&mut t, b"0123456789abcdefABCDEF", HEX);
-    mark(&mut t, b"0123456789.,", MONEY);
+    mark(&mut t, b"0123456789abcdefABCDEF\x00", HEX);
+    mark(&mut t, b"0123456789.,\x00", MONEY);
     mark(
         &mut t,
-        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\x00",
         ALPHA,
     );
     mark(&mut t, b"0123456789", DIGIT);

@@ -1,6 +1,10 @@
 //! Differential tests: our tokenizer against libinjectionrs's `SqliTokenizer` (the oracle), token by token
 //! (type, full 32-byte value, length, position, quote marks, `@` count) plus the comment statistics, in every
 //! context libinjection parses in; and `detect` on our tokens against `detect` on libinjectionrs's.
+//!
+//! libinjectionrs is no oracle for NUL bytes: it leaves NUL out of the byte sets C scans with `strchr` (see
+//! `classes`), where this tokenizer follows C. Inputs with NUL are therefore compared with C libinjection itself
+//! (`tests/c_libinjection.rs`); here they are skipped, or their NULs replaced, and a few NUL shapes are pinned.
 
 use libinjectionrs::sqli::SqliTokenizer;
 use libinjectionrs::sqli::sqli_data::{CHAR_MAP, CharType};
@@ -59,8 +63,18 @@ fn reference(input: &[u8], flags: SqliFlags) -> Vec<String> {
     out
 }
 
-/// Asserts identical token streams in every context and identical `detect` results.
+/// `input` with each NUL byte replaced by `\x01` (another byte of class "other"), for the comparisons with
+/// libinjectionrs.
+fn without_nul(input: &[u8]) -> Vec<u8> {
+    input.iter().map(|&b| if b == 0 { 1 } else { b }).collect()
+}
+
+/// Asserts identical token streams in every context and identical `detect` results (inputs with NUL are left to
+/// the comparison with C).
 fn assert_same(input: &[u8]) {
+    if input.contains(&0) {
+        return;
+    }
     for ctx in CONTEXTS {
         assert_eq!(
             ours(input, ctx.flags()),
@@ -144,6 +158,18 @@ fn tokens_of_known_shapes() {
             (T::Variable, b"@@version".to_vec()),
             (T::Evil, b"/*! x */".to_vec()),
             (T::Comment, b"-- y".to_vec()),
+        ]
+    );
+    // NUL as C sees it: a digit of hex, binary and money runs, the end of a variable name, white space elsewhere.
+    assert_eq!(
+        kinds(b"0x\x00 0b1\x00 $\x00 x'a\x00' @v\x00w"),
+        vec![
+            (T::Number, b"0x\x00".to_vec()),
+            (T::Number, b"0b1\x00".to_vec()),
+            (T::Number, b"$\x00".to_vec()),
+            (T::Number, b"x'a\x00'".to_vec()),
+            (T::Variable, b"@v".to_vec()),
+            (T::Bareword, b"w".to_vec()),
         ]
     );
     let long = [b'a'; 40];
@@ -436,15 +462,17 @@ proptest! {
     /// SQL-like random inputs: identical token streams in every context, identical verdicts.
     #[test]
     fn sql_like_inputs_match_libinjectionrs(input in sql_like()) {
+        let input = without_nul(&input);
         for ctx in CONTEXTS {
             prop_assert_eq!(ours(&input, ctx.flags()), reference(&input, ctx.flags()), "{:?}", ctx);
         }
         prop_assert_eq!(detect(&input), detect_reference(&input));
     }
 
-    /// Arbitrary bytes, including NUL and high bytes.
+    /// Arbitrary bytes, including high bytes (NUL replaced).
     #[test]
     fn random_bytes_match_libinjectionrs(input in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let input = without_nul(&input);
         for ctx in CONTEXTS {
             prop_assert_eq!(ours(&input, ctx.flags()), reference(&input, ctx.flags()), "{:?}", ctx);
         }
