@@ -156,6 +156,21 @@ fn inputs(seed: u64, pieces: &[&[u8]], count: usize, most: usize) -> Vec<Vec<u8>
         .collect()
 }
 
+/// Fails with the first 20 of `differ` (descriptions of inputs on which we and C disagree) unless it is empty.
+fn assert_none_differ(differ: &[String], of: usize, what: &str) {
+    assert!(
+        differ.is_empty(),
+        "{} of {of} {what} differ from C libinjection, e.g.:\n{}",
+        differ.len(),
+        differ
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
 /// Printable form of an input for a failure message.
 fn show(input: &[u8]) -> String {
     input.escape_ascii().to_string()
@@ -173,18 +188,7 @@ fn sqli_verdicts_and_fingerprints_match_c_libinjection() {
             (ours != *theirs).then(|| format!("{:?}: ours {ours:?}, C {theirs:?}", show(input)))
         })
         .collect();
-    assert!(
-        differ.is_empty(),
-        "{} of {} inputs differ from C libinjection, e.g.:\n{}",
-        differ.len(),
-        all.len(),
-        differ
-            .iter()
-            .take(20)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert_none_differ(&differ, all.len(), "inputs");
 }
 
 /// XSS verdicts agree with C on every input without NUL. With NUL they do not all agree: the HTML5 tokenizer
@@ -215,16 +219,5 @@ fn xss_verdicts_match_c_libinjection_without_nul() {
     eprintln!(
         "XSS against C libinjection: {with_nul} of {nul_inputs} inputs with NUL differ; every other input agrees"
     );
-    assert!(
-        differ.is_empty(),
-        "{} of {} inputs without NUL differ from C libinjection, e.g.:\n{}",
-        differ.len(),
-        all.len() - nul_inputs,
-        differ
-            .iter()
-            .take(20)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert_none_differ(&differ, all.len() - nul_inputs, "inputs without NUL");
 }
