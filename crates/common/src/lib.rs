@@ -2,7 +2,7 @@
 //!
 //! Nothing here does I/O: identifiers (account ids, ARNs), the injected [`Clock`],
 //! secret wrappers that never print or linger, the audit event type that services
-//! emit and the audit trail records, and the one-line [`report`] of an error chain.
+//! emit and the audit trail records, and the one-line [`report()`] of an error chain.
 #![cfg_attr(
     not(test),
     deny(
