@@ -1,10 +1,10 @@
 //! Our own SQL tokenizer: libinjection's `libinjection_sqli_tokenize`, written for speed.
 //!
-//! It produces exactly the token stream of libinjectionrs 0.1.1's `SqliTokenizer` (the oracle in this module's
-//! differential tests) — same token types, positions, 31-byte value truncation, quote marks, `@` counts and
-//! comment statistics — including the places where libinjectionrs differs from C libinjection (a variable's
-//! value keeps its `@`s; variable names run across NUL bytes), because the crate's golden expectations were
-//! made with that stream. What differs is only how: one 256-entry class table dispatches each byte, flag
+//! On input without NUL bytes it produces exactly the token stream of libinjectionrs 0.1.1's `SqliTokenizer` (the
+//! oracle in this module's differential tests) — same token types, positions, 31-byte value truncation, quote
+//! marks, `@` counts and comment statistics — including where libinjectionrs differs from C libinjection in a way
+//! no verdict sees (a variable's value keeps its `@`s), because the crate's golden expectations were made with that
+//! stream. Around NUL bytes it follows C instead (see `classes`), which libinjectionrs does not. What differs is only how: one 256-entry class table dispatches each byte, flag
 //! tables replace the per-byte `memchr` over delimiter strings, keyword look-ups go through the hashed index
 //! in [`super::keywords`] on bytes (no UTF-8 check, no allocation: table words are ASCII), and tokens are
 //! written in place into the caller's slot instead of being built and cloned.
