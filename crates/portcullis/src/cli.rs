@@ -1,4 +1,7 @@
 //! Command-line flags (clap), the raw half of the configuration.
+// The doc comments below are the help clap prints, written for a terminal: `<dir>` is a placeholder, not an HTML
+// tag, and a URL is an example, not a link.
+#![allow(rustdoc::invalid_html_tags, rustdoc::bare_urls)]
 
 use std::path::PathBuf;
 
