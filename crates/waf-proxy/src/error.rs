@@ -13,20 +13,21 @@ pub enum ProxyError {
     #[error("invalid proxy configuration:\n{0}")]
     Config(String),
     /// A listener could not bind its address.
-    #[error("cannot bind listener {addr}: {error}")]
+    #[error("cannot bind listener {addr}: {source}")]
     Bind {
         /// The address from the configuration.
         addr: SocketAddr,
-        /// The operating-system error (in the message, not a `source()`: an error chain would print it twice).
-        error: std::io::Error,
+        /// The operating-system error (also in the message, for log lines that print the error alone; the
+        /// one-line report of a chain, `portcullis_common::report`, writes it once).
+        source: std::io::Error,
     },
     /// A certificate or key file could not be read.
-    #[error("cannot read {path}: {error}")]
+    #[error("cannot read {path}: {source}")]
     ReadFile {
         /// The file named in the configuration.
         path: PathBuf,
-        /// The operating-system error (in the message only, as for `Bind`).
-        error: std::io::Error,
+        /// The operating-system error (in the message too, as for `Bind`).
+        source: std::io::Error,
     },
     /// A PEM file held no usable certificate or private key, or the key type is not supported.
     #[error("bad certificate or key in {path}: {reason}")]
@@ -40,12 +41,12 @@ pub enum ProxyError {
     #[error("invalid logging configuration: {0}")]
     LoggingConfig(String),
     /// A log sink could not be set up (file not writable, writer thread not started).
-    #[error("log sink: {what}: {error}")]
+    #[error("log sink: {what}: {source}")]
     LogSink {
         /// What was attempted.
         what: String,
-        /// The operating-system error (in the message only, as for `Bind`).
-        error: std::io::Error,
+        /// The operating-system error (in the message too, as for `Bind`).
+        source: std::io::Error,
     },
     /// A worker thread or its tokio runtime could not be started.
     #[error("cannot start a proxy worker runtime: {0}")]

@@ -50,9 +50,9 @@ impl ResolvesServerCert for SniResolver {
 fn open(path: &Path) -> Result<BufReader<File>, ProxyError> {
     File::open(path)
         .map(BufReader::new)
-        .map_err(|error| ProxyError::ReadFile {
+        .map_err(|source| ProxyError::ReadFile {
             path: path.to_owned(),
-            error,
+            source,
         })
 }
 

@@ -119,7 +119,7 @@ impl Workers {
         addr: SocketAddr,
         exclusive: bool,
     ) -> Result<(Vec<TcpListener>, SocketAddr), ProxyError> {
-        let err = |error| ProxyError::Bind { addr, error };
+        let err = |source| ProxyError::Bind { addr, source };
         if self.runtimes.is_empty() {
             // A plain socket: a port in use is refused by the bind itself.
             let listener = TcpListener::bind(addr).await.map_err(err)?;
@@ -235,8 +235,8 @@ mod tests {
         for n in [2, 0] {
             let workers = Workers::start(n).unwrap();
             match workers.bind(addr, true).await {
-                Err(ProxyError::Bind { error, .. }) => {
-                    assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse, "{n} workers")
+                Err(ProxyError::Bind { source, .. }) => {
+                    assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse, "{n} workers")
                 }
                 other => panic!("{n} workers: bound a port in use: {other:?}"),
             }

@@ -102,9 +102,9 @@ impl WriterSink {
         std::thread::Builder::new()
             .name(format!("waf-log-{name}"))
             .spawn(move || writer_loop(rx, out, name))
-            .map_err(|error| ProxyError::LogSink {
+            .map_err(|source| ProxyError::LogSink {
                 what: format!("cannot start the {name} log writer"),
-                error,
+                source,
             })?;
         Ok(Self {
             tx,
@@ -158,9 +158,9 @@ impl FileSink {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|error| ProxyError::LogSink {
+            .map_err(|source| ProxyError::LogSink {
                 what: format!("cannot open {}", path.display()),
-                error,
+                source,
             })?;
         Ok(Self(WriterSink::new(Box::new(file), queue, "file")?))
     }
