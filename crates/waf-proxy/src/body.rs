@@ -11,7 +11,9 @@ use bytes::Bytes;
 use http::HeaderMap;
 use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::body::{Body, Frame, SizeHint};
+
+pub use crate::h1::ClientBody;
 
 /// The error type of bodies the proxy sends.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -32,7 +34,7 @@ pub enum BodyReadError {
     /// The body is larger than the configured maximum.
     TooLarge,
     /// The client's framing was broken (bad chunk, early close, h2 reset).
-    Client(hyper::Error),
+    Client(BoxError),
 }
 
 /// The start of a client's body, read for inspection.
@@ -45,7 +47,7 @@ pub struct Prefix {
     /// Trailers, when the body ended with them.
     pub trailers: Option<HeaderMap>,
     /// The rest of the body, `None` when the body has ended.
-    pub rest: Option<Incoming>,
+    pub rest: Option<ClientBody>,
 }
 
 impl Prefix {
@@ -71,7 +73,7 @@ impl Prefix {
 /// Read frames until at least `want` bytes arrived or the body ended. Fails with [`BodyReadError::TooLarge`] when
 /// more than `max` bytes arrive.
 pub async fn read_prefix(
-    mut body: Incoming,
+    mut body: ClientBody,
     want: usize,
     max: u64,
 ) -> Result<Prefix, BodyReadError> {
@@ -140,7 +142,7 @@ pub struct BodyTooLarge;
 pub struct ForwardBody {
     chunks: VecDeque<Bytes>,
     trailers: Option<HeaderMap>,
-    rest: Option<Incoming>,
+    rest: Option<ClientBody>,
     seen: u64,
     max: u64,
     flag: LimitFlag,
@@ -198,7 +200,7 @@ impl Body for ForwardBody {
                 Poll::Ready(Some(Err(e))) => {
                     this.flag.client_error.store(true, Ordering::Relaxed);
                     this.rest = None;
-                    return Poll::Ready(Some(Err(Box::new(e))));
+                    return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(None) => this.rest = None,
             }

@@ -2,7 +2,6 @@
 //! the body streamed.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,12 +10,13 @@ use std::sync::{Arc, Mutex, Weak};
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
-use hyper::body::{Body as _, Incoming};
+use hyper::body::Body as _;
 use ipnet::IpNet;
 use portcullis_waf_request::Request as WafRequest;
 
 use crate::body::{
-    BodyReadError, ForwardBody, LimitFlag, Prefix, ProxyBody, full, read_prefix, upstream_body,
+    BodyReadError, ClientBody, ForwardBody, LimitFlag, Prefix, ProxyBody, full, read_prefix,
+    upstream_body,
 };
 use crate::config::{FailMode, Limits};
 use crate::connpool::{ResponseBody, Rewrite, SendError, Upgraded, is_idempotent};
@@ -164,7 +164,7 @@ impl Drop for IpSlot {
     }
 }
 
-/// A plain-text response; `close` asks hyper to close an HTTP/1 connection after it.
+/// A plain-text response; `close` asks the server side to close an HTTP/1 connection after it.
 fn plain(status: StatusCode, text: &str, close: bool) -> Response<ProxyBody> {
     let mut resp = Response::new(full(format!("{text}\n")));
     *resp.status_mut() = status;
@@ -190,7 +190,7 @@ fn version_text(v: Version) -> &'static str {
 }
 
 /// The request's host without port, lowercased.
-fn request_host(req: &Request<Incoming>) -> Option<String> {
+fn request_host<B>(req: &Request<B>) -> Option<String> {
     let raw = req
         .headers()
         .get(header::HOST)
@@ -211,7 +211,7 @@ fn strip_port(host: &str) -> String {
 
 /// The `Upgrade` value of an HTTP/1.1 WebSocket handshake (`GET`, `Connection: upgrade`, `Upgrade: websocket`),
 /// or `None` for any other request.
-fn websocket_upgrade(req: &Request<Incoming>) -> Option<HeaderValue> {
+fn websocket_upgrade<B>(req: &Request<B>) -> Option<HeaderValue> {
     if req.version() != Version::HTTP_11 || req.method() != Method::GET {
         return None;
     }
@@ -235,7 +235,7 @@ fn websocket_upgrade(req: &Request<Incoming>) -> Option<HeaderValue> {
 async fn tunnel<G: Send>(
     listener: Arc<str>,
     peer: SocketAddr,
-    client: hyper::upgrade::OnUpgrade,
+    client: crate::h1::OnUpgrade,
     upstream: Upgraded,
     guard: G,
 ) {
@@ -247,7 +247,7 @@ async fn tunnel<G: Send>(
             return;
         }
     };
-    let mut client = hyper_util::rt::TokioIo::new(client);
+    let mut client = client;
     let Upgraded {
         io: mut upstream,
         read_ahead,
@@ -271,38 +271,38 @@ async fn tunnel<G: Send>(
 pub(crate) async fn handle(
     ctx: Arc<ListenerCtx>,
     conn: Arc<ConnInfo>,
-    req: Request<Incoming>,
-) -> Result<Response<ProxyBody>, Infallible> {
+    req: Request<ClientBody>,
+) -> Response<ProxyBody> {
     let turn = Turn::new(&conn);
     let h1 = req.version() != Version::HTTP_2;
     if h1 && let Some(problem) = conn.checks.next() {
         tracing::warn!(listener = %ctx.name, peer = %conn.peer, reason = problem.reason(), "rejected malformed request");
         metrics::rejected(&ctx.name, "smuggling");
-        return Ok(plain(
+        return plain(
             StatusCode::BAD_REQUEST,
             &format!("Bad Request: {}", problem.reason()),
             true,
-        ));
+        );
     }
     // Pinned in place rather than awaited as a temporary: in the release build `inner(..).await` laid out the inner
-    // future twice in this one (the value and the awaited copy; each level twice the one it awaits), and hyper
-    // moves the whole request future into its connection on every request: 28.7 KiB copied per request, 6.5 KiB
-    // pinned (docs/benchmarks.md, 2026-12-02).
+    // future twice in this one (the value and the awaited copy; each level twice the one it awaits): 28.7 KiB per
+    // request future, 6.5 KiB pinned (docs/benchmarks.md, 2026-12-02).
     let checked = std::pin::pin!(handle_checked(&ctx, &conn, turn, req, h1));
-    Ok(checked.await)
+    checked.await
 }
 
 async fn handle_checked(
     ctx: &ListenerCtx,
     conn: &Arc<ConnInfo>,
     turn: Turn,
-    mut req: Request<Incoming>,
+    mut req: Request<ClientBody>,
     h1: bool,
 ) -> Response<ProxyBody> {
     let shared = &ctx.shared;
     // A WebSocket handshake is inspected like any request; only when the web ACL lets it through and the
     // upstream answers 101 do the two connections get joined.
-    let websocket = websocket_upgrade(&req).map(|value| (value, hyper::upgrade::on(&mut req)));
+    let websocket = websocket_upgrade(&req)
+        .and_then(|value| Some((value, crate::h1::OnUpgrade::take(&mut req)?)));
     let limits = &shared.limits;
     if req.method() == Method::CONNECT {
         return plain(

@@ -3,11 +3,12 @@
 //! # Request path
 //! 1. **Accept** on one of the worker threads ([`ProxyConfig::workers`]: each runs its own event loop, its own
 //!    `SO_REUSEPORT` socket per listener and its own upstream connections, so a request stays on one thread),
-//!    bounded by [`Limits::max_connections`]; TLS with SNI certificate choice ([`tls`]), HTTP/1.1 or
-//!    HTTP/2 (ALPN or prior knowledge) served by hyper.
-//! 2. **Hygiene**: hyper rejects unparseable heads (400), oversized heads (431) and slow heads (connection closed
-//!    after [`Limits::header_read_timeout`]); the [`sniff`] tap rejects request-smuggling shapes hyper would accept
-//!    (400 and the connection closed); per-IP concurrency ([`Limits::max_requests_per_ip`], 429) and body size
+//!    bounded by [`Limits::max_connections`]; TLS with SNI certificate choice ([`tls`]); HTTP/1.1 served by the
+//!    proxy's own server side (`h1`: heads parsed where they were read, no dispatcher between the connection and
+//!    its request), HTTP/2 (ALPN or prior knowledge) by hyper.
+//! 2. **Hygiene**: the server side rejects unparseable heads (400) and oversized heads (431), the head watchdog
+//!    closes slow heads (after [`Limits::header_read_timeout`]); the [`sniff`] tap rejects request-smuggling shapes
+//!    a parser alone would accept (400 and the connection closed); per-IP concurrency ([`Limits::max_requests_per_ip`], 429) and body size
 //!    ([`Limits::max_body_bytes`], 413) are enforced.
 //! 3. **Inspection**: the head and the first N body bytes (the inspector's body limit or
 //!    [`Limits::inspection_limit`]) become a [`portcullis_waf_request::Request`]; the current [`Inspector`] (from a
@@ -45,6 +46,7 @@ mod connpool;
 pub mod detail;
 pub mod error;
 pub mod forwarded;
+mod h1;
 mod handler;
 mod hop;
 pub mod inspect;

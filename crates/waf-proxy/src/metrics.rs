@@ -12,7 +12,7 @@
 //! - `portcullis_waf_rejected_requests_total{listener, reason}`: requests refused by hygiene checks before
 //!   inspection, `reason` ∈ `smuggling`, `per_ip_limit`, `body_too_large`, `body_timeout`, `malformed_body`
 //!   (per request), `header_timeout`, `head_too_large`, `malformed_head`, `tls_handshake_timeout` (per
-//!   connection hyper or the TLS handshake gave up on).
+//!   connection the HTTP/1 server side, the head watchdog or the TLS handshake gave up on).
 //! - `portcullis_waf_log_records_dropped_total{sink}`: log records lost because a sink's queue was full.
 
 use std::sync::Arc;

@@ -26,7 +26,7 @@ use crate::handler::{ListenerCtx, PerIp, Route, Shared};
 use crate::inspect::{Inspector, InspectorCell};
 use crate::logging::Logging;
 use crate::samples::Samples;
-use crate::server::{Accept, Live, LiveCell, http_builder};
+use crate::server::{Accept, Live, LiveCell, h2_builder};
 use crate::upstream::Pool;
 use crate::workers::Workers;
 
@@ -166,7 +166,7 @@ impl ProxyHandle {
             samples: self.samples.clone(),
             interstitials: config.interstitials.clone(),
         });
-        let builder = Arc::new(http_builder(&config.limits));
+        let h2 = Arc::new(h2_builder(&config.limits));
         let connections = if self.connections.0 == config.limits.max_connections {
             self.connections.clone()
         } else {
@@ -207,7 +207,7 @@ impl ProxyHandle {
                     shared: Arc::clone(&shared),
                 }),
                 tls,
-                builder: Arc::clone(&builder),
+                h2: Arc::clone(&h2),
                 connections: Arc::clone(&connections.1),
                 grace: config.shutdown_grace,
             };

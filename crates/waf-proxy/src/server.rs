@@ -1,23 +1,26 @@
-//! Listeners: accept (bounded by the connection limit), TLS handshake, serve HTTP/1.1 and HTTP/2 with hyper, and
-//! drain gracefully. Each listener reads its settings from a [`LiveCell`] that a reconfiguration swaps: a new
+//! Listeners: accept (bounded by the connection limit), TLS handshake, serve HTTP/1.1 ([`crate::h1`]) and HTTP/2
+//! (hyper), and drain gracefully. Each listener reads its settings from a [`LiveCell`] that a reconfiguration swaps: a new
 //! connection takes the TLS acceptor, hyper settings and connection limit current when it is accepted, and each
 //! request takes the routes, pools and limits current when it arrives.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use hyper::server::conn::http2;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
+use crate::body::ClientBody;
 use crate::config::Limits;
+use crate::h1::{BoxIo, Served};
 use crate::handler::{ConnInfo, ListenerCtx, handle};
 use crate::sniff::{HeadChecks, Tap, TappedIo};
 
@@ -27,8 +30,8 @@ pub(crate) struct Live {
     pub ctx: Arc<ListenerCtx>,
     /// `None` serves plain HTTP.
     pub tls: Option<TlsAcceptor>,
-    /// hyper's connection settings (from the limits).
-    pub builder: Arc<auto::Builder<TokioExecutor>>,
+    /// hyper's HTTP/2 connection settings (from the limits).
+    pub h2: Arc<http2::Builder<TokioExecutor>>,
     /// The proxy-wide open-connection budget.
     pub connections: Arc<Semaphore>,
     /// How long a stopping listener waits for its connections.
@@ -73,26 +76,10 @@ impl LiveCell {
     }
 }
 
-/// The number of header fields hyper accepts in an HTTP/1 head when no limit is set.
-const HYPER_MAX_HEADERS: usize = 100;
-
-pub(crate) fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+/// hyper's settings for HTTP/2 connections.
+pub(crate) fn h2_builder(limits: &Limits) -> http2::Builder<TokioExecutor> {
+    let mut builder = http2::Builder::new(TokioExecutor::new());
     builder
-        .http1()
-        // No per-request timer: the connection's head watchdog (`crate::watchdog`) times heads and idle
-        // keep-alive connections (hyper's own default of 30 s is switched off too).
-        .header_read_timeout(None)
-        // hyper refuses buffers under 8 KiB.
-        .max_buf_size(limits.max_header_bytes.max(8192))
-        .keep_alive(true);
-    // hyper's default limit (100 fields) parses into fixed arrays; an explicit limit, even the same one, fills a
-    // buffer of that many entries for every request head (≈1.7k instructions), so it is set only when it differs.
-    if limits.max_headers != HYPER_MAX_HEADERS {
-        builder.http1().max_headers(limits.max_headers);
-    }
-    builder
-        .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.max_h2_streams)
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
@@ -108,7 +95,9 @@ pub(crate) struct Accept {
 impl Accept {
     /// Accepts until `stop` changes (or its sender is dropped), then closes the socket and drains.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let graceful = GracefulShutdown::new();
+        // Connections in progress, and the signal that asks them to finish.
+        let tracker = TaskTracker::new();
+        let draining = CancellationToken::new();
         let name = self.live.load().ctx.name.clone();
         // This worker's own copy of the listener context (own reference counts: requests on this worker never
         // write to memory another worker reads), renewed when the settings or the inspector change.
@@ -154,34 +143,21 @@ impl Accept {
                 cell: self.live.clone(),
                 ctx,
                 generation,
-                watcher: graceful.watcher(),
+                draining: draining.clone(),
             };
-            tokio::spawn(async move {
+            tracker.spawn(async move {
                 conn.serve(tcp, peer).await;
                 drop(permit);
             });
         }
         drop(self.listener);
         let grace = self.live.load().grace;
-        tracing::info!(listener = %name, in_flight = graceful.count(), "listener stopping; draining connections");
-        if tokio::time::timeout(grace, graceful.shutdown())
-            .await
-            .is_err()
-        {
+        tracker.close();
+        tracing::info!(listener = %name, in_flight = tracker.len(), "listener stopping; draining connections");
+        draining.cancel();
+        if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
             tracing::warn!(listener = %name, "grace period over; closing remaining connections");
         }
-    }
-}
-
-/// The `reason` of `portcullis_waf_rejected_requests_total` for a connection hyper gave up on (head timeouts are
-/// the watchdog's: hyper's own header timer is off).
-fn hygiene_reason(e: &hyper::Error) -> Option<&'static str> {
-    if e.is_parse_too_large() {
-        Some("head_too_large")
-    } else if e.is_parse() {
-        Some("malformed_head")
-    } else {
-        None
     }
 }
 
@@ -193,7 +169,8 @@ struct Conn {
     /// The worker's copy of the listener context, current while the cell is at `generation`.
     ctx: Arc<ListenerCtx>,
     generation: u64,
-    watcher: Watcher,
+    /// Cancelled when the listener stops: finish the request in progress, take no more.
+    draining: CancellationToken,
 }
 
 impl Conn {
@@ -205,8 +182,14 @@ impl Conn {
         match live.tls.clone() {
             None => {
                 let (tap, checks) = Tap::new(limits.max_header_bytes, limits.max_headers);
-                self.serve_io(TappedIo::new(tcp, tap), checks, true, peer, local)
-                    .await;
+                self.serve_io(
+                    Box::new(TappedIo::new(tcp, tap)),
+                    checks,
+                    false,
+                    peer,
+                    local,
+                )
+                .await;
             }
             Some(acceptor) => {
                 let stream =
@@ -230,23 +213,27 @@ impl Conn {
                 } else {
                     Tap::new(limits.max_header_bytes, limits.max_headers)
                 };
-                self.serve_io(TappedIo::new(stream, tap), checks, !h2, peer, local)
-                    .await;
+                self.serve_io(
+                    Box::new(TappedIo::new(stream, tap)),
+                    checks,
+                    h2,
+                    peer,
+                    local,
+                )
+                .await;
             }
         }
     }
 
-    /// Serve one connection; `watch_heads` runs the head watchdog (HTTP/1: the tap follows the heads).
-    async fn serve_io<I>(
+    /// Serve one connection: HTTP/1 (the tap follows its heads), or HTTP/2 when `h2` (negotiated by ALPN).
+    async fn serve_io(
         self,
-        io: I,
+        io: BoxIo,
         checks: HeadChecks,
-        watch_heads: bool,
+        h2: bool,
         peer: SocketAddr,
         local: SocketAddr,
-    ) where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
+    ) {
         let head_state = checks.clone();
         let info = Arc::new(ConnInfo {
             peer,
@@ -255,45 +242,76 @@ impl Conn {
             peer_text: crate::forwarded::peer_value(peer.ip()),
             per_ip: self.live.ctx.shared.per_ip.counter(peer.ip()),
         });
-        let cell = self.cell.clone();
-        let (local, generation) = (Arc::clone(&self.ctx), self.generation);
-        let service = service_fn(move |req| {
-            let ctx = if cell.generation() == generation {
-                Arc::clone(&local)
-            } else {
-                // Reconfigured since the connection was accepted: the current settings.
-                cell.load().ctx.clone()
-            };
-            handle(ctx, Arc::clone(&info), req)
-        });
-        let conn = self
-            .live
-            .builder
-            .serve_connection_with_upgrades(TokioIo::new(io), service)
-            .into_owned();
-        let watched = self.watcher.watch(conn);
-        let result = if watch_heads {
-            let timeout = self.live.ctx.shared.limits.header_read_timeout;
+        if h2 {
+            return self.serve_h2(io, info).await;
+        }
+        let limits = &self.live.ctx.shared.limits;
+        let draining = AtomicBool::new(false);
+        let served = {
+            let h1 = crate::h1::serve(
+                io,
+                limits.max_header_bytes,
+                limits.max_headers,
+                &draining,
+                |req| handle(self.current_ctx(), Arc::clone(&info), req),
+            );
+            let mut h1 = std::pin::pin!(h1);
+            let timeout = limits.header_read_timeout;
             tokio::select! {
                 biased;
-                r = watched => r,
+                served = h1.as_mut() => served,
                 slow_head = crate::watchdog::overdue(&head_state, timeout) => {
-                    // Dropping the connection closes it without an answer, as hyper's header timeout did.
+                    // Dropping the connection closes it without an answer.
                     tracing::debug!(%peer, slow_head, "request head timed out; closing the connection");
                     if slow_head {
                         crate::metrics::rejected(&self.live.ctx.name, "header_timeout");
                     }
                     return;
                 }
+                () = self.draining.cancelled() => {
+                    if !head_state.serving() {
+                        // Waiting for a head: closed now.
+                        return;
+                    }
+                    draining.store(true, Ordering::Relaxed);
+                    h1.await
+                }
             }
+        };
+        match served {
+            Served::Closed => {}
+            Served::Refused(reason) => crate::metrics::rejected(&self.live.ctx.name, reason),
+            Served::H2(rewound) => self.serve_h2(Box::new(rewound), info).await,
+        }
+    }
+
+    /// The listener context for a request arriving now: the worker's copy unless reconfigured since the
+    /// connection was accepted.
+    fn current_ctx(&self) -> Arc<ListenerCtx> {
+        if self.cell.generation() == self.generation {
+            Arc::clone(&self.ctx)
         } else {
-            watched.await
+            self.cell.load().ctx.clone()
+        }
+    }
+
+    /// Serve an HTTP/2 connection with hyper.
+    async fn serve_h2(&self, io: BoxIo, info: Arc<ConnInfo>) {
+        let (this, peer) = (self, info.peer);
+        let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let (ctx, info) = (this.current_ctx(), Arc::clone(&info));
+            async move { Ok::<_, Infallible>(handle(ctx, info, req.map(ClientBody::h2)).await) }
+        });
+        let mut conn = std::pin::pin!(self.live.h2.serve_connection(TokioIo::new(io), service));
+        let result = tokio::select! {
+            r = conn.as_mut() => r,
+            () = self.draining.cancelled() => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
         };
         if let Err(e) = result {
             tracing::debug!(%peer, error = %e, "client connection ended with an error");
-            if let Some(reason) = e.downcast_ref::<hyper::Error>().and_then(hygiene_reason) {
-                crate::metrics::rejected(&self.live.ctx.name, reason);
-            }
         }
     }
 }

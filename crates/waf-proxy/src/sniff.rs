@@ -1,24 +1,25 @@
 //! A read-side tap on HTTP/1 client connections that checks each raw request head for request-smuggling shapes.
 //!
-//! hyper parses heads itself and already rejects many bad shapes (invalid or conflicting `Content-Length`,
-//! obsolete line folding, a non-`chunked` final `Transfer-Encoding`, `Transfer-Encoding` in HTTP/1.0, bad chunk
-//! sizes), but it *accepts* some that a proxy in front of another server must refuse: it silently drops
-//! `Content-Length` when `Transfer-Encoding` is present and merges identical duplicate `Content-Length` headers, so
-//! the request handler cannot see them. The tap scans the same bytes before hyper does (lines split as httparse
+//! The HTTP/1 server side (`crate::h1`, hyper before it) parses heads itself and already rejects many bad shapes
+//! (invalid or conflicting `Content-Length`, obsolete line folding, a non-`chunked` final `Transfer-Encoding`,
+//! `Transfer-Encoding` in HTTP/1.0, bad chunk sizes), but it *accepts* some that a proxy in front of another server
+//! must refuse: it ignores `Content-Length` when `Transfer-Encoding` is present and takes identical duplicate
+//! `Content-Length` fields as one, as RFC 9112 lets a server do. The tap scans the same bytes before the parser does (lines split as httparse
 //! splits them, only the framing fields read), follows message framing (fixed length or chunked) to find the next
 //! head, and queues one verdict per head ([`HeadChecks`]); the request handler takes them in order (HTTP/1 requests
 //! on one connection reach the handler in order).
 //!
-//! Measured with raw TCP requests (`tests/proxy.rs`, tap disabled): hyper alone answers 400 to differing duplicate
+//! Measured with raw TCP requests against hyper (`tests/proxy.rs`, tap disabled), and kept by the server side that
+//! replaced it (its unit tests): the parser alone answers 400 to differing duplicate
 //! `Content-Length`, `Content-Length` lists, non-numeric/negative lengths, obsolete line folding, `Transfer-Encoding`
 //! other than a final `chunked`, `Transfer-Encoding` in HTTP/1.0, bad or overflowing chunk sizes, a space before
 //! the colon and bare CR in a value (the last bad-chunk cases surface as body errors, which the handler turns into
-//! 400). hyper alone **forwards** `Content-Length` + `Transfer-Encoding` (either order), identical duplicate
+//! 400). The parser alone **forwards** `Content-Length` + `Transfer-Encoding` (either order), identical duplicate
 //! `Content-Length`, duplicate `Transfer-Encoding`, duplicate `Host` and HTTP/1.1 without `Host`: those are this
 //! tap's job.
 //!
 //! When the tap loses track (a head it cannot parse, a malformed chunk), it stops and marks the connection
-//! desynchronised: hyper rejects such input itself, and any further request on that connection is refused.
+//! desynchronised: the parser rejects such input itself, and any further request on that connection is refused.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -128,6 +129,12 @@ impl HeadChecks {
         self.clock.pending.load(Ordering::Relaxed)
     }
 
+    /// True while a request whose head has arrived is not answered yet.
+    pub fn serving(&self) -> bool {
+        let clock = &*self.clock;
+        clock.answered.load(Ordering::Relaxed) < clock.heads.load(Ordering::Relaxed)
+    }
+
     /// A request on this connection has been answered (its response ended, or was abandoned): the connection
     /// waits for its next head from now on, unless another complete head is already queued.
     pub fn answered(&self) {
@@ -168,7 +175,7 @@ impl HeadChecks {
         match shared.checks.pop_front() {
             Some(check) => check,
             None if shared.desynchronised => Some(Smuggling::Desynchronised),
-            // HTTP/2 or a connection the tap does not follow: hyper's own checks apply.
+            // HTTP/2 or a connection the tap does not follow: the parser's own checks apply.
             None => None,
         }
     }
@@ -372,7 +379,7 @@ impl Tap {
 /// A complete head's length, verdict and body framing; `None` while it is incomplete.
 type ParsedHead = Option<(usize, Option<Smuggling>, Phase)>;
 
-/// Why the scanner stopped following a head. hyper refuses every such head itself.
+/// Why the scanner stopped following a head. The server side refuses every such head itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Malformed {
     /// The request line does not end in ` HTTP/1.0` or ` HTTP/1.1`.
@@ -387,9 +394,9 @@ enum Malformed {
 /// framing (`Content-Length`, `Transfer-Encoding`, `Host`).
 ///
 /// This is not a parser. It splits lines as httparse does (`\n`, optionally after `\r`; empty lines before the
-/// request line skipped), so on every head httparse, and so hyper, accepts it finds the same end and the same
-/// fields (a property test compares the two); heads hyper refuses may pass here, and hyper's 400 closes their
-/// connection. A full parse cost ≈ 3.8k instructions per browser-like head on top of hyper's own; this costs a
+/// request line skipped), so on every head httparse, and so the server side, accepts it finds the same end and the
+/// same fields (a property test compares the two); heads the server side refuses may pass here, and its 400 closes
+/// their connection. A full parse cost ≈ 3.8k instructions per browser-like head on top of the server's own; this costs a
 /// line search per field.
 fn scan_head(bytes: &[u8], max_headers: usize) -> Result<ParsedHead, Malformed> {
     let mut pos = 0;

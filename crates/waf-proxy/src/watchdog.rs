@@ -8,7 +8,7 @@
 //! part of a head since its first bytes, or serving a request), and either closes it or sleeps again. It is
 //! re-armed only when it fires: at most once per timeout per connection, whatever the request rate.
 //!
-//! Behaviour kept from hyper: an idle keep-alive connection (or one that never sent anything) is closed
+//! Behaviour kept from hyper (which served HTTP/1 before `crate::h1`): an idle keep-alive connection (or one that never sent anything) is closed
 //! `timeout` after it went idle; a head that has not completed `timeout` after it started is closed without an
 //! answer. A request being served (slow body, slow upstream, long response) is never cut by this timer.
 
