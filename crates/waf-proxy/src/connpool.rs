@@ -52,6 +52,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::body::{BoxError, ForwardBody};
+use crate::head::Fields;
 
 /// How long an idle upstream connection may wait for its next request.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -351,6 +352,8 @@ fn stale_prefix(since: impl Iterator<Item = Instant>, now: Instant) -> usize {
 /// body) never go; fields the proxy sets replace the client's of the same name, and fields it removes go.
 #[derive(Debug, Default)]
 pub(crate) struct Rewrite {
+    /// The client's fields, written upstream before the request's own header map (which the proxy leaves empty).
+    client: Fields,
     /// Names of the client's fields that stay behind (besides the hop-by-hop ones and `Expect`).
     dropped: Vec<HeaderName>,
     /// Fields written after the client's.
@@ -361,15 +364,37 @@ pub(crate) struct Rewrite {
 }
 
 impl Rewrite {
-    /// The rewrite of a head with `headers`: the fields its `Connection` fields name stay behind.
-    pub(crate) fn new(headers: &HeaderMap) -> Self {
-        let dropped = crate::hop::listed(headers);
+    /// The rewrite of a client's head with `client` fields: the fields its `Connection` fields name stay behind.
+    pub(crate) fn new(client: Fields) -> Self {
+        let mut dropped = Vec::new();
+        for value in client.get_all("connection") {
+            crate::hop::listed_in(value, &mut dropped);
+        }
         let lengths = dropped.iter().fold(0, |m, n| m | length_bit(n));
         Self {
+            client,
             dropped,
             added: Vec::with_capacity(4),
             lengths,
         }
+    }
+
+    /// The rewrite of a request whose fields are all in its own header map.
+    #[cfg(test)]
+    pub(crate) fn of_map(headers: &HeaderMap) -> Self {
+        let dropped = crate::hop::listed(headers);
+        let lengths = dropped.iter().fold(0, |m, n| m | length_bit(n));
+        Self {
+            client: Fields::default(),
+            dropped,
+            added: Vec::with_capacity(4),
+            lengths,
+        }
+    }
+
+    /// The client's fields.
+    pub(crate) fn client(&self) -> &Fields {
+        &self.client
     }
 
     /// Send `name` with `value` only (a field set earlier under the same name included).
@@ -393,6 +418,28 @@ impl Rewrite {
         }
         self.lengths & length_bit(name) == 0
             || (!self.added.iter().any(|(n, _)| n == name) && !self.dropped.contains(name))
+    }
+
+    /// [`Self::forwards`] for a name as sent (any case).
+    fn forwards_raw(&self, name: &[u8]) -> bool {
+        if crate::hop::index(name).is_some() || name.eq_ignore_ascii_case(b"expect") {
+            return false;
+        }
+        self.lengths & (1 << (name.len() % 64)) == 0
+            || (!self
+                .added
+                .iter()
+                .any(|(n, _)| n.as_str().as_bytes().eq_ignore_ascii_case(name))
+                && !self
+                    .dropped
+                    .iter()
+                    .any(|n| n.as_str().as_bytes().eq_ignore_ascii_case(name)))
+    }
+
+    /// Whether a `name` field (lower case) goes upstream, from the client or added.
+    pub(crate) fn sends(&self, name: &HeaderName) -> bool {
+        self.added.iter().any(|(n, _)| n == name)
+            || (self.client.contains(name.as_str()) && self.forwards_raw(name.as_str().as_bytes()))
     }
 
     /// The fields the proxy adds.
@@ -419,14 +466,18 @@ struct Outgoing {
 impl Outgoing {
     fn new(parts: &http::request::Parts, body: &ForwardBody, rewrite: &Rewrite) -> Self {
         let buffered = body.buffered();
-        let has_length = parts.headers.contains_key(header::CONTENT_LENGTH);
+        let has_length = parts.headers.contains_key(header::CONTENT_LENGTH)
+            || rewrite.client.contains("content-length");
         let chunked = !has_length && buffered.is_none();
         let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let mut head = Vec::with_capacity(256 + parts.headers.len() * 48);
+        let mut head = Vec::with_capacity(256 + (parts.headers.len() + rewrite.client.len()) * 48);
         head.extend_from_slice(parts.method.as_str().as_bytes());
         head.push(b' ');
         head.extend_from_slice(target.as_bytes());
         head.extend_from_slice(b" HTTP/1.1\r\n");
+        rewrite
+            .client
+            .write_kept(&mut head, |name| rewrite.forwards_raw(name));
         let kept = parts.headers.iter().filter(|(n, _)| rewrite.forwards(n));
         for (name, value) in kept.chain(rewrite.added()) {
             head.extend_from_slice(name.as_str().as_bytes());
@@ -1642,7 +1693,7 @@ mod tests {
         ] {
             req.headers_mut().append(name, value.parse().unwrap());
         }
-        let mut rewrite = Rewrite::new(req.headers());
+        let mut rewrite = Rewrite::of_map(req.headers());
         rewrite.set(
             HeaderName::from_static("x-forwarded-for"),
             HeaderValue::from_static("forged"),

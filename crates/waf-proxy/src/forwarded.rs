@@ -99,6 +99,46 @@ pub fn fields(
     scheme: &'static str,
     host: Option<&str>,
 ) -> [(HeaderName, Field); 3] {
+    fields_of(headers, peer, peer_text, trusted, scheme, host)
+}
+
+/// What [`fields_of`] reads of a head.
+pub(crate) trait Source {
+    /// The values of the field `name` (lower case), in order.
+    fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a;
+    /// The first value of `name`, sharing the head's bytes when it can.
+    fn shared(&self, name: &str) -> Option<HeaderValue>;
+}
+
+impl Source for HeaderMap {
+    fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.get_all(name).iter().map(HeaderValue::as_bytes)
+    }
+
+    fn shared(&self, name: &str) -> Option<HeaderValue> {
+        self.get(name).cloned()
+    }
+}
+
+impl Source for crate::head::Fields {
+    fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.get_all(name)
+    }
+
+    fn shared(&self, name: &str) -> Option<HeaderValue> {
+        self.value_of(name)
+    }
+}
+
+/// [`fields`] of any head.
+pub(crate) fn fields_of(
+    headers: &impl Source,
+    peer: IpAddr,
+    peer_text: Option<HeaderValue>,
+    trusted: &[IpNet],
+    scheme: &'static str,
+    host: Option<&str>,
+) -> [(HeaderName, Field); 3] {
     // Made at compile time (at run time, `from_static` checks every byte of the name).
     const XFF: HeaderName = HeaderName::from_static(X_FORWARDED_FOR);
     const PROTO: HeaderName = HeaderName::from_static(X_FORWARDED_PROTO);
@@ -106,9 +146,8 @@ pub fn fields(
     let (xff, proto, xfh) = (XFF, PROTO, XFH);
     if is_trusted(peer, trusted) {
         let chain: Vec<&str> = headers
-            .get_all(&xff)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
+            .values(X_FORWARDED_FOR)
+            .filter_map(|v| std::str::from_utf8(v).ok())
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .collect();
@@ -118,12 +157,12 @@ pub fn fields(
         }
         value.push_str(&peer.to_string());
         let chain = text_field(value);
-        let proto_field = if headers.contains_key(&proto) {
+        let proto_field = if headers.values(X_FORWARDED_PROTO).next().is_some() {
             Field::Keep
         } else {
             Field::Set(HeaderValue::from_static(scheme))
         };
-        let host_field = if headers.contains_key(&xfh) {
+        let host_field = if headers.values(X_FORWARDED_HOST).next().is_some() {
             Field::Keep
         } else {
             host_field(headers, host)
@@ -143,12 +182,12 @@ pub fn fields(
 }
 
 /// `X-Forwarded-Host`: the `Host` header's own value (shared, not copied) when `host` is it.
-fn host_field(headers: &HeaderMap, host: Option<&str>) -> Field {
+fn host_field(headers: &impl Source, host: Option<&str>) -> Field {
     let same = headers
-        .get(http::header::HOST)
+        .shared("host")
         .filter(|v| host.is_some_and(|h| v.as_bytes() == h.as_bytes()));
     match (same, host.map(HeaderValue::from_str)) {
-        (Some(v), _) => Field::Set(v.clone()),
+        (Some(v), _) => Field::Set(v),
         (None, Some(Ok(v))) => Field::Set(v),
         _ => Field::Remove,
     }

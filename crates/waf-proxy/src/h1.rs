@@ -34,12 +34,13 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, Request, Response, StatusCode, Version};
+use http::{Method, Response, StatusCode, Version};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 
 use crate::body::{BoxError, ProxyBody};
+use crate::head::{Fields, Head};
 
 /// A client connection's byte stream (TCP or TLS, behind the read tap).
 pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
@@ -424,8 +425,8 @@ pub(crate) struct OnUpgrade(oneshot::Receiver<Upgraded>);
 
 impl OnUpgrade {
     /// Takes the request's upgrade handle: HTTP/1.1 requests with `Connection: upgrade` and `Upgrade` have one.
-    pub(crate) fn take(req: &mut Request<ClientBody>) -> Option<Self> {
-        match &mut req.body_mut().0 {
+    pub(crate) fn take(body: &mut ClientBody) -> Option<Self> {
+        match &mut body.0 {
             Inner::H1(body) => body.upgrade.take().map(OnUpgrade),
             Inner::H2(_) => None,
         }
@@ -476,7 +477,7 @@ pub(crate) async fn serve<S, F>(
     mut service: S,
 ) -> Served
 where
-    S: FnMut(Request<ClientBody>) -> F,
+    S: FnMut(Head, ClientBody) -> F,
     F: Future<Output = Response<ProxyBody>>,
 {
     let conn: SharedConn = Arc::new(Mutex::new(Conn {
@@ -490,12 +491,12 @@ where
     let mut out = Vec::with_capacity(4096);
     let mut first = true;
     loop {
-        let head =
+        let next =
             std::future::poll_fn(|cx| poll_head(&conn, cx, first, max_head, max_fields)).await;
-        let (req, mut asked) = match head {
-            Ok(Head::Request(req, asked)) => (req, asked),
-            Ok(Head::Closed) => return Served::Closed,
-            Ok(Head::Preface) => {
+        let (head, body, mut asked) = match next {
+            Ok(Next::Request(head, body, asked)) => (head, body, asked),
+            Ok(Next::Closed) => return Served::Closed,
+            Ok(Next::Preface) => {
                 let mut c = lock(&conn);
                 let read_ahead = c.buf.split().freeze();
                 return match c.io.take() {
@@ -525,7 +526,7 @@ where
             }
         };
         first = false;
-        let resp = service(req).await;
+        let resp = service(head, body).await;
         let upgrade = asked.upgrade.take();
         let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
         let keep = write_response(&conn, &mut out, resp, &asked, draining).await;
@@ -553,8 +554,8 @@ where
 /// What [`poll_head`] found.
 // Returned once per request and taken apart at once: boxing the request would cost an allocation per request.
 #[allow(clippy::large_enum_variant)]
-enum Head {
-    Request(Request<ClientBody>, Asked),
+enum Next {
+    Request(Head, ClientBody, Asked),
     Closed,
     Preface,
 }
@@ -565,7 +566,7 @@ fn poll_head(
     first: bool,
     max_head: usize,
     max_fields: usize,
-) -> Poll<Result<Head, HeadError>> {
+) -> Poll<Result<Next, HeadError>> {
     let mut guard = lock(conn);
     let c = &mut *guard;
     loop {
@@ -582,38 +583,36 @@ fn poll_head(
                 )
             {
                 if c.buf.len() >= H2_PREFACE.len() {
-                    return Poll::Ready(Ok(Head::Preface));
+                    return Poll::Ready(Ok(Next::Preface));
                 }
             } else if let Some(parsed) = parse_request(&mut c.buf, max_head, max_fields)? {
-                let (req, asked, framing, expect, upgrade) = parsed;
+                let (head, asked, framing, expect, upgrade) = parsed;
                 c.body = framing;
                 c.trailers = None;
                 c.seq += 1;
                 c.owe_continue = expect.then_some(0);
                 let empty = framing == Framing::Done;
-                let req = req.map(|()| {
-                    ClientBody(Inner::H1(RequestBody {
-                        conn: Arc::clone(conn),
-                        empty,
-                        seq: c.seq,
-                        upgrade,
-                    }))
-                });
-                return Poll::Ready(Ok(Head::Request(req, asked)));
+                let body = ClientBody(Inner::H1(RequestBody {
+                    conn: Arc::clone(conn),
+                    empty,
+                    seq: c.seq,
+                    upgrade,
+                }));
+                return Poll::Ready(Ok(Next::Request(head, body, asked)));
             }
             if c.buf.len() > max_head {
                 return Poll::Ready(Err(HeadError::TooLarge));
             }
         }
         match ready!(c.poll_fill(cx)) {
-            Ok(0) | Err(_) => return Poll::Ready(Ok(Head::Closed)),
+            Ok(0) | Err(_) => return Poll::Ready(Ok(Next::Closed)),
             Ok(_) => {}
         }
     }
 }
 
 type ParsedRequest = (
-    Request<()>,
+    Head,
     Asked,
     Framing,
     bool,
@@ -655,41 +654,50 @@ fn parse_request(
     let base = buf.as_ptr().addr();
     let path = req.path.unwrap_or_default();
     let target = (path.as_ptr().addr() - base, path.len());
-    let mut fields = Vec::with_capacity(req.headers.len());
+    let mut spans = Vec::with_capacity(req.headers.len());
     let mut length: Option<u64> = None;
     let mut chunked: Option<bool> = None;
-    let (mut close, mut keep_alive, mut upgrade, mut expect) = (false, false, false, false);
+    let (mut close, mut keep_alive, mut upgrade, mut expect, mut has_upgrade) =
+        (false, false, false, false, false);
     for field in req.headers.iter() {
-        let name =
-            HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| HeadError::Malformed)?;
-        let value = field.value;
-        if name == header::CONTENT_LENGTH {
-            let n = parse_length(value).ok_or(HeadError::Malformed)?;
-            if length.is_some_and(|m| m != n) {
-                return Err(HeadError::Malformed);
+        let (name, value) = (field.name.as_bytes(), field.value);
+        // Only the fields that frame the message or steer the connection are read here; a length dispatch
+        // first, as most fields are none of them.
+        match name.len() {
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                let n = parse_length(value).ok_or(HeadError::Malformed)?;
+                if length.is_some_and(|m| m != n) {
+                    return Err(HeadError::Malformed);
+                }
+                length = Some(n);
             }
-            length = Some(n);
-        } else if name == header::TRANSFER_ENCODING {
-            if version == Version::HTTP_10 {
-                return Err(HeadError::Malformed);
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                if version == Version::HTTP_10 {
+                    return Err(HeadError::Malformed);
+                }
+                let before = chunked.unwrap_or(false);
+                chunked = Some(
+                    crate::hop::tokens(value)
+                        .last()
+                        .map_or(before, |t| t.eq_ignore_ascii_case(b"chunked")),
+                );
             }
-            let before = chunked.unwrap_or(false);
-            chunked = Some(
-                crate::hop::tokens(value)
-                    .last()
-                    .map_or(before, |t| t.eq_ignore_ascii_case(b"chunked")),
-            );
-        } else if name == header::CONNECTION {
-            for token in crate::hop::tokens(value) {
-                close |= token.eq_ignore_ascii_case(b"close");
-                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-                upgrade |= token.eq_ignore_ascii_case(b"upgrade");
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for token in crate::hop::tokens(value) {
+                    close |= token.eq_ignore_ascii_case(b"close");
+                    keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                    upgrade |= token.eq_ignore_ascii_case(b"upgrade");
+                }
             }
-        } else if name == header::EXPECT {
-            expect |= value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                expect |= value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
+            }
+            7 if name.eq_ignore_ascii_case(b"upgrade") => has_upgrade = true,
+            _ => {}
         }
-        let start = value.as_ptr().addr() - base;
-        fields.push((name, start, start + value.len()));
+        let n0 = name.as_ptr().addr() - base;
+        let v0 = value.as_ptr().addr() - base;
+        spans.push(((n0, n0 + name.len()), (v0, v0 + value.len())));
     }
     let framing = match (chunked, length) {
         (Some(true), _) => Framing::ChunkSize,
@@ -700,20 +708,18 @@ fn parse_request(
     let bytes = buf.split_to(len).freeze();
     let uri = http::Uri::from_maybe_shared(bytes.slice(target.0..target.0 + target.1))
         .map_err(|_| HeadError::Malformed)?;
-    let mut headers = HeaderMap::with_capacity(fields.len());
-    for (name, start, end) in fields {
-        let value = HeaderValue::from_maybe_shared(bytes.slice(start..end))
-            .map_err(|_| HeadError::Malformed)?;
-        headers.append(name, value);
+    let mut fields = Fields::with_capacity(bytes, spans.len());
+    for (name, value) in spans {
+        fields.push(name, value);
     }
-    let mut request = Request::new(());
-    *request.method_mut() = method;
-    *request.uri_mut() = uri;
-    *request.version_mut() = version;
-    *request.headers_mut() = headers;
+    let head = Head {
+        method,
+        uri,
+        version,
+        fields,
+    };
     let h11 = version == Version::HTTP_11;
-    let (upgrade, on_upgrade) = if upgrade && h11 && request.headers().contains_key(header::UPGRADE)
-    {
+    let (upgrade, on_upgrade) = if upgrade && h11 && has_upgrade {
         let (tx, rx) = oneshot::channel();
         (Some(tx), Some(rx))
     } else {
@@ -721,12 +727,12 @@ fn parse_request(
     };
     let asked = Asked {
         version,
-        head: request.method() == Method::HEAD,
+        head: head.method == Method::HEAD,
         keep_alive: if h11 { !close } else { keep_alive && !close },
         upgrade,
     };
     let expect = expect && h11 && framing != Framing::Done;
-    Ok(Some((request, asked, framing, expect, on_upgrade)))
+    Ok(Some((head, asked, framing, expect, on_upgrade)))
 }
 
 /// A `Content-Length` value: decimal digits only.
@@ -1006,7 +1012,8 @@ mod tests {
     }
 
     async fn answer(
-        mut req: Request<ClientBody>,
+        head: Head,
+        mut body: ClientBody,
         act: Act,
         switched: oneshot::Sender<Upgraded>,
     ) -> Response<ProxyBody> {
@@ -1017,7 +1024,7 @@ mod tests {
                 return resp;
             }
             Act::Switch => {
-                let on = OnUpgrade::take(&mut req).expect("an upgrade handle");
+                let on = OnUpgrade::take(&mut body).expect("an upgrade handle");
                 tokio::spawn(async move {
                     if let Ok(io) = on.await {
                         let _ = switched.send(io);
@@ -1033,7 +1040,7 @@ mod tests {
             }
             Act::Echo | Act::Stream => {}
         }
-        let (parts, body) = req.into_parts();
+        let parts = head;
         let collected = match body.collect().await {
             Ok(c) => c,
             Err(e) => {
@@ -1088,10 +1095,10 @@ mod tests {
             let flag = AtomicBool::new(draining);
             let mut acts = acts.into_iter();
             let mut tx = Some(tx);
-            let served = serve(Box::new(server), 8 * 1024, 20, &flag, |req| {
+            let served = serve(Box::new(server), 8 * 1024, 20, &flag, |head, body| {
                 let act = acts.next().unwrap_or(Act::Echo);
                 let (spare, _) = oneshot::channel();
-                answer(req, act, tx.take().unwrap_or(spare))
+                answer(head, body, act, tx.take().unwrap_or(spare))
             })
             .await;
             match served {

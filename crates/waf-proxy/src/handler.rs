@@ -21,6 +21,7 @@ use crate::body::{
 use crate::config::{FailMode, Limits};
 use crate::connpool::{ResponseBody, Rewrite, SendError, Upgraded, is_idempotent};
 use crate::forwarded;
+use crate::head::{Fields, Head};
 use crate::hop;
 use crate::inspect::{Decision, InspectContext, Inspection, Inspector, InspectorCell};
 use crate::logging::Logging;
@@ -189,15 +190,13 @@ fn version_text(v: Version) -> &'static str {
     }
 }
 
-/// The request's host without port, lowercased.
-fn request_host<B>(req: &Request<B>) -> Option<String> {
-    let raw = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
+/// The request's host: its `Host` field, else the authority of its target.
+fn request_host(head: &Head) -> Option<String> {
+    head.fields
+        .get("host")
+        .and_then(|v| std::str::from_utf8(v).ok())
         .map(str::to_owned)
-        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))?;
-    Some(raw)
+        .or_else(|| head.uri.authority().map(|a| a.as_str().to_owned()))
 }
 
 fn strip_port(host: &str) -> String {
@@ -211,22 +210,20 @@ fn strip_port(host: &str) -> String {
 
 /// The `Upgrade` value of an HTTP/1.1 WebSocket handshake (`GET`, `Connection: upgrade`, `Upgrade: websocket`),
 /// or `None` for any other request.
-fn websocket_upgrade<B>(req: &Request<B>) -> Option<HeaderValue> {
-    if req.version() != Version::HTTP_11 || req.method() != Method::GET {
+fn websocket_upgrade(head: &Head) -> Option<HeaderValue> {
+    if head.version != Version::HTTP_11 || head.method != Method::GET {
         return None;
     }
-    let has_token = |name: header::HeaderName, token: &str| {
-        req.headers()
+    let has_token = |name: &str, token: &[u8]| {
+        head.fields
             .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case(token))
+            .flat_map(hop::tokens)
+            .any(|t| t.eq_ignore_ascii_case(token))
     };
-    if !has_token(header::CONNECTION, "upgrade") || !has_token(header::UPGRADE, "websocket") {
+    if !has_token("connection", b"upgrade") || !has_token("upgrade", b"websocket") {
         return None;
     }
-    req.headers().get(header::UPGRADE).cloned()
+    head.fields.value_of("upgrade")
 }
 
 /// Carries bytes both ways between an upgraded client connection and an upgraded upstream connection until
@@ -271,10 +268,11 @@ async fn tunnel<G: Send>(
 pub(crate) async fn handle(
     ctx: Arc<ListenerCtx>,
     conn: Arc<ConnInfo>,
-    req: Request<ClientBody>,
+    head: Head,
+    body: ClientBody,
 ) -> Response<ProxyBody> {
     let turn = Turn::new(&conn);
-    let h1 = req.version() != Version::HTTP_2;
+    let h1 = head.version != Version::HTTP_2;
     if h1 && let Some(problem) = conn.checks.next() {
         tracing::warn!(listener = %ctx.name, peer = %conn.peer, reason = problem.reason(), "rejected malformed request");
         metrics::rejected(&ctx.name, "smuggling");
@@ -287,7 +285,7 @@ pub(crate) async fn handle(
     // Pinned in place rather than awaited as a temporary: in the release build `inner(..).await` laid out the inner
     // future twice in this one (the value and the awaited copy; each level twice the one it awaits): 28.7 KiB per
     // request future, 6.5 KiB pinned (docs/benchmarks.md, 2026-12-02).
-    let checked = std::pin::pin!(handle_checked(&ctx, &conn, turn, req, h1));
+    let checked = std::pin::pin!(handle_checked(&ctx, &conn, turn, head, body, h1));
     checked.await
 }
 
@@ -295,16 +293,17 @@ async fn handle_checked(
     ctx: &ListenerCtx,
     conn: &Arc<ConnInfo>,
     turn: Turn,
-    mut req: Request<ClientBody>,
+    mut head: Head,
+    mut body: ClientBody,
     h1: bool,
 ) -> Response<ProxyBody> {
     let shared = &ctx.shared;
     // A WebSocket handshake is inspected like any request; only when the web ACL lets it through and the
     // upstream answers 101 do the two connections get joined.
-    let websocket = websocket_upgrade(&req)
-        .and_then(|value| Some((value, crate::h1::OnUpgrade::take(&mut req)?)));
+    let websocket = websocket_upgrade(&head)
+        .and_then(|value| Some((value, crate::h1::OnUpgrade::take(&mut body)?)));
     let limits = &shared.limits;
-    if req.method() == Method::CONNECT {
+    if head.method == Method::CONNECT {
         return plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "CONNECT is not supported",
@@ -316,22 +315,22 @@ async fn handle_checked(
         metrics::rejected(&ctx.name, "per_ip_limit");
         return plain(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", false);
     };
-    let host = request_host(&req);
+    let host = request_host(&head);
     let route_host = host.as_deref().map(strip_port);
     let Some(route) = ctx.routes.iter().find(|r| {
         r.host
             .as_deref()
             .is_none_or(|h| route_host.as_deref() == Some(h))
-            && req.uri().path().starts_with(r.prefix.as_str())
+            && head.uri.path().starts_with(r.prefix.as_str())
     }) else {
         // A body left unread would race the next request on the connection: close it.
-        let unread = h1 && !req.body().is_end_stream();
+        let unread = h1 && !body.is_end_stream();
         return plain(StatusCode::NOT_FOUND, "No route", unread);
     };
-    let declared_len = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
+    let declared_len = head
+        .fields
+        .get("content-length")
+        .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared_len.is_some_and(|n| n > limits.max_body_bytes) {
         metrics::rejected(&ctx.name, "body_too_large");
@@ -346,7 +345,6 @@ async fn handle_checked(
         &*loaded
     };
     let window = inspector.body_limit().unwrap_or(limits.inspection_limit);
-    let (mut parts, body) = req.into_parts();
     // No body (most GETs): nothing to wait for, so no timer (`timeout` reads the clock and builds a timer entry).
     let no_body = body.is_end_stream();
     let read = read_prefix(body, window, limits.max_body_bytes);
@@ -373,122 +371,130 @@ async fn handle_checked(
         }
     };
     // Borrowed from the head until its target moves upstream.
-    let path = parts.uri.path();
-    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-
-    // CAPTCHA and challenge: the verify endpoints answer before the web ACL (a Challenge rule on `/` must not
-    // challenge its own answer), and the client's token is checked for the engine.
-    // Without a web ACL (`allows_everything`) only the verify endpoints need the client's token state.
-    // The client's binding (a hash of its network and User-Agent) and the clock are read only when something
-    // uses them: an endpoint, a token to check, a CAPTCHA or challenge page; most requests need none.
+    let uri = std::mem::take(&mut head.uri);
+    let path = uri.path();
+    let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    // Inspection and its answers, in a scope of their own: the header map below is not `Sync`, and must be gone
+    // before the request waits for the upstream.
     let pass = inspector.allows_everything();
-    let client_request = || {
-        ClientRequest::new(
-            route_host.as_deref().unwrap_or_default(),
-            ctx.scheme == "https",
-            conn.peer.ip(),
-            &parts.headers,
-            epoch_ms(),
-        )
-    };
-    let mut cx = InspectContext::default();
-    if let Some(inter) = &shared.interstitials {
-        if Interstitials::is_endpoint(path_and_query) {
-            let answer_body = prefix.inspected(MAX_INTERSTITIAL_BODY);
-            if let Some(resp) = inter.intercept(
-                &client_request(),
-                &parts.method,
-                path_and_query,
-                &parts.headers,
-                &answer_body,
-            ) {
-                return resp.map(full);
-            }
-        }
-        if !pass && Interstitials::carries_token(&parts.headers) {
-            cx.token =
-                inter.token_state(&client_request(), &parts.headers, inspector.token_domains());
-        }
-    }
+    let insert_headers = {
+        // The challenge code reads a `HeaderMap`: made only for the requests that reach it.
+        let map = std::cell::OnceCell::new();
+        let headers = || map.get_or_init(|| head.fields.to_map());
 
-    let decision = if pass {
-        Ok(Ok(Decision::allow()))
-    } else {
-        let args = InspectArgs {
-            ctx,
-            conn,
-            parts: &parts,
-            host: host.as_deref(),
-            path,
-            path_and_query,
-            prefix: &prefix,
-            window,
-            declared_len,
+        // CAPTCHA and challenge: the verify endpoints answer before the web ACL (a Challenge rule on `/` must not
+        // challenge its own answer), and the client's token is checked for the engine.
+        // Without a web ACL (`allows_everything`) only the verify endpoints need the client's token state.
+        // The client's binding (a hash of its network and User-Agent) and the clock are read only when something
+        // uses them: an endpoint, a token to check, a CAPTCHA or challenge page; most requests need none.
+        let client_request = || {
+            ClientRequest::new(
+                route_host.as_deref().unwrap_or_default(),
+                ctx.scheme == "https",
+                conn.peer.ip(),
+                headers(),
+                epoch_ms(),
+            )
         };
-        inspect(&args, inspector, &cx)
-    };
-    // Answered here with part of the body unread: the client must not reuse the connection (it would race the
-    // close that follows).
-    let unread = h1 && !prefix.complete();
-    let insert_headers = match decision {
-        Ok(Ok(Decision::Allow { insert_headers })) => insert_headers,
-        Ok(Ok(Decision::Block(block))) => {
-            tracing::info!(listener = %ctx.name, peer = %conn.peer, path = %path, status = block.status, "request blocked");
-            let mut resp = Response::new(full(block.body));
-            *resp.status_mut() =
-                StatusCode::from_u16(block.status).unwrap_or(StatusCode::FORBIDDEN);
-            for (n, v) in &block.headers {
-                if let (Ok(n), Ok(v)) = (
-                    HeaderName::from_bytes(n.as_bytes()),
-                    HeaderValue::from_str(v),
+        let mut cx = InspectContext::default();
+        if let Some(inter) = &shared.interstitials {
+            if Interstitials::is_endpoint(path_and_query) {
+                let answer_body = prefix.inspected(MAX_INTERSTITIAL_BODY);
+                if let Some(resp) = inter.intercept(
+                    &client_request(),
+                    &head.method,
+                    path_and_query,
+                    headers(),
+                    &answer_body,
                 ) {
-                    resp.headers_mut().append(n, v);
+                    return resp.map(full);
                 }
             }
-            return closing(resp, unread);
+            if !pass && may_carry_token(&head.fields) && Interstitials::carries_token(headers()) {
+                cx.token =
+                    inter.token_state(&client_request(), headers(), inspector.token_domains());
+            }
         }
-        Ok(Ok(Decision::Captcha)) => {
-            let resp = match &shared.interstitials {
-                Some(inter) => inter
-                    .captcha_page(&client_request(), path_and_query)
-                    .map(full),
-                None => interstitial(StatusCode::METHOD_NOT_ALLOWED, "captcha"),
+
+        let decision = if pass {
+            Ok(Ok(Decision::allow()))
+        } else {
+            let args = InspectArgs {
+                ctx,
+                conn,
+                head: &head,
+                query: uri.query().unwrap_or(""),
+                host: host.as_deref(),
+                path,
+                path_and_query,
+                prefix: &prefix,
+                window,
+                declared_len,
             };
-            return closing(resp, unread);
+            inspect(&args, inspector, &cx)
+        };
+        // Answered here with part of the body unread: the client must not reuse the connection (it would race the
+        // close that follows).
+        let unread = h1 && !prefix.complete();
+        match decision {
+            Ok(Ok(Decision::Allow { insert_headers })) => insert_headers,
+            Ok(Ok(Decision::Block(block))) => {
+                tracing::info!(listener = %ctx.name, peer = %conn.peer, path = %path, status = block.status, "request blocked");
+                let mut resp = Response::new(full(block.body));
+                *resp.status_mut() =
+                    StatusCode::from_u16(block.status).unwrap_or(StatusCode::FORBIDDEN);
+                for (n, v) in &block.headers {
+                    if let (Ok(n), Ok(v)) = (
+                        HeaderName::from_bytes(n.as_bytes()),
+                        HeaderValue::from_str(v),
+                    ) {
+                        resp.headers_mut().append(n, v);
+                    }
+                }
+                return closing(resp, unread);
+            }
+            Ok(Ok(Decision::Captcha)) => {
+                let resp = match &shared.interstitials {
+                    Some(inter) => inter
+                        .captcha_page(&client_request(), path_and_query)
+                        .map(full),
+                    None => interstitial(StatusCode::METHOD_NOT_ALLOWED, "captcha"),
+                };
+                return closing(resp, unread);
+            }
+            Ok(Ok(Decision::Challenge)) => {
+                let resp = match &shared.interstitials {
+                    Some(inter) => inter
+                        .challenge_page(&client_request(), path_and_query)
+                        .map(full),
+                    None => interstitial(StatusCode::ACCEPTED, "challenge"),
+                };
+                return closing(resp, unread);
+            }
+            Ok(Err(e)) => match fail(ctx, conn, &e.to_string()) {
+                Some(resp) => return closing(resp, unread),
+                None => Vec::new(),
+            },
+            Err(_) => match fail(ctx, conn, "inspector panicked") {
+                Some(resp) => return closing(resp, unread),
+                None => Vec::new(),
+            },
         }
-        Ok(Ok(Decision::Challenge)) => {
-            let resp = match &shared.interstitials {
-                Some(inter) => inter
-                    .challenge_page(&client_request(), path_and_query)
-                    .map(full),
-                None => interstitial(StatusCode::ACCEPTED, "challenge"),
-            };
-            return closing(resp, unread);
-        }
-        Ok(Err(e)) => match fail(ctx, conn, &e.to_string()) {
-            Some(resp) => return closing(resp, unread),
-            None => Vec::new(),
-        },
-        Err(_) => match fail(ctx, conn, "inspector panicked") {
-            Some(resp) => return closing(resp, unread),
-            None => Vec::new(),
-        },
     };
 
     // What changes on the way upstream; the client's head itself is written as it is, minus what this drops.
-    let mut headers = std::mem::take(&mut parts.headers);
-    let mut rewrite = Rewrite::new(&headers);
+    let mut rewrite = Rewrite::new(std::mem::take(&mut head.fields));
     if let Some((upgrade, _)) = &websocket {
         rewrite.set(header::CONNECTION, HeaderValue::from_static("upgrade"));
         rewrite.set(header::UPGRADE, upgrade.clone());
     }
-    if !headers.contains_key(header::HOST)
+    if !rewrite.client().contains("host")
         && let Some(h) = host.as_deref().and_then(|h| HeaderValue::from_str(h).ok())
     {
-        headers.insert(header::HOST, h);
+        rewrite.set(header::HOST, h);
     }
-    let forwarding = forwarded::fields(
-        &headers,
+    let forwarding = forwarded::fields_of(
+        rewrite.client(),
         conn.peer.ip(),
         conn.peer_text.clone(),
         &shared.trusted,
@@ -514,18 +520,18 @@ async fn handle_checked(
         }
     }
     // Origin-form target: the client's own when it sent one (no rebuild), else its path and query.
-    let uri = if parts.uri.scheme().is_none() && parts.uri.authority().is_none() {
-        parts.uri
+    let uri = if uri.scheme().is_none() && uri.authority().is_none() {
+        uri
     } else {
-        origin_form(&parts.uri)
+        origin_form(&uri)
     };
-    let replayable = is_idempotent(&parts.method) && prefix.complete();
+    let replayable = is_idempotent(&head.method) && prefix.complete();
     let (body, flags) = ForwardBody::new(prefix, limits.max_body_bytes);
+    // The client's fields go upstream from `rewrite`; this request's own header map stays empty.
     let mut upstream_req = Request::new(body);
-    *upstream_req.method_mut() = parts.method;
+    *upstream_req.method_mut() = head.method;
     *upstream_req.uri_mut() = uri;
     *upstream_req.version_mut() = Version::HTTP_11;
-    *upstream_req.headers_mut() = headers;
     if !pass {
         // Let the worker inspect every other request that is ready before this one goes upstream: their writes
         // then reach the upstream together, and it wakes once for the lot instead of once per request (an
@@ -606,7 +612,8 @@ const SPARE_REQUEST_MAX: usize = 80 * 1024;
 struct InspectArgs<'a> {
     ctx: &'a ListenerCtx,
     conn: &'a ConnInfo,
-    parts: &'a http::request::Parts,
+    head: &'a Head,
+    query: &'a str,
     host: Option<&'a str>,
     path: &'a str,
     path_and_query: &'a str,
@@ -625,7 +632,8 @@ fn inspect(
     let InspectArgs {
         ctx,
         conn,
-        parts,
+        head,
+        query,
         host,
         path,
         path_and_query,
@@ -646,16 +654,19 @@ fn inspect(
             .map_or_else(WafRequest::builder, WafRequest::refill)
             .client_addr(conn.peer)
             .server_addr(conn.local)
-            .method(parts.method.as_str())
+            .method(head.method.as_str())
             .uri(path_and_query)
-            .version(version_text(parts.version));
-        if !parts.headers.contains_key(header::HOST)
+            .version(version_text(head.version));
+        if !head.fields.contains("host")
             && let Some(h) = host
         {
             b = b.header("host", h);
         }
-        for (name, value) in &parts.headers {
-            b.push_header(name.as_str(), value.as_bytes());
+        for (name, value) in head.fields.iter() {
+            // Names are tokens (checked by the parser): ASCII.
+            if let Ok(name) = std::str::from_utf8(name) {
+                b.push_header(name, value);
+            }
         }
         b.body(inspected).body_total_len(total).build()
     };
@@ -671,11 +682,11 @@ fn inspect(
                 let view = RequestView {
                     listener: &ctx.name,
                     client_ip: conn.peer.ip(),
-                    headers: &parts.headers,
-                    method: parts.method.as_str(),
+                    headers: &head.fields,
+                    method: head.method.as_str(),
                     path,
-                    query: parts.uri.query().unwrap_or(""),
-                    version: version_text(parts.version),
+                    query,
+                    version: version_text(head.version),
                 };
                 observe(&detail, &decision, &view, &shared.logging, &shared.samples);
             }
@@ -766,7 +777,8 @@ async fn send(
                 kind: Some("unavailable"),
             });
         };
-        if !req.headers().contains_key(header::HOST)
+        if !rewrite.sends(&header::HOST)
+            && !req.headers().contains_key(header::HOST)
             && let Ok(v) = HeaderValue::from_str(&addr.to_string())
         {
             req.headers_mut().insert(header::HOST, v);
@@ -821,6 +833,15 @@ async fn send(
             }
         }
     }
+}
+
+/// Whether the client may have sent a CAPTCHA or challenge token (an `x-aws-waf-token` field, or a cookie field
+/// that mentions `aws-waf-token`): most requests do not, and then no header map is made for the challenge code.
+fn may_carry_token(fields: &Fields) -> bool {
+    fields.contains("x-aws-waf-token")
+        || fields
+            .get_all("cookie")
+            .any(|v| memchr::memmem::find(v, b"aws-waf-token").is_some())
 }
 
 /// Milliseconds since the Unix epoch (token times).

@@ -48,6 +48,7 @@ pub mod error;
 pub mod forwarded;
 mod h1;
 mod handler;
+mod head;
 mod hop;
 pub mod inspect;
 pub mod logging;

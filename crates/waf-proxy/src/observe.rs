@@ -6,8 +6,6 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http::HeaderMap;
-
 use crate::detail::{AclDetail, RuleHit, RuleKind};
 use crate::inspect::{BlockResponse, Decision};
 use crate::logging::Logging;
@@ -17,7 +15,7 @@ use crate::samples::{SampledRequest, Samples};
 pub(crate) struct RequestView<'a> {
     pub listener: &'a str,
     pub client_ip: IpAddr,
-    pub headers: &'a HeaderMap,
+    pub headers: &'a crate::head::Fields,
     pub method: &'a str,
     pub path: &'a str,
     pub query: &'a str,
@@ -88,8 +86,8 @@ fn sample(
             .take(max_headers)
             .map(|(n, v)| {
                 (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
                 )
             })
             .collect(),
@@ -216,7 +214,7 @@ mod tests {
             .build();
         let out = ins.inspect_detailed(&req).unwrap();
         let d = *out.detail.unwrap();
-        let headers = HeaderMap::new();
+        let headers = crate::head::Fields::default();
         let view = RequestView {
             listener: "l",
             client_ip: "192.0.2.9".parse().unwrap(),

@@ -22,6 +22,7 @@ use crate::body::ClientBody;
 use crate::config::Limits;
 use crate::h1::{BoxIo, Served};
 use crate::handler::{ConnInfo, ListenerCtx, handle};
+use crate::head::{Fields, Head};
 use crate::sniff::{HeadChecks, Tap, TappedIo};
 
 /// The settings one listener serves with; replaced as a whole by a reconfiguration.
@@ -253,7 +254,7 @@ impl Conn {
                 limits.max_header_bytes,
                 limits.max_headers,
                 &draining,
-                |req| handle(self.current_ctx(), Arc::clone(&info), req),
+                |head, body| handle(self.current_ctx(), Arc::clone(&info), head, body),
             );
             let mut h1 = std::pin::pin!(h1);
             let timeout = limits.header_read_timeout;
@@ -300,7 +301,14 @@ impl Conn {
         let (this, peer) = (self, info.peer);
         let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
             let (ctx, info) = (this.current_ctx(), Arc::clone(&info));
-            async move { Ok::<_, Infallible>(handle(ctx, info, req.map(ClientBody::h2)).await) }
+            let (parts, body) = req.into_parts();
+            let head = Head {
+                fields: Fields::from_map(&parts.headers),
+                method: parts.method,
+                uri: parts.uri,
+                version: parts.version,
+            };
+            async move { Ok::<_, Infallible>(handle(ctx, info, head, ClientBody::h2(body)).await) }
         });
         let mut conn = std::pin::pin!(self.live.h2.serve_connection(TokioIo::new(io), service));
         let result = tokio::select! {

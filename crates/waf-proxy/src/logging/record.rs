@@ -293,13 +293,16 @@ pub(crate) fn build(
     let headers = req
         .headers
         .iter()
-        .map(|(n, v)| NameValue {
-            name: n.as_str().to_owned(),
-            value: if red.header(n.as_str()) {
-                REDACTED.to_owned()
-            } else {
-                String::from_utf8_lossy(v.as_bytes()).into_owned()
-            },
+        .map(|(n, v)| {
+            let name = String::from_utf8_lossy(n).into_owned();
+            NameValue {
+                value: if red.header(&name) {
+                    REDACTED.to_owned()
+                } else {
+                    String::from_utf8_lossy(v).into_owned()
+                },
+                name,
+            }
         })
         .collect();
     let redact = |on: bool, v: &str| {
