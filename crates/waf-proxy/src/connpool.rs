@@ -1,8 +1,8 @@
 //! The proxy's HTTP/1.1 client: keep-alive connections to the upstream servers, kept per thread, and the exchange
 //! of one request and its response on them.
 //!
-//! The request head is written straight from the request's parts (one write with the body when the body is
-//! buffered and small), the response head is parsed with httparse into the `HeaderMap` the listener answers with
+//! The request head is written straight from the client's head (runs of the client's field lines copied as they
+//! came, the proxy's edits after them; one write with the body when the body is buffered and small), the response head is parsed with httparse into the `HeaderMap` the listener answers with
 //! (field values share the bytes read), and the response body is read from the connection by the body that the
 //! listener polls: no task, channel or dispatcher sits between the request and its connection.
 //!
@@ -784,12 +784,51 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Parsed>, 
     // The names now, the values as slices of the head once it is taken out of the buffer. Hop-by-hop fields
     // describe this connection only: read here, never passed on (a 101 keeps them for the tunnel's answer).
     let base = buf.as_ptr().addr();
-    let mut fields = Vec::with_capacity(resp.headers.len());
     let mut hop = HopFields::default();
-    for field in resp.headers.iter() {
-        if code != 101 && hop.take(field.name.as_bytes(), field.value) {
-            continue;
+    if code != 101 {
+        // The fields stay as the bytes they came in (no header map): the listener writes them on as they are.
+        let mut spans = Vec::with_capacity(resp.headers.len());
+        let mut lengths: Vec<&[u8]> = Vec::new();
+        for field in resp.headers.iter() {
+            let name = field.name.as_bytes();
+            if hop.take(name, field.value) {
+                continue;
+            }
+            if name.eq_ignore_ascii_case(b"content-length") {
+                lengths.push(field.value);
+            }
+            let n0 = name.as_ptr().addr() - base;
+            let v0 = field.value.as_ptr().addr() - base;
+            spans.push(((n0, n0 + name.len()), (v0, v0 + field.value.len())));
         }
+        let (framing, framing_keeps, mut drop_length) =
+            framing_of(status, head_request, hop.chunked, &lengths)?;
+        // Repeated or listed lengths (all equal, or the head was refused): the listener writes the one length.
+        drop_length |= !head_request
+            && matches!(framing, Framing::Length(_))
+            && (lengths.len() > 1 || lengths.iter().any(|v| v.contains(&b',')));
+        let keep = framing_keeps && hop.keeps_alive(version);
+        let bytes = buf.split_to(len).freeze();
+        let mut fields = Fields::with_capacity(bytes, spans.len());
+        for (name, value) in spans {
+            let name_bytes = resp_name(&fields, name);
+            let listed = hop
+                .listed
+                .iter()
+                .any(|l| l.as_str().as_bytes().eq_ignore_ascii_case(name_bytes));
+            if listed || (drop_length && name_bytes.eq_ignore_ascii_case(b"content-length")) {
+                continue;
+            }
+            fields.push(name, value);
+        }
+        let mut head = Response::new(());
+        *head.status_mut() = status;
+        *head.version_mut() = version;
+        head.extensions_mut().insert(UpstreamFields(fields));
+        return Ok(Some(Parsed::Final(head, framing, keep)));
+    }
+    let mut fields = Vec::with_capacity(resp.headers.len());
+    for field in resp.headers.iter() {
         let name = HeaderName::from_bytes(field.name.as_bytes())
             .map_err(|_| UpstreamError::Malformed("invalid header name"))?;
         let start = field.value.as_ptr().addr() - base;
@@ -813,6 +852,16 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Parsed>, 
     *head.headers_mut() = headers;
     Ok(Some(Parsed::Final(head, framing, keep)))
 }
+
+/// The bytes at `range` of the head behind `fields`.
+fn resp_name(fields: &Fields, range: (usize, usize)) -> &[u8] {
+    fields.raw(range.0, range.1)
+}
+
+/// The end-to-end fields of an upstream's answer as the bytes they came in (a response extension; the answer's
+/// own header map holds only what the proxy adds). The listener writes them first.
+#[derive(Debug, Clone)]
+pub(crate) struct UpstreamFields(pub Fields);
 
 /// What the hop-by-hop fields of a response head say.
 #[derive(Default)]
@@ -869,24 +918,44 @@ fn framing(
     chunked: Option<bool>,
     headers: &mut HeaderMap,
 ) -> Result<(Framing, bool), UpstreamError> {
+    let lengths: Vec<&[u8]> = headers
+        .get_all(header::CONTENT_LENGTH)
+        .iter()
+        .map(HeaderValue::as_bytes)
+        .collect();
+    let (framing, keep, drop_length) = framing_of(status, head_request, chunked, &lengths)?;
+    if drop_length {
+        headers.remove(header::CONTENT_LENGTH);
+    }
+    Ok((framing, keep))
+}
+
+/// [`framing`] from the `Content-Length` values; also whether the `Content-Length` fields must go (a transfer
+/// coding overrides them).
+fn framing_of(
+    status: StatusCode,
+    head_request: bool,
+    chunked: Option<bool>,
+    lengths: &[&[u8]],
+) -> Result<(Framing, bool, bool), UpstreamError> {
     if status == StatusCode::SWITCHING_PROTOCOLS {
-        return Ok((Framing::Upgrade, false));
+        return Ok((Framing::Upgrade, false, false));
     }
     if head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
-        return Ok((Framing::Length(0), true));
+        return Ok((Framing::Length(0), true, false));
     }
     if let Some(chunked) = chunked {
         // Both framings in one response: the length is wrong by definition, and the connection is not kept.
-        let both = headers.remove(header::CONTENT_LENGTH).is_some();
+        let both = !lengths.is_empty();
         return Ok(if chunked {
-            (Framing::Chunked(Chunk::Size), !both)
+            (Framing::Chunked(Chunk::Size), !both, both)
         } else {
-            (Framing::Close, false)
+            (Framing::Close, false, both)
         });
     }
     let mut length = None;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
-        for item in value.as_bytes().split(|&b| b == b',') {
+    for value in lengths {
+        for item in value.split(|&b| b == b',') {
             let n = parse_length(item.trim_ascii())
                 .ok_or(UpstreamError::Malformed("invalid Content-Length"))?;
             if length.is_some_and(|l| l != n) {
@@ -898,8 +967,8 @@ fn framing(
         }
     }
     Ok(match length {
-        Some(n) => (Framing::Length(n), true),
-        None => (Framing::Close, false),
+        Some(n) => (Framing::Length(n), true, false),
+        None => (Framing::Close, false, false),
     })
 }
 
@@ -1622,6 +1691,13 @@ mod tests {
         }
     }
 
+    /// The upstream's fields of an answer, as a header map.
+    fn upstream_fields(ext: &http::Extensions) -> HeaderMap {
+        ext.get::<UpstreamFields>()
+            .map(|f| f.0.to_map())
+            .unwrap_or_default()
+    }
+
     #[tokio::test]
     async fn a_head_arriving_in_pieces_is_assembled() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1637,7 +1713,7 @@ mod tests {
         });
         let conns = Conns::new(4, Duration::from_secs(1));
         let (parts, body) = fetch(&conns, addr, Method::GET).await;
-        assert_eq!(parts.headers["x-a"], "1");
+        assert_eq!(upstream_fields(&parts.extensions)["x-a"], "1");
         assert_eq!(body.unwrap().0, "abc");
     }
 
@@ -1707,7 +1783,12 @@ mod tests {
             Ok(resp) => resp,
             Err(_) => panic!("request failed"),
         };
-        let mut names: Vec<&str> = resp.headers().keys().map(|n| n.as_str()).collect();
+        assert!(
+            resp.headers().is_empty(),
+            "the answer's own map is the proxy's"
+        );
+        let fields = upstream_fields(resp.extensions());
+        let mut names: Vec<&str> = fields.keys().map(|n| n.as_str()).collect();
         names.sort_unstable();
         assert_eq!(names, ["content-length", "x-end"]);
         assert_eq!(

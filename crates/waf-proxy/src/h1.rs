@@ -40,6 +40,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 
 use crate::body::{BoxError, ProxyBody};
+use crate::connpool::UpstreamFields;
 use crate::head::{Fields, Head};
 
 /// A client connection's byte stream (TCP or TLS, behind the read tap).
@@ -776,6 +777,17 @@ async fn write_response(
     out.extend_from_slice(status.canonical_reason().unwrap_or_default().as_bytes());
     out.extend_from_slice(b"\r\n");
     let (mut length, mut has_date, mut close) = (None, false, false);
+    // An upstream's fields first, as they came (the hop-by-hop ones are gone already).
+    if let Some(UpstreamFields(fields)) = parts.extensions.get::<UpstreamFields>() {
+        for (name, value) in fields.iter() {
+            match name.len() {
+                14 if name.eq_ignore_ascii_case(b"content-length") => length = parse_length(value),
+                4 if name.eq_ignore_ascii_case(b"date") => has_date = true,
+                _ => {}
+            }
+        }
+        fields.write_kept(out, |_| true);
+    }
     for (name, value) in &parts.headers {
         if name == header::CONTENT_LENGTH {
             length = parse_length(value.as_bytes());

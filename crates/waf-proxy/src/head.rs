@@ -108,6 +108,11 @@ impl Fields {
         map
     }
 
+    /// The bytes from `start` to `end` of the head these fields are in.
+    pub(crate) fn raw(&self, start: usize, end: usize) -> &[u8] {
+        self.bytes.get(start..end).unwrap_or_default()
+    }
+
     fn name(&self, span: &Span) -> &[u8] {
         self.bytes
             .get(span.name as usize..span.name_end as usize)

@@ -10,14 +10,14 @@
 //!    closes slow heads (after [`Limits::header_read_timeout`]); the [`sniff`] tap rejects request-smuggling shapes
 //!    a parser alone would accept (400 and the connection closed); per-IP concurrency ([`Limits::max_requests_per_ip`], 429) and body size
 //!    ([`Limits::max_body_bytes`], 413) are enforced.
-//! 3. **Inspection**: the head and the first N body bytes (the inspector's body limit or
-//!    [`Limits::inspection_limit`]) become a [`portcullis_waf_request::Request`]; the current [`Inspector`] (from a
+//! 3. **Inspection**: the head (kept as the bytes it came in, with field offsets: `head`) and the first N body
+//!    bytes (the inspector's body limit or [`Limits::inspection_limit`]) become a [`portcullis_waf_request::Request`]; the current [`Inspector`] (from a
 //!    hot-swappable [`InspectorCell`]) returns a [`Decision`]. Errors and panics follow [`FailMode`] (default: fail
 //!    closed with 500, as an ALB does unless `waf_fail_open` is set).
 //! 4. **Forwarding**: Block answers with the decision's response (403 by default); Allow adds the decision's headers
 //!    (`x-amzn-waf-*`) and `X-Forwarded-*` ([`forwarded`]), then sends the buffered prefix followed by the rest of
 //!    the body *streamed* to a server picked by the route's pool ([`upstream`]), over a keep-alive connection of the
-//!    proxy's own HTTP/1.1 client (`connpool`: request head written straight from the request, response head
+//!    proxy's own HTTP/1.1 client (`connpool`: request head written from the client's head bytes, response head
 //!    parsed into the answer's header map, response body read from the connection by the answer itself).
 //! 5. **WebSockets**: an HTTP/1.1 `GET` with `Connection: upgrade` and `Upgrade: websocket` goes through steps
 //!    1-4 like any request; when the upstream answers 101, the client and upstream connections are joined and

@@ -20,6 +20,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::body::ClientBody;
 use crate::config::Limits;
+use crate::connpool::UpstreamFields;
 use crate::h1::{BoxIo, Served};
 use crate::handler::{ConnInfo, ListenerCtx, handle};
 use crate::head::{Fields, Head};
@@ -308,7 +309,20 @@ impl Conn {
                 uri: parts.uri,
                 version: parts.version,
             };
-            async move { Ok::<_, Infallible>(handle(ctx, info, head, ClientBody::h2(body)).await) }
+            async move {
+                let mut resp = handle(ctx, info, head, ClientBody::h2(body)).await;
+                // hyper writes only the header map: an upstream's fields go into it, first.
+                if let Some(UpstreamFields(fields)) =
+                    resp.extensions_mut().remove::<UpstreamFields>()
+                {
+                    let mut headers = fields.to_map();
+                    for (name, value) in resp.headers() {
+                        headers.append(name.clone(), value.clone());
+                    }
+                    *resp.headers_mut() = headers;
+                }
+                Ok::<_, Infallible>(resp)
+            }
         });
         let mut conn = std::pin::pin!(self.live.h2.serve_connection(TokioIo::new(io), service));
         let result = tokio::select! {

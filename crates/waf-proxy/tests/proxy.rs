@@ -1013,3 +1013,46 @@ async fn an_upstream_answering_before_the_upload_ends_is_heard() {
     assert_eq!(body, "full");
     proxy.shutdown().await;
 }
+
+#[tokio::test]
+async fn upstream_answer_fields_pass_as_sent_with_one_framing() {
+    // Names in their own case, a field listed by `Connection`, a repeated length and a date of its own.
+    let up = raw_upstream(|mut tcp| async move {
+        let mut buf = [0u8; 4096];
+        let _ = tcp.read(&mut buf).await;
+        let _ = tcp
+            .write_all(
+                b"HTTP/1.1 200 OK\r\nX-Up-Case: Yes\r\nConnection: X-Private\r\nX-Private: 1\r\n\
+                  Content-Length: 2, 2\r\nDate: Tue, 01 Dec 2026 00:00:00 GMT\r\nSet-Cookie: a=1\r\n\
+                  Set-Cookie: b=2\r\nContent-Length: 2\r\n\r\nok",
+            )
+            .await;
+    })
+    .await;
+    let proxy = start(config(vec![up]), allow_all()).await;
+    let addr = proxy.local_addrs()[0];
+    let reply = raw(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let (head, body) = reply.split_once("\r\n\r\n").unwrap();
+    assert_eq!(body, "ok");
+    let lines: Vec<&str> = head.lines().collect();
+    assert_eq!(lines[0], "HTTP/1.1 200 OK");
+    assert!(lines.contains(&"X-Up-Case: Yes"), "{head}");
+    assert!(
+        lines.contains(&"Set-Cookie: a=1") && lines.contains(&"Set-Cookie: b=2"),
+        "{head}"
+    );
+    assert!(
+        lines.contains(&"Date: Tue, 01 Dec 2026 00:00:00 GMT"),
+        "{head}"
+    );
+    let lower = head.to_ascii_lowercase();
+    assert_eq!(lower.matches("content-length").count(), 1, "{head}");
+    assert!(lower.contains("content-length: 2\r\n"), "{head}");
+    assert_eq!(lower.matches("\r\ndate:").count(), 1, "{head}");
+    assert!(!lower.contains("x-private"), "{head}");
+    proxy.shutdown().await;
+}
