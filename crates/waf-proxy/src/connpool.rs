@@ -681,12 +681,7 @@ async fn write_request<W: AsyncWrite + Unpin>(
             Err(frame) => {
                 if let (Ok(trailers), true) = (frame.into_trailers(), out.chunked) {
                     let mut end = b"0\r\n".to_vec();
-                    for (name, value) in &trailers {
-                        end.extend_from_slice(name.as_str().as_bytes());
-                        end.extend_from_slice(b": ");
-                        end.extend_from_slice(value.as_bytes());
-                        end.extend_from_slice(b"\r\n");
-                    }
+                    crate::head::write_map(&mut end, &trailers);
                     end.extend_from_slice(b"\r\n");
                     wr.write_all(&end).await.map_err(WriteFail::Io)?;
                     return wr.flush().await.map_err(WriteFail::Io);

@@ -892,12 +892,7 @@ async fn write_response(
                     if framing == Out::Chunked {
                         out.extend_from_slice(b"0\r\n");
                         if let Ok(trailers) = frame.into_trailers() {
-                            for (name, value) in &trailers {
-                                out.extend_from_slice(name.as_str().as_bytes());
-                                out.extend_from_slice(b": ");
-                                out.extend_from_slice(value.as_bytes());
-                                out.extend_from_slice(b"\r\n");
-                            }
+                            crate::head::write_map(out, &trailers);
                         }
                         out.extend_from_slice(b"\r\n");
                     }

@@ -206,6 +206,16 @@ impl Fields {
     }
 }
 
+/// Append the fields of `map` as `name: value` lines (a trailer section, or fields the proxy adds).
+pub(crate) fn write_map(out: &mut Vec<u8>, map: &HeaderMap) {
+    for (name, value) in map {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
