@@ -5,7 +5,8 @@
 //! dispatcher and encoded the answer again, and that was about 17k of the 42k instructions a forwarded request
 //! cost without a web ACL (docs/benchmarks.md). This one does the same work in fewer steps:
 //!
-//! - **Heads** are parsed with httparse where they were read; the request's field values share those bytes.
+//! - **Heads** are parsed with httparse where they were read and become a [`Head`]: field offsets into those
+//!   bytes, no `HeaderMap`.
 //!   Leading empty lines are skipped. A head that does not parse gets 400, one over
 //!   [`Limits::max_header_bytes`](crate::Limits::max_header_bytes) or with more than
 //!   [`Limits::max_headers`](crate::Limits::max_headers) fields gets 431, and the connection closes after either.
@@ -13,7 +14,8 @@
 //! - **Bodies** ([`RequestBody`]): `Content-Length`, or `chunked` as the last transfer coding (with trailers);
 //!   the body reads from the connection when the handler polls it. `Expect: 100-continue` is answered when the
 //!   body is first read, not before: a request refused on its head (413, 403) never gets its body sent.
-//! - **Answers**: the status line and fields are written as given; the framing is `Content-Length` when the
+//! - **Answers**: the status line, an upstream's fields as they came ([`UpstreamFields`]) and the answer's own
+//!   fields are written as given; the framing is `Content-Length` when the
 //!   answer has one or its body's size is known, `chunked` for an HTTP/1.1 client otherwise, or the close of the
 //!   connection for HTTP/1.0. No body for `HEAD`, 1xx, 204 and 304. A `Date` field is added when missing. The head
 //!   and the start of the body leave in one write when the body is ready.
