@@ -479,12 +479,7 @@ impl Outgoing {
             .client
             .write_kept(&mut head, |name| rewrite.forwards_raw(name));
         let kept = parts.headers.iter().filter(|(n, _)| rewrite.forwards(n));
-        for (name, value) in kept.chain(rewrite.added()) {
-            head.extend_from_slice(name.as_str().as_bytes());
-            head.extend_from_slice(b": ");
-            head.extend_from_slice(value.as_bytes());
-            head.extend_from_slice(b"\r\n");
-        }
+        crate::head::write_map(&mut head, kept.chain(rewrite.added()));
         let total: u64 = buffered.map_or(0, |chunks| chunks.iter().map(|c| c.len() as u64).sum());
         if chunked {
             head.extend_from_slice(b"transfer-encoding: chunked\r\n");
@@ -806,7 +801,7 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Parsed>, 
         let bytes = buf.split_to(len).freeze();
         let mut fields = Fields::with_capacity(bytes, spans.len());
         for (name, value) in spans {
-            let name_bytes = resp_name(&fields, name);
+            let name_bytes = fields.raw(name.0, name.1);
             let listed = hop
                 .listed
                 .iter()
@@ -846,11 +841,6 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Parsed>, 
     *head.version_mut() = version;
     *head.headers_mut() = headers;
     Ok(Some(Parsed::Final(head, framing, keep)))
-}
-
-/// The bytes at `range` of the head behind `fields`.
-fn resp_name(fields: &Fields, range: (usize, usize)) -> &[u8] {
-    fields.raw(range.0, range.1)
 }
 
 /// The end-to-end fields of an upstream's answer as the bytes they came in (a response extension; the answer's
@@ -951,7 +941,7 @@ fn framing_of(
     let mut length = None;
     for value in lengths {
         for item in value.split(|&b| b == b',') {
-            let n = parse_length(item.trim_ascii())
+            let n = crate::h1::parse_length(item)
                 .ok_or(UpstreamError::Malformed("invalid Content-Length"))?;
             if length.is_some_and(|l| l != n) {
                 return Err(UpstreamError::Malformed(
@@ -964,16 +954,6 @@ fn framing_of(
     Ok(match length {
         Some(n) => (Framing::Length(n), true, false),
         None => (Framing::Close, false, false),
-    })
-}
-
-/// A `Content-Length` value: decimal digits only.
-fn parse_length(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || digits.len() > 19 {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &d| {
-        d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
     })
 }
 

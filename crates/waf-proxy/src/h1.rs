@@ -115,24 +115,13 @@ fn closed() -> io::Error {
 impl Conn {
     /// Read more bytes into `buf`: the count (0 at the end of the stream).
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let io = self.io.as_mut().ok_or_else(closed)?;
-        if let Some(done) = self.owe_continue {
-            let mut done = done;
-            while let Some(rest) = CONTINUE.get(done..).filter(|r| !r.is_empty()) {
-                match Pin::new(&mut *io).poll_write(cx, rest) {
-                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                    Poll::Ready(Ok(n)) => done += n,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => {
-                        self.owe_continue = Some(done);
-                        return Poll::Pending;
-                    }
-                }
-            }
+        if let Some(mut done) = self.owe_continue {
+            let written = self.poll_write_all(cx, CONTINUE, &mut done);
             self.owe_continue = Some(done);
-            ready!(Pin::new(&mut *io).poll_flush(cx))?;
+            ready!(written)?;
             self.owe_continue = None;
         }
+        let io = self.io.as_mut().ok_or_else(closed)?;
         if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
             self.buf.reserve(READ_CHUNK);
         }
@@ -541,13 +530,10 @@ where
             }
             return Served::Closed;
         }
-        let keep = matches!(keep, Ok(true)) && {
-            let mut c = lock(&conn);
-            // A `100 Continue` still owed is not owed any more: the body was there, or the answer came first.
-            c.owe_continue = None;
-            c.body == Framing::Done
-        };
-        if !keep || draining.load(Ordering::Relaxed) {
+        // A `100 Continue` still owed is not owed any more: the body was there, or the answer came first. (An
+        // answer to a request whose body was not read to its end said `close` already: `keep` is false.)
+        lock(&conn).owe_continue = None;
+        if !matches!(keep, Ok(true)) || draining.load(Ordering::Relaxed) {
             shutdown(&conn).await;
             return Served::Closed;
         }
@@ -739,14 +725,12 @@ fn parse_request(
 }
 
 /// A `Content-Length` value: decimal digits only.
-fn parse_length(value: &[u8]) -> Option<u64> {
+pub(crate) fn parse_length(value: &[u8]) -> Option<u64> {
     let digits = value.trim_ascii();
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+    if digits.len() > 19 {
         return None;
     }
-    digits.iter().try_fold(0u64, |n, &d| {
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
+    crate::sniff::parse_decimal(digits)
 }
 
 /// How an answer's body is delimited on the wire.

@@ -94,12 +94,9 @@ impl Fields {
     pub(crate) fn to_map(&self) -> HeaderMap {
         let mut map = HeaderMap::with_capacity(self.spans.len());
         for span in &self.spans {
-            let (Ok(name), Ok(value)) = (
+            let (Ok(name), Some(value)) = (
                 HeaderName::from_bytes(self.name(span)),
-                HeaderValue::from_maybe_shared(
-                    self.bytes
-                        .slice(span.value as usize..span.value_end as usize),
-                ),
+                self.shared_value(span),
             ) else {
                 continue;
             };
@@ -114,15 +111,20 @@ impl Fields {
     }
 
     fn name(&self, span: &Span) -> &[u8] {
-        self.bytes
-            .get(span.name as usize..span.name_end as usize)
-            .unwrap_or_default()
+        self.raw(span.name as usize, span.name_end as usize)
     }
 
     fn value(&self, span: &Span) -> &[u8] {
-        self.bytes
-            .get(span.value as usize..span.value_end as usize)
-            .unwrap_or_default()
+        self.raw(span.value as usize, span.value_end as usize)
+    }
+
+    /// `span`'s value as a field value sharing these bytes (no copy).
+    fn shared_value(&self, span: &Span) -> Option<HeaderValue> {
+        HeaderValue::from_maybe_shared(
+            self.bytes
+                .slice(span.value as usize..span.value_end as usize),
+        )
+        .ok()
     }
 
     /// The number of fields.
@@ -163,11 +165,7 @@ impl Fields {
     /// The first value of `name` as a field value sharing these bytes (no copy).
     pub(crate) fn value_of(&self, name: &str) -> Option<HeaderValue> {
         let span = self.spans.iter().find(|s| self.is(s, name))?;
-        HeaderValue::from_maybe_shared(
-            self.bytes
-                .slice(span.value as usize..span.value_end as usize),
-        )
-        .ok()
+        self.shared_value(span)
     }
 
     /// Append the fields `keep` lets through as `name: value` lines; runs of kept lines that were already
@@ -206,9 +204,12 @@ impl Fields {
     }
 }
 
-/// Append the fields of `map` as `name: value` lines (a trailer section, or fields the proxy adds).
-pub(crate) fn write_map(out: &mut Vec<u8>, map: &HeaderMap) {
-    for (name, value) in map {
+/// Append `fields` as `name: value` lines (a trailer section, or fields the proxy adds).
+pub(crate) fn write_map<'a>(
+    out: &mut Vec<u8>,
+    fields: impl IntoIterator<Item = (&'a HeaderName, &'a HeaderValue)>,
+) {
+    for (name, value) in fields {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());

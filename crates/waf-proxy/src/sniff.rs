@@ -534,7 +534,7 @@ impl<'b> FramingFields<'b> {
 }
 
 /// A non-empty run of ASCII digits as a `u64`; `None` for anything else or an overflow.
-fn parse_decimal(text: &[u8]) -> Option<u64> {
+pub(crate) fn parse_decimal(text: &[u8]) -> Option<u64> {
     if text.is_empty() {
         return None;
     }
